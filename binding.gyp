@@ -1,0 +1,19 @@
+{
+  "target_defaults": {
+    "include_dirs": ["native/include"],
+    "cflags": ["-Wall", "-Wextra", "-O2", "-g"],
+    "cflags_c": ["-std=c11", "-D_GNU_SOURCE"],
+    "cflags_cc": ["-std=c++17"]
+  },
+  "targets": [
+    {
+      "target_name": "native_sidecar",
+      "sources": ["<!@(ls -1 native/addon/*.cc)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,11 @@
+// Module entry of the native_sidecar addon. Each component registers its exports from its own file.
+#include <napi.h>
+
+#include "native_sidecar/layout.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
+  return exports;
+}
+
+NODE_API_MODULE(native_sidecar, Init)

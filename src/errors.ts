@@ -1,0 +1,81 @@
+/**
+ * The one errors module. Native code returns codes; the JavaScript boundary turns them into these exceptions.
+ * Every error has a stable `code` (match on it, not on the message) and a message that is a full sentence naming
+ * the argument or the resource at fault.
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_ARG' // an argument has the wrong type, range or shape
+  | 'ERR_RING_CORRUPT' // shared ring memory failed validation (a peer wrote garbage)
+  | 'ERR_RING_TOO_BIG' // a record is larger than the ring's max_payload
+  | 'ERR_RING_CLOSED' // the ring (or this endpoint) was closed
+  | 'ERR_REGION_INVALID' // a shared region does not start with a valid header
+  | 'ERR_REGION_CLOSED' // the region was closed and its memory unmapped
+  | 'ERR_SYSTEM' // a system call failed; see `errno` and `syscall`
+  | 'ERR_TIMEOUT' // a wait or request did not finish in time
+  | 'ERR_ABORTED' // an AbortSignal fired
+  | 'ERR_ADDON_MISSING' // the native addon is not built
+  | 'ERR_SIDECAR_START' // a sidecar could not start (plugin missing, not a plugin, ABI mismatch, init failed)
+  | 'ERR_SIDECAR_STOPPED' // the sidecar was stopped or is stopping
+  | 'ERR_SIDECAR_CRASHED' // the sidecar process or thread died
+  | 'ERR_CALLBACK_RELEASED' // a native callback handle was called after release
+  | 'ERR_DEADLOCK'; // a blocking cross-thread call would deadlock the JavaScript thread
+
+export class NativeSidecarError extends Error {
+  readonly code: ErrorCode;
+  readonly errno?: number;
+  readonly syscall?: string;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; errno?: number; syscall?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (options?.errno !== undefined) this.errno = options.errno;
+    if (options?.syscall !== undefined) this.syscall = options.syscall;
+  }
+}
+
+/** Errors of the ring and its shared memory. */
+export class RingError extends NativeSidecarError {}
+/** Errors of shared regions (creation, opening, validation, mapping). */
+export class RegionError extends NativeSidecarError {}
+/** Errors of the Sidecar lifecycle and its requests. */
+export class SidecarError extends NativeSidecarError {}
+/** Errors of the interop showcase (callbacks, tables, cross-thread calls). */
+export class InteropError extends NativeSidecarError {}
+
+export function invalidArg(name: string, expectation: string, actual: unknown): NativeSidecarError {
+  return new NativeSidecarError('ERR_INVALID_ARG', `The argument '${name}' must be ${expectation}; received ${describe(actual)}.`);
+}
+
+/** Checks that `value` is an integer in [min, max]; throws ERR_INVALID_ARG naming `name` otherwise. */
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArg(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** Native errors carry `code`, `errno` and `syscall` properties; this re-throws them as the given class. */
+export function fromNative<T extends NativeSidecarError>(
+  Kind: new (code: ErrorCode, message: string, options?: { cause?: unknown; errno?: number; syscall?: string }) => T,
+  error: unknown,
+): T | unknown {
+  if (error instanceof NativeSidecarError || !(error instanceof Error)) return error;
+  const e = error as Error & { code?: string; errno?: number; syscall?: string };
+  if (typeof e.code !== 'string' || !e.code.startsWith('ERR_')) return error;
+  const options: { cause?: unknown; errno?: number; syscall?: string } = { cause: error };
+  if (typeof e.errno === 'number') options.errno = e.errno;
+  if (typeof e.syscall === 'string') options.syscall = e.syscall;
+  return new Kind(e.code as ErrorCode, e.message, options);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  const name = (value as object).constructor?.name;
+  return name ? `an instance of ${name}` : 'an object';
+}

@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * as ringLayout from './ring/layout.js';
+export * as regionLayout from './region/layout.js';
