@@ -432,7 +432,7 @@ static void test_staged_records_stay_invisible_until_publish(void) {
   CHECK_EQ(ns_ring_attach(&consumer, f.mem, f.size), NS_RING_OK);
   CHECK_EQ(ns_ring_stage(&f.r, 1, "a", 1), NS_RING_OK);
   CHECK_EQ(ns_ring_stage(&f.r, 2, "bb", 2), NS_RING_OK);
-  void *p;
+  void *p = NULL;
   CHECK_EQ(ns_ring_try_claim(&f.r, 3, &p), NS_RING_OK);
   memcpy(p, "ccc", 3);
   collected c = {0};
@@ -515,7 +515,7 @@ static void test_closing_the_producer_ends_the_stream_after_the_last_record(void
   ns_ring_close_producer(&f.r);
   ns_ring_close_producer(&f.r); /* idempotent */
   CHECK_EQ(ns_ring_try_write(&f.r, 3, "c", 1), NS_RING_ECLOSED);
-  void *p;
+  void *p = NULL;
   CHECK_EQ(ns_ring_try_claim(&f.r, 1, &p), NS_RING_ECLOSED);
   CHECK_EQ(shared_of(&f)->closed & NS_RING_CLOSED_PRODUCER, NS_RING_CLOSED_PRODUCER);
   CHECK_EQ(ns_ring_wait_readable(&consumer, NULL, 0), NS_RING_OK);
@@ -658,7 +658,7 @@ static void test_the_producer_rejects_a_corrupt_head(void) {
     }
     if (rc != NS_RING_ECORRUPT) fprintf(stderr, "  case '%s': write returned %d\n", cases[k].what, rc);
     CHECK_EQ(rc, NS_RING_ECORRUPT);
-    void *p;
+    void *p = NULL;
     CHECK_EQ(ns_ring_try_claim(&f.r, 8, &p), NS_RING_ECORRUPT);
     CHECK_EQ(ns_ring_wait_writable(&f.r, 8, NULL, 0), NS_RING_ECORRUPT);
     fixture_close(&f);
