@@ -9,6 +9,8 @@
  *                     "head": <u32>, "tail": <u32>,
  *                     "records": [{"type": <u32>, "payload": "<lowercase hex>"}, ...],
  *                     "end": "empty" | "closed" | null, "error": null | "ERR_RING_CORRUPT"}
+ *   "capacity" and "max_payload" are what the ring was initialised with (the image is 512 + capacity bytes; a
+ *   corrupt vector may have changed its descriptor afterwards); "head" and "tail" are the positions in the image.
  *   "records" are what a conforming consumer attaching to the image delivers, in order, reading until it stops;
  *   then it finds the ring empty ("end": "empty"), empty with the producer closed ("end": "closed"), or reports
  *   the error code of src/errors.ts ("error"; exactly one of "end" and "error" is non-null). Corrupt vectors have
@@ -219,10 +221,9 @@ static void vec_finish(vector *v, const char *dir) {
   FILE *bin = open_output(dir, v->name, "bin");
   if (fwrite(v->mem, 1, v->size, bin) != v->size || fclose(bin) != 0) die("writing .bin", v->name, 0);
 
-  const ns_ring_descriptor *d = &vec_shared(v)->descriptor;
   FILE *json = open_output(dir, v->name, "json");
   fprintf(json, "{\n  \"name\": \"%s\",\n  \"description\": \"%s\",\n", v->name, v->description);
-  fprintf(json, "  \"capacity\": %u,\n  \"max_payload\": %u,\n", d->capacity, d->max_payload);
+  fprintf(json, "  \"capacity\": %u,\n  \"max_payload\": %u,\n", v->r.capacity, v->r.max_payload);
   fprintf(json, "  \"head\": %u,\n  \"tail\": %u,\n", NS_ATOMIC_LOAD(&vec_shared(v)->head, NS_MO_RELAXED),
           NS_ATOMIC_LOAD(&vec_shared(v)->tail, NS_MO_RELAXED));
   fprintf(json, "  \"records\": [");
