@@ -3,7 +3,8 @@
 //
 // Ownership. One heap `Mapping` holds the address, size and file descriptor. Two owners share it: the NativeRegion
 // object (until it is garbage collected) and the ArrayBuffer's finalizer. The memory is unmapped and the fd closed
-// exactly once, by whichever comes first of close() and the ArrayBuffer finalizer. close() detaches the ArrayBuffer
+// exactly once, by whichever comes first of close() and the ArrayBuffer finalizer — or, when a native thread has
+// pinned the memory (PinRegionMemory(), region_pin.h), when the last pin is released after that. close() detaches the ArrayBuffer
 // first, so no JavaScript view can reach unmapped memory afterwards (a detached buffer has byteLength 0). The
 // NativeRegion keeps a strong reference to its ArrayBuffer, so the finalizer can only run once the NativeRegion is
 // unreachable too (or at environment teardown, when Node runs every external-buffer finalizer).
@@ -18,46 +19,79 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "js_error.h"
+#include "region_pin.h"
 #include "native_sidecar/region.h"
 
 namespace ns_addon {
 namespace {
 
+// One mapping. `owners`, `closed` and `pins` are guarded by g_mappings_mutex: owners change on the JS thread, but
+// pins may be released from any thread (a native thread that used the memory).
 struct Mapping {
   void *base = nullptr;
   size_t size = 0;
   int fd = -1;
-  bool released = false;  // munmap + close done
+  bool closed = false;    // close() or the buffer finalizer asked for the unmap
+  bool unmapped = false;  // munmap + close done
   int owners = 2;         // the NativeRegion and the ArrayBuffer finalizer
-
-  void Release() {
-    if (released) return;
-    released = true;
-    if (base != nullptr) munmap(base, size);
-    if (fd >= 0) close(fd);
-    base = nullptr;
-    fd = -1;
-  }
-  // Called once by each owner; the last one frees the struct.
-  void Drop() {
-    if (--owners == 0) {
-      Release();
-      delete this;
-    }
-  }
+  int pins = 0;           // native users that keep the memory mapped past close()
 };
 
-// External ArrayBuffer finalizer: runs on the JS thread when the buffer is collected or detached-and-released, or at
-// environment teardown. Unmaps if close() never did.
+std::mutex g_mappings_mutex;
+std::vector<Mapping *> g_mappings;  // every mapping not yet unmapped, for PinRegionMemory()
+
+// With g_mappings_mutex held: unmaps once nobody needs the memory, frees once nobody refers to the struct.
+void Settle(Mapping *m) {
+  if (m->closed && m->pins == 0 && !m->unmapped) {
+    m->unmapped = true;
+    munmap(m->base, m->size);
+    close(m->fd);
+    g_mappings.erase(std::remove(g_mappings.begin(), g_mappings.end(), m), g_mappings.end());
+  }
+  if (m->owners == 0 && m->pins == 0) delete m;
+}
+
+Mapping *NewMapping(void *base, size_t size, int fd) {
+  Mapping *m = new Mapping();
+  m->base = base;
+  m->size = size;
+  m->fd = fd;
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  g_mappings.push_back(m);
+  return m;
+}
+
+// Asks for the unmap (deferred while pinned). JS thread.
+void CloseMapping(Mapping *m) {
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  m->closed = true;
+  Settle(m);
+}
+
+// Called once by each owner. JS thread.
+void DropMapping(Mapping *m, int owners_dropped = 1) {
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  m->owners -= owners_dropped;
+  if (m->owners == 0) m->closed = true;
+  Settle(m);
+}
+
+// External ArrayBuffer finalizer: runs on the JS thread when the buffer is collected, or after a detach once V8
+// frees the backing store, or at environment teardown. Unmaps if close() never did.
 void FinalizeBuffer(Napi::Env, void *, Mapping *mapping) {
-  mapping->Release();
-  mapping->Drop();
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  mapping->closed = true;
+  mapping->owners -= 1;
+  Settle(mapping);
 }
 
 // Names for shm_open: "/" then 1..254 characters, none of them '/' or NUL, not "." or "..".
@@ -135,7 +169,7 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
   }
 
   ~NativeRegion() override {
-    if (mapping_ != nullptr) mapping_->Drop();
+    if (mapping_ != nullptr) DropMapping(mapping_);
   }
 
  private:
@@ -242,18 +276,15 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
 
   // Wraps the mapping in an external ArrayBuffer. From here on the Mapping owns fd and memory.
   void Adopt(Napi::Env env, int fd, void *base, size_t size) {
-    mapping_ = new Mapping();
-    mapping_->base = base;
-    mapping_->size = size;
-    mapping_->fd = fd;
+    Mapping *mapping = NewMapping(base, size, fd);
     Napi::ArrayBuffer buffer;
     try {
-      buffer = Napi::ArrayBuffer::New(env, base, size, FinalizeBuffer, mapping_);
+      buffer = Napi::ArrayBuffer::New(env, base, size, FinalizeBuffer, mapping);
     } catch (...) {
-      // The finalizer never got registered: this object is the only owner left.
-      mapping_->owners = 1;
+      DropMapping(mapping, 2);  // no finalizer was registered and this object never owned it: unmap now
       throw;
     }
+    mapping_ = mapping;
     buffer_ = Napi::Persistent(buffer);
   }
 
@@ -262,7 +293,7 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
     return buffer_.Value();
   }
   Napi::Value GetFd(const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), Closed() ? -1 : mapping_->fd);
+    return Napi::Number::New(info.Env(), Closed() ? -1 : mapping_->fd);  // fd stays valid until the mapping settles
   }
   Napi::Value GetSize(const Napi::CallbackInfo &info) {
     return Napi::Number::New(info.Env(), mapping_ == nullptr ? 0 : static_cast<double>(mapping_->size));
@@ -290,10 +321,11 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
   // Detaches the ArrayBuffer (every view of it now has length 0), unmaps, closes the fd. Idempotent.
   Napi::Value Close(const Napi::CallbackInfo &info) {
     if (!Closed()) {
+      closed_ = true;
       Napi::ArrayBuffer buffer = buffer_.Value();
       if (!buffer.IsDetached()) buffer.Detach();
       buffer_.Reset();
-      mapping_->Release();
+      CloseMapping(mapping_);
     }
     return info.Env().Undefined();
   }
@@ -311,15 +343,37 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
     return Napi::String::New(info.Env(), RandomName(info.Env()));
   }
 
-  bool Closed() const { return mapping_ == nullptr || mapping_->released; }
+  bool Closed() const { return mapping_ == nullptr || closed_; }
 
   Mapping *mapping_ = nullptr;
+  bool closed_ = false;  // close() was called (the mapping may outlive it while pinned)
   Napi::Reference<Napi::ArrayBuffer> buffer_;
   std::string name_;
   ns_region_header snapshot_ = {};
 };
 
 }  // namespace
+
+RegionPin *PinRegionMemory(const void *data, size_t length) {
+  const uint8_t *begin = static_cast<const uint8_t *>(data);
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  for (Mapping *m : g_mappings) {
+    const uint8_t *base = static_cast<const uint8_t *>(m->base);
+    if (!m->closed && begin >= base && length <= m->size && static_cast<size_t>(begin - base) <= m->size - length) {
+      m->pins++;
+      return reinterpret_cast<RegionPin *>(m);
+    }
+  }
+  return nullptr;
+}
+
+void UnpinRegionMemory(RegionPin *pin) {
+  if (pin == nullptr) return;
+  Mapping *m = reinterpret_cast<Mapping *>(pin);
+  std::lock_guard<std::mutex> lock(g_mappings_mutex);
+  m->pins--;
+  Settle(m);
+}
 
 void InitRegion(Napi::Env env, Napi::Object exports) { exports.Set("NativeRegion", NativeRegion::Define(env)); }
 
