@@ -59,6 +59,12 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number): number;
   readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
   readonly NativeRegion: NativeRegionConstructor;
+  /** A test/benchmark peer on a native thread (native/addon/ring_peer_thread.cc); see src/testing/peers.ts. */
+  readonly RingPeerThread: new (
+    view: Uint8Array,
+    options: Record<string, unknown>,
+    callback: (result: import('../testing/peers.js').PeerResult) => void,
+  ) => { stop(): void; readonly running: boolean };
 }
 
 const ADDON_FILE = join('build', 'Release', 'native_sidecar.node');
@@ -67,11 +73,14 @@ const SEARCH_DEPTH = 4;
 
 let cached: NativeAddon | undefined;
 
-/** The package directory holding build/Release/native_sidecar.node, searched upwards from this module. */
-function findAddon(): string | undefined {
+/**
+ * The absolute path of `relative` (for example 'build/Release/ring_peer'), searched in this module's directory and
+ * its ancestors up to the package root, or undefined when it is not there (not built).
+ */
+export function findBuildArtifact(relative: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i <= SEARCH_DEPTH; i++) {
-    const candidate = join(dir, ADDON_FILE);
+    const candidate = join(dir, relative);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) break;
@@ -86,7 +95,7 @@ function findAddon(): string | undefined {
  */
 export function loadAddon(): NativeAddon {
   if (cached !== undefined) return cached;
-  const path = findAddon();
+  const path = findBuildArtifact(ADDON_FILE);
   if (path === undefined) {
     throw new NativeSidecarError(
       'ERR_ADDON_MISSING',
