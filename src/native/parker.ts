@@ -67,7 +67,7 @@ export class NativeParker implements Parker {
           this.#recycle(waiter);
           if (result !== 'cancelled') resolve(result);
           else if (signal?.aborted) reject(abortError(signal));
-          else resolve('ok'); // cancelled by close(): a spurious wake-up; the next wait() reports the closed parker
+          else reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed while a wait was pending.'));
         });
       } catch (error) {
         this.#recycle(waiter);
@@ -80,8 +80,8 @@ export class NativeParker implements Parker {
   }
 
   /**
-   * Stops every waiter thread. Pending waits settle soon after with 'ok' (a spurious wake-up); later waits reject
-   * with ERR_INVALID_STATE. Idempotent. JavaScript thread.
+   * Stops every waiter thread. Pending waits reject soon after with ERR_INVALID_STATE, and so do later waits.
+   * Idempotent. JavaScript thread.
    */
   close(): void {
     if (this.#closed) return;
