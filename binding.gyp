@@ -32,6 +32,12 @@
       "type": "executable",
       "sources": ["native/test/ring_vectors.c"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_peer",
+      "type": "executable",
+      "sources": ["native/test/ring_peer.c"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -6,12 +6,14 @@
 namespace ns_addon {
 void InitRegion(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
+void InitRingPeerThread(Napi::Env env, Napi::Object exports);
 }  // namespace ns_addon
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
   ns_addon::InitRegion(env, exports);
   ns_addon::InitFutex(env, exports);
+  ns_addon::InitRingPeerThread(env, exports);
   return exports;
 }
 
