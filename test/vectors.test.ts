@@ -81,7 +81,7 @@ describe('TypeScript vectors (test/vectors/ts)', () => {
   const built = buildTsVectors();
 
   test('the committed TypeScript vectors are exactly what the TypeScript Ring writes today', () => {
-    assert.deepEqual(names(tsDir), built.map((v) => v.json.name).sort(), 'run node .out/test/helpers/write-ts-vectors.js');
+    assert.deepEqual(names(tsDir), built.map((v) => v.json.name).sort(), 'regenerate with node .out/test/helpers/write-ts-vectors.js --write');
     for (const { bin, json } of built) {
       const committed = load(tsDir, json.name);
       assert.ok(committed.bin.equals(bin), `${json.name}.bin differs from what the TypeScript Ring writes`);

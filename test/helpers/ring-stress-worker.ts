@@ -123,5 +123,8 @@ function consume(data: StressWorkerData): StressWorkerResult {
   return { role: 'consumer', records: expected, error, fullOrEmptyWaits: backoff.total };
 }
 
-const data = workerData as StressWorkerData;
-parentPort!.postMessage(data.role === 'producer' ? produce(data) : consume(data));
+// Inert unless started as a worker by ring-workers.test.ts (a test runner may load every .js file it finds).
+if (parentPort !== null && workerData !== null && typeof workerData === 'object') {
+  const data = workerData as StressWorkerData;
+  parentPort.postMessage(data.role === 'producer' ? produce(data) : consume(data));
+}

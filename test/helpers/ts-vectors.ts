@@ -3,7 +3,7 @@
  * records a conforming consumer must deliver. Same file shapes as the C vectors (native/test/ring_vectors.c):
  * NAME.bin is the ring segment (512 header bytes + capacity), NAME.json is
  * {name, description, capacity, max_payload, head, tail, records: [{type, payload: lowercase hex}], end, error}.
- * `node .out/test/helpers/write-ts-vectors.js` writes them to test/vectors/ts/; test/vectors.test.ts checks that the
+ * `node .out/test/helpers/write-ts-vectors.js --write` writes them to test/vectors/ts/; test/vectors.test.ts checks that the
  * committed files still equal what this module builds, and that the C implementation reads them as described.
  */
 import { Ring } from '../../src/ring/ring.js';
