@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { Ring } from '../src/ring/ring.js';
+import { RING_DATA_SEQ_OFFSET, RING_SPACE_SEQ_OFFSET } from '../src/ring/layout.js';
 import type { StressWorkerData, StressWorkerResult } from './helpers/ring-stress-worker.js';
 
 const RECORDS = 1_000_000;
@@ -20,10 +21,17 @@ function run(data: StressWorkerData): { worker: Worker; result: Promise<StressWo
   return { worker, result };
 }
 
-async function stress(capacity: number, maxLength: number, initialPosition: number, seed: number): Promise<void> {
+async function stress(
+  capacity: number,
+  maxLength: number,
+  initialPosition: number,
+  seed: number,
+  asyncMode?: StressWorkerData['asyncMode'],
+  records = RECORDS,
+): Promise<SharedArrayBuffer> {
   const buffer = new SharedArrayBuffer(Ring.segmentSize(capacity));
   Ring.create(buffer, { capacity, initialPosition });
-  const common = { buffer, count: RECORDS, maxLength, seed, deadlineMs: BUDGET_MS - 10_000 };
+  const common = { buffer, count: records, maxLength, seed, deadlineMs: BUDGET_MS - 10_000, ...(asyncMode ? { asyncMode } : {}) };
   const consumer = run({ ...common, role: 'consumer' });
   const producer = run({ ...common, role: 'producer' });
   let timer: NodeJS.Timeout | undefined;
@@ -34,8 +42,9 @@ async function stress(capacity: number, maxLength: number, initialPosition: numb
     const [p, c] = await Promise.race([Promise.all([producer.result, consumer.result]), overall]);
     assert.equal(p.error, null, `producer: ${p.error}`);
     assert.equal(c.error, null, `consumer: ${c.error}`);
-    assert.equal(p.records, RECORDS);
-    assert.equal(c.records, RECORDS);
+    assert.equal(p.records, records);
+    assert.equal(c.records, records);
+    return buffer;
   } finally {
     clearTimeout(timer);
     await Promise.allSettled([producer.worker.terminate(), consumer.worker.terminate()]);
@@ -50,6 +59,18 @@ test('one million records pass through a minimum-size ring where records of up t
   const capacity = 1024;
   await stress(capacity, capacity / 2 - 8, 2 ** 32 - 8 * 1000, 12345);
 });
+
+for (const mode of ['park', 'spin-then-park'] as const) {
+  test(`records pass between workers that wait with write()/readable() in ${mode} mode through the native parker, with no lost wake-up`, { timeout: BUDGET_MS + 10_000 }, async () => {
+    // A lost wake-up leaves one side parked with no timeout short of the budget: the run then fails on the budget.
+    const buffer = await stress(4096, 600, 2 ** 32 - 4096, 777, mode, 100_000);
+    // Each side's sequence word counts the wake-ups it received (plus one for the producer's close): both parked.
+    const words = new Int32Array(buffer);
+    const wakesOfConsumer = words[RING_DATA_SEQ_OFFSET / 4]! - 1;
+    const wakesOfProducer = words[RING_SPACE_SEQ_OFFSET / 4]!;
+    assert.ok(wakesOfConsumer > 0 && wakesOfProducer > 0, `consumer woken ${wakesOfConsumer}, producer woken ${wakesOfProducer} times`);
+  });
+}
 
 test('the stress verifier rejects a wrong sequence number, a changed byte, a wrong checksum and a wrong type', async () => {
   const { makeStressPayload, checkStressRecord, fnv1a32, STRESS_TYPE } = await import('./helpers/stress-payload.js');

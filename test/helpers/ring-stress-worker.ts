@@ -15,6 +15,8 @@ export interface StressWorkerData {
   maxLength: number;
   seed: number;
   deadlineMs: number; // wall-clock budget; the worker reports a timeout instead of running on
+  /** Use the async API (write / readable) with this wait policy mode instead of the synchronous spin with backoff. */
+  asyncMode?: 'spin' | 'spin-then-park' | 'park';
 }
 
 export interface StressWorkerResult {
@@ -123,8 +125,53 @@ function consume(data: StressWorkerData): StressWorkerResult {
   return { role: 'consumer', records: expected, error, fullOrEmptyWaits: backoff.total };
 }
 
+/** The async variant: write() and readable() park through the default (native) parker when the policy says so. */
+async function produceAsync(data: StressWorkerData): Promise<StressWorkerResult> {
+  const ring = Ring.attach(data.buffer, { waitPolicy: { mode: data.asyncMode! } });
+  const next = xorshift32(data.seed);
+  const scratch = new Uint8Array(data.maxLength);
+  try {
+    for (let seq = 0; seq < data.count; seq++) {
+      const payload = scratch.subarray(0, stressLength(next, data.maxLength));
+      fillStressPayload(payload, seq);
+      await ring.write(STRESS_TYPE, payload, { timeout: data.deadlineMs });
+    }
+  } catch (e) {
+    return { role: 'producer', records: -1, error: String(e), fullOrEmptyWaits: 0 };
+  }
+  ring.closeProducer();
+  return { role: 'producer', records: data.count, error: null, fullOrEmptyWaits: 0 };
+}
+
+async function consumeAsync(data: StressWorkerData): Promise<StressWorkerResult> {
+  const ring = Ring.attach(data.buffer, { waitPolicy: { mode: data.asyncMode! } });
+  let expected = 0;
+  let error: string | null = null;
+  const handler = (type: number, payload: Uint8Array): boolean => {
+    error = checkStressRecord(type, payload, expected);
+    if (error !== null) return true;
+    expected++;
+    return false;
+  };
+  let waits = 0;
+  try {
+    while (error === null && (await ring.readable({ timeout: data.deadlineMs }))) {
+      waits++;
+      ring.drain(handler, 64); // small batches: the producer often finds the ring full and parks too
+    }
+  } catch (e) {
+    error = String(e);
+  }
+  if (error === null && expected !== data.count) error = `received ${expected} records, expected ${data.count}`;
+  return { role: 'consumer', records: expected, error, fullOrEmptyWaits: waits };
+}
+
 // Inert unless started as a worker by ring-workers.test.ts (a test runner may load every .js file it finds).
 if (parentPort !== null && workerData !== null && typeof workerData === 'object') {
   const data = workerData as StressWorkerData;
-  parentPort.postMessage(data.role === 'producer' ? produce(data) : consume(data));
+  if (data.asyncMode === undefined) parentPort.postMessage(data.role === 'producer' ? produce(data) : consume(data));
+  else {
+    const port = parentPort;
+    void (data.role === 'producer' ? produceAsync(data) : consumeAsync(data)).then((result) => port.postMessage(result));
+  }
 }
