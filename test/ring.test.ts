@@ -624,6 +624,21 @@ describe('Ring waiting', () => {
     await assert.rejects(ring.readable({ timeout: 0 }), code('ERR_TIMEOUT'));
   });
 
+  test('a park that overshoots its deadline by a millisecond or two still ends in ERR_TIMEOUT', async () => {
+    // A parker that reports its timeout 1.5 ms late, as a loaded machine does: the remaining time is then
+    // between -1 and -2 ms, which must not be mistaken for "wait without a limit".
+    const late: Parker = {
+      wake: () => {},
+      wait: (_view, _index, _expected, timeoutMs) =>
+        new Promise((resolve) => setTimeout(() => resolve('timed-out'), Math.max(0, timeoutMs) + 1.5)),
+      close: () => {},
+    };
+    for (let i = 0; i < 20; i++) {
+      const f = fixture({ parker: late, waitPolicy: { mode: 'park' } });
+      await assert.rejects(f.ring.readable({ timeout: 3 }), code('ERR_TIMEOUT'));
+    }
+  });
+
   test('readable rejects with ERR_ABORTED for an aborted signal and when the signal aborts while waiting', async () => {
     for (const waitPolicy of [{ mode: 'spin' }, { mode: 'park' }] as const) {
       const f = fixture({ parker: new PollingParker(), waitPolicy });

@@ -686,8 +686,9 @@ export class Ring {
       try {
         result = attempt(); // step 4
         if (result === NOT_READY) {
+          // -1 asks the parker for no limit; a finite deadline already passed must not turn into -1.
           const remaining = deadline === Infinity ? -1 : Math.ceil(deadline - performance.now());
-          if (remaining !== -1 && remaining <= 0) throw timedOut(timeout);
+          if (deadline !== Infinity && remaining <= 0) throw timedOut(timeout);
           parked = parker.wait(this.words, seqI, seq, remaining, signal); // step 5
           await parked;
         }
