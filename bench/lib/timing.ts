@@ -1,0 +1,69 @@
+/** Clock helpers: process.hrtime.bigint() in nanoseconds, and a run-until-deadline loop with warm-up. */
+import { LatencyHistogram, type LatencySummary } from './histogram.js';
+
+/** Monotonic time in nanoseconds as a number (exact to 2^53 ns, i.e. ~104 days of uptime). */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** Seconds → nanoseconds. */
+export function secondsNs(s: number): number {
+  return Math.round(s * 1e9);
+}
+
+/** Durations of a scenario: warm-up (not measured) then measurement, shorter with --quick. */
+export interface Durations {
+  warmupNs: number;
+  measureNs: number;
+}
+
+export function durations(quick: boolean, measureSeconds = 2, warmupSeconds = 0.5): Durations {
+  return quick
+    ? { warmupNs: secondsNs(0.05), measureNs: secondsNs(0.15) }
+    : { warmupNs: secondsNs(warmupSeconds), measureNs: secondsNs(measureSeconds) };
+}
+
+/** Resolves after `ms` milliseconds (a timer, not a spin). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rate per second of `count` events over `elapsedNs` nanoseconds. */
+export function perSecond(count: number, elapsedNs: number): number {
+  return elapsedNs > 0 ? (count * 1e9) / elapsedNs : 0;
+}
+
+/**
+ * Runs `once()` (one round trip, resolved when the reply is in) back to back: for `warmupNs` unrecorded, then for
+ * `measureNs` recording each trip's duration. Returns the percentiles and the number of recorded trips.
+ */
+export async function measureRoundTrips(once: () => Promise<void>, d: Durations): Promise<LatencySummary> {
+  const warmEnd = nowNs() + d.warmupNs;
+  while (nowNs() < warmEnd) await once();
+  const h = new LatencyHistogram();
+  const end = nowNs() + d.measureNs;
+  let t = nowNs();
+  while (t < end) {
+    const t0 = t;
+    await once();
+    t = nowNs();
+    h.record(t - t0);
+  }
+  return h.summary();
+}
+
+/** The synchronous twin of measureRoundTrips() for a round trip that spins on the JS thread. */
+export function measureRoundTripsSync(once: () => void, d: Durations): LatencySummary {
+  const warmEnd = nowNs() + d.warmupNs;
+  while (nowNs() < warmEnd) once();
+  const h = new LatencyHistogram();
+  const end = nowNs() + d.measureNs;
+  let t = nowNs();
+  while (t < end) {
+    const t0 = t;
+    once();
+    t = nowNs();
+    h.record(t - t0);
+  }
+  return h.summary();
+}
