@@ -13,6 +13,7 @@ const run = promisify(execFile);
 /** The C scenario names and the label they get in the table. */
 export const C_SCENARIOS = {
   c_ring_32b_one_way: 'C ring 32 B one way (2 native threads)',
+  c_ring_rtt_spin: 'C ring round trip, spin (2 native threads)',
   c_spin_pingpong: 'C spin ping-pong (2 threads, 1 cache line)',
   c_futex_pingpong: 'C futex ping-pong (both sides sleep)',
   c_memcpy_64k: 'C memcpy 64 KiB (1 core)',

@@ -46,8 +46,8 @@ export interface SuiteResult {
 
 export type Suite = (ctx: BenchContext) => Promise<SuiteResult>;
 
-/** Builds a check "value ≥ limit" (atLeast) or "value ≤ limit" (atMost); a non-finite value is never met. */
-export function check(target: string, value: number, op: '>=' | '<=', limit: number): TargetCheck {
-  const met = Number.isFinite(value) && (op === '>=' ? value >= limit : value <= limit);
+/** Builds the check "value <op> limit"; a non-finite value (a missing figure) is never met. */
+export function check(target: string, value: number, op: '>=' | '<=' | '<', limit: number): TargetCheck {
+  const met = Number.isFinite(value) && (op === '>=' ? value >= limit : op === '<=' ? value <= limit : value < limit);
   return { target, value, limit, met };
 }

@@ -4,6 +4,8 @@
  * them, measured in the same run:
  *   c_ring_32b_one_way  framed SPSC ring (native_sidecar/ring.h) between two native threads, 32-byte records,
  *                       batched publication (stage × batch, then one publish); msgs/s at the consumer.
+ *   c_ring_rtt_spin     round trip through two such rings between two threads (echo), both spinning; rtt
+ *                       p50/p99 — what the ring protocol itself costs per round trip (4 lines move, not 1).
  *   c_spin_pingpong     one cache line bounced between two threads with C11 atomics, both spinning; rtt p50/p99.
  *   c_futex_pingpong    the same with both sides sleeping in FUTEX_WAIT and woken by FUTEX_WAKE; rtt p50/p99.
  *   c_memcpy_64k        single-core memcpy of 64 KiB (source and destination in cache); GB/s.
@@ -247,6 +249,108 @@ static int run_ring(const options *o) {
   return failed;
 }
 
+/* ---- (a') round trip through two rings between two threads, both spinning (informative: the ring protocol's own
+ * cost of a round trip, to compare the JS ↔ native figure with; no target refers to it) ---- */
+
+typedef struct {
+  ns_ring to_echo_producer, to_echo_consumer;     /* ring A: initiator → echo */
+  ns_ring from_echo_producer, from_echo_consumer; /* ring B: echo → initiator */
+  atomic_int stop;
+  int error;
+} ring_rtt;
+
+/* Waits (bounded spinning, then yielding) for the next record of `r` and returns peek's code. */
+static int ring_rtt_peek(ns_ring *r, atomic_int *stop, uint32_t *type, const uint8_t **payload, uint32_t *length) {
+  backoff bo = {0};
+  for (;;) {
+    int rc = ns_ring_peek(r, type, payload, length);
+    if (rc != NS_RING_EEMPTY) return rc;
+    if (stop && atomic_load_explicit(stop, memory_order_relaxed)) return NS_RING_ECLOSED;
+    backoff_pause(&bo);
+  }
+}
+
+static void *ring_rtt_echo(void *arg) {
+  ring_rtt *b = arg;
+  for (;;) {
+    uint32_t type, length;
+    const uint8_t *payload;
+    int rc = ring_rtt_peek(&b->to_echo_consumer, &b->stop, &type, &payload, &length);
+    if (rc == NS_RING_ECLOSED) break;
+    if (rc != NS_RING_OK) {
+      b->error = 1;
+      break;
+    }
+    backoff bo = {0};
+    while ((rc = ns_ring_try_write(&b->from_echo_producer, type, payload, length)) == NS_RING_EFULL) backoff_pause(&bo);
+    ns_ring_release(&b->to_echo_consumer);
+    if (rc != NS_RING_OK) {
+      b->error = 1;
+      break;
+    }
+  }
+  return NULL;
+}
+
+static int run_ring_rtt(const options *o) {
+  const char *name = "c_ring_rtt_spin";
+  size_t size = ns_ring_segment_size(o->capacity);
+  size_t rounded = (size + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE;
+  uint8_t *mem = aligned_alloc(NS_BLOCK_SIZE, 2 * rounded);
+  ring_rtt *b = aligned_alloc(NS_BLOCK_SIZE, (sizeof(ring_rtt) + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
+  histogram *h = calloc(1, sizeof(histogram));
+  if (!mem || !b || !h) {
+    printf("{\"scenario\":\"%s\",\"error\":\"out of memory\"}\n", name);
+    return 1;
+  }
+  memset(b, 0, sizeof *b);
+  int rc = ns_ring_init(mem, size, o->capacity, 0, 0);
+  if (rc == NS_RING_OK) rc = ns_ring_init(mem + rounded, size, o->capacity, 0, 0);
+  if (rc == NS_RING_OK) rc = ns_ring_attach(&b->to_echo_producer, mem, size);
+  if (rc == NS_RING_OK) rc = ns_ring_attach(&b->to_echo_consumer, mem, size);
+  if (rc == NS_RING_OK) rc = ns_ring_attach(&b->from_echo_producer, mem + rounded, size);
+  if (rc == NS_RING_OK) rc = ns_ring_attach(&b->from_echo_consumer, mem + rounded, size);
+  if (rc != NS_RING_OK) {
+    printf("{\"scenario\":\"%s\",\"error\":\"ring init/attach failed with code %d\"}\n", name, rc);
+    return 1;
+  }
+  pthread_t et;
+  pthread_create(&et, NULL, ring_rtt_echo, b);
+  uint8_t msg[RING_RECORD_BYTES] = {0};
+  uint64_t start = now_ns();
+  uint64_t measure_from = start + (uint64_t)(o->warmup_seconds * 1e9);
+  uint64_t end = measure_from + (uint64_t)(o->seconds * 1e9);
+  uint64_t t = start, trips = 0;
+  int failed = 0;
+  while (t < end && !failed) {
+    uint64_t t0 = now_ns();
+    uint32_t type, length;
+    const uint8_t *payload;
+    failed = ns_ring_try_write(&b->to_echo_producer, RING_RECORD_TYPE, msg, sizeof msg) != NS_RING_OK ||
+             ring_rtt_peek(&b->from_echo_consumer, NULL, &type, &payload, &length) != NS_RING_OK;
+    if (!failed) ns_ring_release(&b->from_echo_consumer);
+    t = now_ns();
+    if (t0 >= measure_from) {
+      hist_record(h, t - t0);
+      trips++;
+    }
+  }
+  atomic_store_explicit(&b->stop, 1, memory_order_relaxed);
+  pthread_join(et, NULL);
+  failed |= b->error;
+  if (failed) {
+    printf("{\"scenario\":\"%s\",\"error\":\"a ring operation failed during the round trips\"}\n", name);
+  } else {
+    printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"rtt_p50_ns\":%llu,\"rtt_p99_ns\":%llu,\"round_trips\":%llu}\n",
+           name, RING_RECORD_BYTES, (unsigned long long)hist_percentile(h, 50),
+           (unsigned long long)hist_percentile(h, 99), (unsigned long long)trips);
+  }
+  free(mem);
+  free(b);
+  free(h);
+  return failed;
+}
+
 /* ---- (b) and (c): ping-pong of one cache line, spinning or sleeping ---- */
 
 /* The line bounced between the threads. The initiator stores odd values, the responder the next even value; the
@@ -384,7 +488,7 @@ static int parse_u32(const char *s, uint32_t *out) {
 static void usage(void) {
   fprintf(stderr,
           "usage: bench_baselines [--quick] [--seconds S] [--capacity BYTES] [--batch N] "
-          "[c_ring_32b_one_way|c_spin_pingpong|c_futex_pingpong|c_memcpy_64k ...]\n");
+          "[c_ring_32b_one_way|c_ring_rtt_spin|c_spin_pingpong|c_futex_pingpong|c_memcpy_64k ...]\n");
 }
 
 int main(int argc, char **argv) {
@@ -429,7 +533,8 @@ int main(int argc, char **argv) {
   }
   if (seconds > 0) o.seconds = seconds;
 
-  static const char *const names[] = {"c_ring_32b_one_way", "c_spin_pingpong", "c_futex_pingpong", "c_memcpy_64k"};
+  static const char *const names[] = {"c_ring_32b_one_way", "c_ring_rtt_spin", "c_spin_pingpong", "c_futex_pingpong",
+                                      "c_memcpy_64k"};
   for (int i = 0; i < nonly; i++) {
     int known = 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) known |= strcmp(only[i], names[k]) == 0;
@@ -446,8 +551,9 @@ int main(int argc, char **argv) {
     if (!wanted) continue;
     switch (k) {
       case 0: failed |= run_ring(&o); break;
-      case 1: failed |= run_pingpong(&o, 0); break;
-      case 2: failed |= run_pingpong(&o, 1); break;
+      case 1: failed |= run_ring_rtt(&o); break;
+      case 2: failed |= run_pingpong(&o, 0); break;
+      case 3: failed |= run_pingpong(&o, 1); break;
       default: failed |= run_memcpy(&o); break;
     }
     fflush(stdout);
