@@ -14,6 +14,24 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_test",
+      "type": "executable",
+      "sources": ["native/test/ring_test.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "layout_dump",
+      "type": "executable",
+      "sources": ["native/test/layout_dump.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_vectors",
+      "type": "executable",
+      "sources": ["native/test/ring_vectors.c"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

@@ -3,8 +3,15 @@
 
 #include "native_sidecar/layout.h"
 
+namespace ns_addon {
+void InitRegion(Napi::Env env, Napi::Object exports);
+void InitFutex(Napi::Env env, Napi::Object exports);
+}  // namespace ns_addon
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
+  ns_addon::InitRegion(env, exports);
+  ns_addon::InitFutex(env, exports);
   return exports;
 }
 
