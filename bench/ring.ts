@@ -15,13 +15,13 @@
  *   GB/s of payload.
  * Baselines: C-only (native/bench/baselines.c), worker postMessage, a Unix domain socket, child_process IPC.
  */
-import { NativeParker, Ring, SharedRegion, ringLayout } from '../src/index.js';
+import { NativeParker, Ring, SharedRegion, regionLayout } from '../src/index.js';
+import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions, type PeerResult } from '../src/testing/peers.js';
 
 import { C_SCENARIOS, cBaselines, type CScenario } from './baselines/c.js';
 import { childIpcBaseline } from './baselines/child-ipc.js';
 import { postMessageBaselines } from './baselines/postmessage.js';
 import { unixSocketBaseline } from './baselines/unix-socket.js';
-import { startPeer, type Peer, type PeerKind, type PeerPolicy } from './lib/peers.js';
 import { durations, measureRoundTrips, measureRoundTripsSync, nowNs, perSecond } from './lib/timing.js';
 import { check, type BenchContext, type BenchResult, type SuiteResult, type TargetCheck } from './lib/types.js';
 
@@ -36,6 +36,36 @@ const RTT_CAPACITY = 64 * 1024;
 /** A round trip that takes longer than this means the peer is gone: fail instead of hanging. */
 const REPLY_TIMEOUT_MS = 5000;
 
+/** Records per ns_ring_read() of the sink (one head store per batch), as the C-only ring baseline's consumer. */
+const SINK_READ_BATCH = 4096;
+
+type PeerKind = 'thread' | 'process';
+type Policy = 'spin' | 'park';
+
+/** A running peer: `finish()` waits for its result and throws unless it is ok; `dispose()` stops it if still running. */
+interface Peer {
+  finish(): Promise<PeerResult>;
+  dispose(): Promise<void>;
+}
+
+function startPeer(kind: PeerKind, region: SharedRegion, options: PeerOptions): Peer {
+  const handle: PeerHandle = kind === 'thread' ? startThreadPeer(region, options) : startProcessPeer(region, options);
+  let settled = false;
+  const done = handle.done.finally(() => (settled = true));
+  return {
+    async finish() {
+      const r = await done;
+      if (!r.ok) throw new Error(`The ${kind} peer (${options.mode}) failed: ${r.code}${r.error ? ` — ${r.error}` : ''}.`);
+      return r;
+    },
+    async dispose() {
+      if (settled) return;
+      handle.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
 /** A region with one ring segment per capacity, and the rings (producer and consumer handles live in the peer). */
 interface Rings {
   region: SharedRegion;
@@ -49,7 +79,7 @@ function makeRings(capacities: number[], options: { park: boolean; parker?: Nati
   const rings: Ring[] = [];
   const segments: number[] = [];
   for (const capacity of capacities) {
-    const seg = region.addSegment(ringLayout.SEGMENT_KIND_RING ?? 1, Ring.segmentSize(capacity));
+    const seg = region.addSegment(regionLayout.SEGMENT_KIND_RING, Ring.segmentSize(capacity));
     const ring = Ring.create(region.buffer, {
       byteOffset: seg.offset,
       capacity,
@@ -101,7 +131,7 @@ async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResu
   const ring = rings[0]!;
   let peer: Peer | undefined;
   try {
-    peer = await startPeer(ctx, kind, region, { mode: 'sink', input: segments[0]!, policy: 'spin' });
+    peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
     const d = durations(ctx.quick);
     const warm = pumpSmall(ring, 0, d.warmupNs);
     const t0 = nowNs();
@@ -109,8 +139,8 @@ async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResu
     const elapsed = nowNs() - t0;
     ring.closeProducer();
     const result = await peer.finish();
-    if (result.count !== warm + measured) {
-      throw new Error(`The ${kind} sink counted ${result.count} records but JS wrote ${warm + measured}.`);
+    if (result.records !== warm + measured) {
+      throw new Error(`The ${kind} sink counted ${result.records} records but JS wrote ${warm + measured}.`);
     }
     const rate = perSecond(measured, elapsed);
     ctx.log(`JS → native ${kind}: ${measured} records in ${(elapsed / 1e6).toFixed(0)} ms`);
@@ -132,7 +162,7 @@ async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
   const ring = rings[0]!;
   let peer: Peer | undefined;
   try {
-    peer = await startPeer(ctx, 'thread', region, { mode: 'sink', input: segments[0]!, policy: 'spin' });
+    peer = startPeer('thread', region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
     const source = new Uint8Array(BIG_BYTES).map((_, i) => i * 7);
     const pump = (ns: number): number => {
       let n = 0;
@@ -158,7 +188,7 @@ async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
     const elapsed = nowNs() - t0;
     ring.closeProducer();
     const result = await peer.finish();
-    if (result.count !== warm + measured) throw new Error(`The thread sink counted ${result.count} 64 KiB records but JS wrote ${warm + measured}.`);
+    if (result.records !== warm + measured) throw new Error(`The thread sink counted ${result.records} 64 KiB records but JS wrote ${warm + measured}.`);
     return {
       suite: SUITE,
       scenario: 'JS → native thread, 64 KiB one way (claim/commit)',
@@ -173,14 +203,15 @@ async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
   }
 }
 
-async function roundTrip(ctx: BenchContext, policy: PeerPolicy): Promise<BenchResult> {
+async function roundTrip(ctx: BenchContext, policy: Policy): Promise<BenchResult> {
   const park = policy === 'park';
   const parker = park ? new NativeParker() : undefined;
   const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park, ...(parker ? { parker } : {}) });
   const [toPeer, fromPeer] = [rings[0]!, rings[1]!];
   let peer: Peer | undefined;
   try {
-    peer = await startPeer(ctx, 'process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, policy });
+    // batch 1: the echo publishes each reply at once instead of on its next empty read.
+    peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: policy } });
     const payload = new Uint8Array(SMALL_BYTES);
     const send = (): void => {
       if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
@@ -213,7 +244,7 @@ async function roundTrip(ctx: BenchContext, policy: PeerPolicy): Promise<BenchRe
     }
     toPeer.closeProducer();
     const result = await peer.finish();
-    ctx.log(`round trip ${policy}: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.count}`);
+    ctx.log(`round trip ${policy}: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
     return {
       suite: SUITE,
       scenario: `JS ↔ native process, 32 B round trip, ${policy}`,
