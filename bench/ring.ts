@@ -100,7 +100,7 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 function pause(): void {
   Atomics.wait(sleepCell, 0, 0, 0.02);
 }
-const SPINS_BEFORE_PAUSE = 20000;
+const SPINS_BEFORE_PAUSE = 2000;
 
 /** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
 function pumpSmall(ring: Ring, seq0: number, ns: number): number {
@@ -126,7 +126,7 @@ function pumpSmall(ring: Ring, seq0: number, ns: number): number {
   return seq - seq0;
 }
 
-async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResult> {
+export async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResult> {
   const { region, rings, segments } = makeRings([SMALL_CAPACITY], { park: false });
   const ring = rings[0]!;
   let peer: Peer | undefined;
@@ -157,7 +157,7 @@ async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResu
   }
 }
 
-async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
+export async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
   const { region, rings, segments } = makeRings([BIG_CAPACITY], { park: false });
   const ring = rings[0]!;
   let peer: Peer | undefined;
@@ -203,7 +203,7 @@ async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
   }
 }
 
-async function roundTrip(ctx: BenchContext, policy: Policy): Promise<BenchResult> {
+export async function roundTrip(ctx: BenchContext, policy: Policy): Promise<BenchResult> {
   const park = policy === 'park';
   const parker = park ? new NativeParker() : undefined;
   const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park, ...(parker ? { parker } : {}) });

@@ -48,9 +48,10 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Spins this many times before it yields the core: long enough (~tens of µs) that a running peer is never missed,
- * short enough that a peer waiting for this core gets it. */
-#define SPIN_LIMIT 20000u
+/* Spins this many times before it yields the core. A pause is 10-140 cycles, so this is ~5-50 µs: long enough that a
+ * running peer is practically never missed, short enough that a peer waiting for this very core (a loaded 2-core
+ * machine) gets it soon. wait.h yields after the same number of polls. */
+#define SPIN_LIMIT 1024u
 
 typedef struct {
   uint32_t spins;
