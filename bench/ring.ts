@@ -74,7 +74,9 @@ interface Rings {
 }
 
 function makeRings(capacities: number[], options: { park: boolean; parker?: NativeParker }): Rings {
-  const size = capacities.reduce((sum, c) => sum + Ring.segmentSize(c), 0) + 4096;
+  // Room for the region header and each segment rounded up to the segment alignment.
+  const align = (n: number): number => Math.ceil(n / regionLayout.SEGMENT_ALIGN) * regionLayout.SEGMENT_ALIGN;
+  const size = Math.max(regionLayout.REGION_MIN_SIZE, capacities.reduce((sum, c) => sum + align(Ring.segmentSize(c)), regionLayout.REGION_HEADER_SIZE));
   const region = SharedRegion.create({ size });
   const rings: Ring[] = [];
   const segments: number[] = [];
@@ -203,22 +205,28 @@ export async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
   }
 }
 
-export async function roundTrip(ctx: BenchContext, policy: Policy): Promise<BenchResult> {
-  const park = policy === 'park';
-  const parker = park ? new NativeParker() : undefined;
-  const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park, ...(parker ? { parker } : {}) });
+/**
+ * Round trips JS ↔ native process. `js`: 'spin' spins synchronously (bounded) on peek() of the reply ring; 'park'
+ * awaits readable() with policy 'park' (the native parker's waiter thread sleeps in FUTEX_WAIT and calls back on the
+ * event loop). `peer`: the echo peer's wait policy. Mixed policies are diagnostic: they split the parked round trip
+ * into its JS → native and native → JS halves.
+ */
+export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Policy = js): Promise<BenchResult> {
+  // Ring A's producer (JS) wakes a parked peer through the parker; ring B's consumer (JS) parks through it.
+  const parker = new NativeParker();
+  const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park: js === 'park', parker });
   const [toPeer, fromPeer] = [rings[0]!, rings[1]!];
   let peer: Peer | undefined;
   try {
     // batch 1: the echo publishes each reply at once instead of on its next empty read.
-    peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: policy } });
+    peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: peerPolicy } });
     const payload = new Uint8Array(SMALL_BYTES);
     const send = (): void => {
       if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
     };
     const d = durations(ctx.quick);
     let s;
-    if (!park) {
+    if (js === 'spin') {
       s = measureRoundTripsSync(() => {
         send();
         let spins = 0;
@@ -244,20 +252,25 @@ export async function roundTrip(ctx: BenchContext, policy: Policy): Promise<Benc
     }
     toPeer.closeProducer();
     const result = await peer.finish();
-    ctx.log(`round trip ${policy}: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
+    const label = js === peerPolicy ? js : `JS ${js === 'spin' ? 'spins' : 'parks'}, peer ${peerPolicy === 'spin' ? 'spins' : 'parks'}`;
+    ctx.log(`round trip ${label}: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
+    const how = {
+      spin: { js: 'JS spins on peek()', peer: 'peer spins' },
+      park: { js: 'JS awaits readable() (native parker)', peer: 'peer parks on its futex' },
+    };
     return {
       suite: SUITE,
-      scenario: `JS ↔ native process, 32 B round trip, ${policy}`,
+      scenario: `JS ↔ native process, 32 B round trip, ${label}`,
       message_bytes: SMALL_BYTES,
       rtt_p50_ns: s.p50,
       rtt_p99_ns: s.p99,
       msgs_per_s: perSecond(s.count, d.measureNs),
-      note: park ? 'JS awaits readable() (native parker); peer parks on its futex' : 'JS spins on peek(); peer spins',
+      note: `${how[js].js}; ${how[peerPolicy].peer}${js === peerPolicy ? '' : ' (diagnostic)'}`,
     };
   } finally {
     await peer?.dispose();
     region.close();
-    parker?.close();
+    parker.close();
   }
 }
 
@@ -296,15 +309,25 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     const r = await f();
     results.push(...(Array.isArray(r) ? r : [r]));
   };
+  const c = (scenario: CScenario) => async (): Promise<BenchResult[]> => [
+    ...(await cBaselines(ctx, SUITE, [scenario], { capacity: SMALL_CAPACITY, batch: BATCH })).values(),
+  ];
+  // Each comparison's two sides run back to back: the load of this shared machine changes within a minute, and a
+  // sleeping wake-up in particular costs several times more when the other core is idle than when it is busy.
+  await step('C ring, 32 B one way', c('c_ring_32b_one_way'));
   await step('JS → native thread, 32 B', () => smallOneWay(ctx, 'thread'));
   await step('JS → native process, 32 B', () => smallOneWay(ctx, 'process'));
-  await step('round trip, spin', () => roundTrip(ctx, 'spin'));
-  await step('round trip, park', () => roundTrip(ctx, 'park'));
-  await step('64 KiB claim/commit', () => bigOneWay(ctx));
-  const cWanted = Object.keys(C_SCENARIOS) as CScenario[];
-  await step('C baselines', async () => [...(await cBaselines(ctx, SUITE, cWanted, { capacity: SMALL_CAPACITY, batch: BATCH })).values()]);
   await step('postMessage baselines', () => postMessageBaselines(ctx, SUITE));
+  await step('C spin ping-pong', c('c_spin_pingpong'));
+  await step('round trip, spin', () => roundTrip(ctx, 'spin'));
+  await step('C ring round trip, spin', c('c_ring_rtt_spin'));
+  await step('C futex ping-pong', c('c_futex_pingpong'));
+  await step('round trip, park', () => roundTrip(ctx, 'park'));
   await step('Unix socket baseline', () => unixSocketBaseline(ctx, SUITE));
+  await step('round trip, JS spins / peer parks', () => roundTrip(ctx, 'spin', 'park'));
+  await step('round trip, JS parks / peer spins', () => roundTrip(ctx, 'park', 'spin'));
   await step('child_process IPC baseline', () => childIpcBaseline(ctx, SUITE));
+  await step('C memcpy 64 KiB', c('c_memcpy_64k'));
+  await step('64 KiB claim/commit', () => bigOneWay(ctx));
   return { results, checks: targetChecks(results) };
 }
