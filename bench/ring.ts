@@ -159,12 +159,12 @@ export async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<Be
   }
 }
 
-export async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
+export async function bigOneWay(ctx: BenchContext, kind: PeerKind = 'thread'): Promise<BenchResult> {
   const { region, rings, segments } = makeRings([BIG_CAPACITY], { park: false });
   const ring = rings[0]!;
   let peer: Peer | undefined;
   try {
-    peer = startPeer('thread', region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
+    peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
     const source = new Uint8Array(BIG_BYTES).map((_, i) => i * 7);
     const pump = (ns: number): number => {
       let n = 0;
@@ -190,10 +190,10 @@ export async function bigOneWay(ctx: BenchContext): Promise<BenchResult> {
     const elapsed = nowNs() - t0;
     ring.closeProducer();
     const result = await peer.finish();
-    if (result.records !== warm + measured) throw new Error(`The thread sink counted ${result.records} 64 KiB records but JS wrote ${warm + measured}.`);
+    if (result.records !== warm + measured) throw new Error(`The ${kind} sink counted ${result.records} 64 KiB records but JS wrote ${warm + measured}.`);
     return {
       suite: SUITE,
-      scenario: 'JS → native thread, 64 KiB one way (claim/commit)',
+      scenario: `JS → native ${kind}, 64 KiB one way (claim/commit)`,
       message_bytes: BIG_BYTES,
       msgs_per_s: perSecond(measured, elapsed),
       gbytes_per_s: (measured * BIG_BYTES) / elapsed,
