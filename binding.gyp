@@ -32,6 +32,12 @@
       "type": "executable",
       "sources": ["native/test/ring_vectors.c"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "bench_baselines",
+      "type": "executable",
+      "sources": ["native/bench/baselines.c"],
+      "libraries": ["-lpthread"]
     }
   ]
 }
