@@ -3,8 +3,11 @@
 
 #include "native_sidecar/layout.h"
 
+void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
+  InitShowcase(env, exports);
   return exports;
 }
 
