@@ -308,8 +308,8 @@ class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
     }
 #define NS_SC_RESOLVE(name)                                                                      \
   lib_.name = reinterpret_cast<decltype(lib_.name)>(dlsym(handle, #name));                      \
-  if (lib_.name == nullptr) throw Napi::Error::New(env, "The library " + path + " lacks " #name "."); \
-  NS_SC_FUNCTIONS(NS_SC_RESOLVE)
+  if (lib_.name == nullptr) throw Napi::Error::New(env, "The library " + path + " lacks " #name ".");
+    NS_SC_FUNCTIONS(NS_SC_RESOLVE)
 #undef NS_SC_RESOLVE
     state_ = std::make_unique<State>(env, &lib_);
     napi_add_env_cleanup_hook(env, Cleanup, state_.get());
