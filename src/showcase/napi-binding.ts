@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { NativeSidecarError } from '../errors.js';
+import { invalidArg, NativeSidecarError } from '../errors.js';
 import { packageRoot, showcaseLibraryPath } from './library-path.js';
 import { ThreadHandle, type RawReport, type ThreadOps } from './native-thread.js';
 import { CALL_MESSAGE, CALL_VALUE, nativeStatusOf, statusError, SC_ERELEASED } from './status.js';
@@ -173,7 +173,19 @@ export class NapiBinding implements InteropBinding {
   }
 
   nativeVTable(): NativeVTable {
-    return this.#native.nativeVTable();
+    const table = this.#native.nativeVTable();
+    // The addon's functions trust their argument types; check them here.
+    return {
+      size: table.size,
+      version: table.version,
+      add: (a, b) => table.add(v.int32('a', a), v.int32('b', b)),
+      multiply: (a, b) => table.multiply(v.int32('a', a), v.int32('b', b)),
+      fnv1a: (bytes) => {
+        if (!(bytes instanceof Uint8Array)) throw invalidArg('bytes', 'a Uint8Array', bytes);
+        return table.fnv1a(bytes) >>> 0;
+      },
+      describe: () => table.describe(),
+    };
   }
 
   ringReceiveText(segment: RingSegment): string | null {
