@@ -22,6 +22,24 @@
       "include_dirs": ["native/include"],
       "cflags": ["-fvisibility=hidden"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_test",
+      "type": "executable",
+      "sources": ["native/test/ring_test.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "layout_dump",
+      "type": "executable",
+      "sources": ["native/test/layout_dump.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_vectors",
+      "type": "executable",
+      "sources": ["native/test/ring_vectors.c"],
+      "libraries": ["-lpthread"]
     }
   ]
 }
