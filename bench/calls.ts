@@ -14,7 +14,26 @@ import { Ring } from '../src/ring/ring.js';
 import { KoffiBinding } from '../src/showcase/koffi-binding.js';
 import { NapiBinding } from '../src/showcase/napi-binding.js';
 import type { InteropBinding, NativeThread, RingSegment, ThreadReport } from '../src/showcase/types.js';
-import type { BenchContext, BenchResult, SuiteResult } from './lib/types.js';
+
+// The suite contract of COMMON.md (bench/lib/types.ts, owned by helper `bench`), restated structurally so that this
+// suite compiles on its own; run.ts passes its BenchContext, which has these members.
+interface BenchContext {
+  quick: boolean;
+  log(line: string): void;
+}
+interface BenchResult {
+  suite: string;
+  scenario: string;
+  message_bytes?: number;
+  msgs_per_s?: number;
+  ns_per_call?: number;
+  baseline?: boolean;
+  note?: string;
+}
+interface SuiteResult {
+  results: BenchResult[];
+  checks: Array<{ target: string; value: number; limit: number; met: boolean }>;
+}
 
 const SUITE = 'calls';
 const REPEATS = 3;

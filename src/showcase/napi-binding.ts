@@ -2,10 +2,9 @@
  * The Node-API binding of libns_showcase: compiled glue (native/addon/showcase.cc, class ShowcaseBinding of the
  * project's addon) that dlopen()s the library. Calls from native threads reach JS through thread-safe functions.
  */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { invalidArg, NativeSidecarError } from '../errors.js';
-import { packageRoot, showcaseLibraryPath } from './library-path.js';
+import { loadAddon } from '../native/addon.js';
+import { showcaseLibraryPath } from './library-path.js';
 import { ThreadHandle, type RawReport, type ThreadOps } from './native-thread.js';
 import { CALL_MESSAGE, CALL_VALUE, nativeStatusOf, statusError, SC_ERELEASED } from './status.js';
 import type {
@@ -47,15 +46,9 @@ interface NativeShowcase {
 type NativeShowcaseClass = new (libraryPath: string) => NativeShowcase;
 
 function loadClass(): NativeShowcaseClass {
-  const path = join(packageRoot(), 'build', 'Release', 'native_sidecar.node');
-  let addon: { ShowcaseBinding?: NativeShowcaseClass };
-  try {
-    addon = createRequire(import.meta.url)(path) as typeof addon;
-  } catch (cause) {
-    throw new NativeSidecarError('ERR_ADDON_MISSING', `The native addon ${path} could not be loaded; run \`npm install\` to build it.`, { cause });
-  }
+  const addon = loadAddon() as unknown as { ShowcaseBinding?: NativeShowcaseClass };
   if (typeof addon.ShowcaseBinding !== 'function') {
-    throw new NativeSidecarError('ERR_ADDON_MISSING', `The native addon ${path} has no ShowcaseBinding; run \`npm install\` to rebuild it.`);
+    throw new NativeSidecarError('ERR_ADDON_MISSING', 'The native addon has no ShowcaseBinding; run `npm install` to rebuild it.');
   }
   return addon.ShowcaseBinding;
 }
