@@ -37,5 +37,13 @@ for (const name of BINDING_NAMES) {
       assert.equal(child.status, 1, child.stderr);
       assert.match(child.stderr, /uncaught on purpose/);
     });
+
+    test('an uncaught exception while a join is pending and the thread calls into JS exits instead of hanging', () => {
+      // Regression: a join that blocked a libuv pool thread hung the exit, because libuv joins its pool at exit.
+      const child = runChild('uncaught-during-join', name);
+      assert.equal(child.error, undefined, `the child hung at exit: ${child.stderr}`);
+      assert.equal(child.signal, null, `the child died of ${child.signal}: ${child.stderr}`);
+      assert.equal(child.status, 1, child.stderr);
+    });
   });
 }

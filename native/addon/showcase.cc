@@ -267,8 +267,6 @@ void State::Close() {
 
 // ---- the JS class -----------------------------------------------------------------------------------------------
 
-class JoinWorker;
-
 class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -292,7 +290,6 @@ class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
                            InstanceMethod<&ShowcaseBinding::StopThread>("stopThread"),
                            InstanceMethod<&ShowcaseBinding::JoinThread>("joinThread"),
                            InstanceMethod<&ShowcaseBinding::TryJoinThread>("tryJoinThread"),
-                           InstanceMethod<&ShowcaseBinding::JoinThreadAsync>("joinThreadAsync"),
                            InstanceMethod<&ShowcaseBinding::Close>("close"),
                        });
   }
@@ -322,9 +319,9 @@ class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
   }
 
  private:
-  friend class JoinWorker;
-
-  // Environment teardown (process exit, worker exit): runs before the env's handles are destroyed.
+  // Environment teardown (the main event loop ended, or a worker is exiting): runs while the env is still usable.
+  // process.exit() does not run it; the process then ends with its native threads, which hold nothing that outlives
+  // the process.
   static void Cleanup(void *arg) { static_cast<State *>(arg)->Close(); }
 
   State &Open(Napi::Env env) {
@@ -573,8 +570,6 @@ class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
     return Report(env, report);
   }
 
-  Napi::Value JoinThreadAsync(const Napi::CallbackInfo &info);
-
   Napi::Value Close(const Napi::CallbackInfo &info) {
     state_->Close();
     return info.Env().Undefined();
@@ -583,46 +578,6 @@ class ShowcaseBinding : public Napi::ObjectWrap<ShowcaseBinding> {
   Library lib_;
   std::unique_ptr<State> state_;
 };
-
-// Joins on a libuv pool thread. That thread owns no callbacks, so the deadlock guard does not mark the JS thread
-// blocked: the JS thread keeps serving the joined thread's calls while it waits.
-class JoinWorker : public Napi::AsyncWorker {
- public:
-  JoinWorker(Napi::Env env, ShowcaseBinding *binding, int32_t thread)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), binding_(binding), thread_(thread) {
-    keep_ = Napi::Persistent(binding->Value());  // the binding outlives the join
-  }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { status_ = binding_->lib_.ns_sc_thread_join(thread_, &report_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (status_ != NS_SC_OK) {
-      Napi::Error error = Napi::Error::New(env, "Joining the thread failed with status " + std::to_string(status_) + ".");
-      error.Set("nsStatus", Napi::Number::New(env, status_));
-      deferred_.Reject(error.Value());
-      return;
-    }
-    binding_->state_->threads.erase(thread_);
-    deferred_.Resolve(ShowcaseBinding::Report(env, report_));
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  ShowcaseBinding *binding_;
-  Napi::ObjectReference keep_;
-  int32_t thread_;
-  int status_ = NS_SC_OK;
-  ns_sc_thread_report report_{};
-};
-
-Napi::Value ShowcaseBinding::JoinThreadAsync(const Napi::CallbackInfo &info) {
-  auto *worker = new JoinWorker(info.Env(), this, Int32Arg(info, 0));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
-}
 
 }  // namespace
 

@@ -187,17 +187,6 @@ export class KoffiBinding implements InteropBinding {
         check(this.#sync(() => lib.join(id, report) as number), 'Joining the native thread');
         return fromC(report);
       },
-      joinAsync: (id) =>
-        new Promise<RawReport>((resolve, reject) => {
-          const report = {} as CReport;
-          // On one of koffi's worker threads: that thread owns no callbacks, so the JS thread is not marked
-          // blocked and keeps running the joined thread's calls.
-          lib.join.async(id, report, (error: unknown, status: number) => {
-            if (error) reject(error);
-            else if (status !== 0) reject(statusError(status, 'Joining the native thread'));
-            else resolve(fromC(report));
-          });
-        }),
       tryJoin: (id) => {
         const report = {} as CReport;
         const status = lib.tryJoin(id, report) as number;
@@ -440,7 +429,7 @@ export class KoffiBinding implements InteropBinding {
     for (const id of [...this.#threads.keys()]) {
       const report = {} as CReport;
       const status = this.#lib.join(id, report) as number;
-      if (status === SC_EDEADLOCK) void this.#threadOps.joinAsync(id).finally(() => this.#threads.delete(id)).catch(() => {});
+      if (status === SC_EDEADLOCK) void new ThreadHandle(id, this.#threadOps).join().catch(() => {});
       else this.#threads.delete(id);
     }
   }

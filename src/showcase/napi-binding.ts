@@ -39,7 +39,6 @@ interface NativeShowcase {
   stopThread(id: number): void;
   joinThread(id: number): RawReport;
   tryJoinThread(id: number): RawReport | null;
-  joinThreadAsync(id: number): Promise<RawReport>;
   close(): void;
 }
 
@@ -101,13 +100,6 @@ export class NapiBinding implements InteropBinding {
     const native = this.#native;
     this.#threadOps = {
       join: (id) => call('Joining the native thread', () => native.joinThread(id)),
-      joinAsync: async (id) => {
-        try {
-          return await native.joinThreadAsync(id);
-        } catch (error) {
-          return call('Joining the native thread', () => { throw error; });
-        }
-      },
       tryJoin: (id) => call('Joining the native thread', () => native.tryJoinThread(id)),
       stop: (id) => call('Stopping the native thread', () => native.stopThread(id)),
       joined: () => {},

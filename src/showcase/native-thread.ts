@@ -14,7 +14,6 @@ export interface RawReport {
 /** What a binding provides to operate one thread; each throws a typed error on failure. */
 export interface ThreadOps {
   join(id: number): RawReport;
-  joinAsync(id: number): Promise<RawReport>;
   tryJoin(id: number): RawReport | null;
   stop(id: number): void;
   /** Called once, after a successful join: drop what the thread borrowed (buffers). */
@@ -30,6 +29,8 @@ export function toReport(raw: RawReport): ThreadReport {
     elapsedNs: raw.elapsedNs,
   };
 }
+
+const JOIN_POLL_MS = 1;
 
 export class ThreadHandle implements NativeThread {
   readonly id: number;
@@ -47,9 +48,17 @@ export class ThreadHandle implements NativeThread {
     return this.#report;
   }
 
+  /**
+   * Polls tryJoin from a timer (every JOIN_POLL_MS) instead of blocking a libuv pool thread in a native join: at
+   * process exit libuv joins its pool threads, and a pool thread waiting for a native thread that itself waits for
+   * the (exiting) JS thread would hang the exit. The timer also keeps the event loop alive until the thread ends.
+   */
   async join(): Promise<ThreadReport> {
-    if (this.#report) return this.#report;
-    return this.#finish(await this.#ops.joinAsync(this.id));
+    for (;;) {
+      const report = this.tryJoin();
+      if (report !== null) return report;
+      await new Promise((resolve) => setTimeout(resolve, JOIN_POLL_MS));
+    }
   }
 
   joinSync(): ThreadReport {

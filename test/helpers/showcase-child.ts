@@ -71,7 +71,21 @@ async function uncaughtWithLiveThreads(): Promise<void> {
   });
 }
 
+async function uncaughtDuringJoin(): Promise<void> {
+  const binding = await openInteropBinding(bindingName);
+  let calls = 0;
+  const callback = binding.registerValueCallback(() => ++calls);
+  const thread = binding.startCallThread(callback, { count: 100_000_000, mode: 'blocking' });
+  void thread.join(); // a join in progress, while the thread keeps calling into JS
+  await waitFor(() => calls > 100);
+  report({ throwing: true });
+  setImmediate(() => {
+    throw new Error('uncaught on purpose');
+  });
+}
+
 const scenarios: Record<string, () => Promise<void>> = {
+  'uncaught-during-join': uncaughtDuringJoin,
   'deadlock-delayed': () => deadlock(100, 1),
   'deadlock-race': () => deadlock(0, 1_000_000),
   'exit-live-threads': exitWithLiveThreads,
