@@ -13,6 +13,14 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lpthread", "-ldl"]
+    },
+    {
+      "target_name": "ns_showcase",
+      "type": "shared_library",
+      "sources": ["<!@(ls -1 native/showcase/*.c)"],
+      "include_dirs": ["native/include"],
+      "cflags": ["-fvisibility=hidden"],
       "libraries": ["-lpthread"]
     },
     {
