@@ -3,8 +3,11 @@
 
 #include "native_sidecar/layout.h"
 
+void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
+  RegisterSidecarThread(env, exports);
   return exports;
 }
 
