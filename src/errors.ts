@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'ERR_SIDECAR_STOPPED' // the sidecar was stopped or is stopping
   | 'ERR_SIDECAR_CRASHED' // the sidecar process or thread died
   | 'ERR_CALLBACK_RELEASED' // a native callback handle was called after release
-  | 'ERR_DEADLOCK'; // a blocking cross-thread call would deadlock the JavaScript thread
+  | 'ERR_DEADLOCK' // a blocking cross-thread call would deadlock the JavaScript thread
+  | 'ERR_SIDECAR_PLUGIN'; // the plugin's process returned non-zero for a request without replying
 
 export class NativeSidecarError extends Error {
   readonly code: ErrorCode;
