@@ -6,7 +6,7 @@
 #include "native_sidecar/layout.h"
 #include "native_sidecar/plugin.h"
 
-#define FIELD(name) printf("  \"CONTROL_%s_OFFSET\": %u,\n", #name, (unsigned)offsetof(ns_sidecar_control, name))
+#define FIELD(NAME, field) printf("  \"CONTROL_%s_OFFSET\": %u,\n", #NAME, (unsigned)offsetof(ns_sidecar_control, field))
 #define CONST(name, value) printf("  \"%s\": %lu,\n", name, (unsigned long)(value))
 
 int main(void) {
@@ -47,22 +47,22 @@ int main(void) {
   CONST("EXIT_USAGE", NS_SIDECAR_EXIT_USAGE);
   CONST("EXIT_CODE_BASE", NS_SIDECAR_EXIT_CODE_BASE);
   CONST("PLUGIN_ABI_VERSION", NS_PLUGIN_ABI_VERSION);
-  FIELD(magic);
-  FIELD(version);
-  FIELD(header_size);
-  FIELD(command_segment);
-  FIELD(event_segment);
-  FIELD(config_length);
-  FIELD(host_flags);
-  FIELD(host_pid);
-  FIELD(state);
-  FIELD(heartbeat);
-  FIELD(in_plugin);
-  FIELD(pid);
-  FIELD(exit_reason);
-  FIELD(error_code);
-  FIELD(processed);
-  FIELD(error_length);
+  FIELD(MAGIC, magic);
+  FIELD(VERSION, version);
+  FIELD(HEADER_SIZE, header_size);
+  FIELD(COMMAND_SEGMENT, command_segment);
+  FIELD(EVENT_SEGMENT, event_segment);
+  FIELD(CONFIG_LENGTH, config_length);
+  FIELD(HOST_FLAGS, host_flags);
+  FIELD(HOST_PID, host_pid);
+  FIELD(STATE, state);
+  FIELD(HEARTBEAT, heartbeat);
+  FIELD(IN_PLUGIN, in_plugin);
+  FIELD(PID, pid);
+  FIELD(EXIT_REASON, exit_reason);
+  FIELD(ERROR_CODE, error_code);
+  FIELD(PROCESSED, processed);
+  FIELD(ERROR_LENGTH, error_length);
   printf("  \"CONTROL_ERROR_OFFSET\": %u\n}\n", (unsigned)offsetof(ns_sidecar_control, error));
   return 0;
 }

@@ -1,6 +1,7 @@
 /* lifecycle.c — test plugin that makes every lifecycle step visible: init emits event 100 carrying the config
  * bytes, each command of type T is replied to (requests) or echoed as event T (plain commands) after a log line,
- * and dispose emits event 101 "bye". A request of type 9 makes process return 3 without replying. */
+ * and dispose emits event 101 "bye". A request of type 9 makes process return 3 without replying; a command of
+ * type 10 is swallowed (no reply, no event, success). */
 #include <stdio.h>
 
 #include "native_sidecar/plugin.h"
@@ -16,6 +17,7 @@ static int lc_process(void *state, uint32_t type, const uint8_t *payload, uint32
   const ns_host_services *host = (const ns_host_services *)state;
   char line[64];
   if (type == 9) return 3;
+  if (type == 10) return 0;
   snprintf(line, sizeof line, "processing type %u", type);
   host->log(host, NS_LOG_INFO, line);
   if (request_id != 0) return host->reply(host, request_id, payload, length);
