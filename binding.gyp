@@ -16,6 +16,24 @@
       "libraries": ["-lpthread", "-ldl"]
     },
     {
+      "target_name": "ring_test",
+      "type": "executable",
+      "sources": ["native/test/ring_test.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "layout_dump",
+      "type": "executable",
+      "sources": ["native/test/layout_dump.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "ring_vectors",
+      "type": "executable",
+      "sources": ["native/test/ring_vectors.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
       "target_name": "native-sidecar-host",
       "type": "executable",
       "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],

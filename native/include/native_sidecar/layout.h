@@ -20,6 +20,37 @@
 
 #define NS_BLOCK_SIZE 128u /* two cache lines: the adjacent-line prefetcher pulls pairs */
 
+/* ---- atomics with explicit memory orders, spelled the same in C11 and C++17 ----
+ * Shared words are NS_ATOMIC_U32; every access to them goes through these macros so that each one names its order
+ * (and the comment next to it names the edge of §5 it belongs to). */
+#ifdef __cplusplus
+#define NS_MO_RELAXED std::memory_order_relaxed
+#define NS_MO_ACQUIRE std::memory_order_acquire
+#define NS_MO_RELEASE std::memory_order_release
+#define NS_MO_ACQ_REL std::memory_order_acq_rel
+#define NS_MO_SEQ_CST std::memory_order_seq_cst
+#define NS_ATOMIC_LOAD(p, mo) std::atomic_load_explicit((p), (mo))
+#define NS_ATOMIC_STORE(p, v, mo) std::atomic_store_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_EXCHANGE(p, v, mo) std::atomic_exchange_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FETCH_ADD(p, v, mo) std::atomic_fetch_add_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FETCH_OR(p, v, mo) std::atomic_fetch_or_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FENCE(mo) std::atomic_thread_fence(mo)
+#define NS_ALIGNAS(n) alignas(n)
+#else
+#define NS_MO_RELAXED memory_order_relaxed
+#define NS_MO_ACQUIRE memory_order_acquire
+#define NS_MO_RELEASE memory_order_release
+#define NS_MO_ACQ_REL memory_order_acq_rel
+#define NS_MO_SEQ_CST memory_order_seq_cst
+#define NS_ATOMIC_LOAD(p, mo) atomic_load_explicit((p), (mo))
+#define NS_ATOMIC_STORE(p, v, mo) atomic_store_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_EXCHANGE(p, v, mo) atomic_exchange_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FETCH_ADD(p, v, mo) atomic_fetch_add_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FETCH_OR(p, v, mo) atomic_fetch_or_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_FENCE(mo) atomic_thread_fence(mo)
+#define NS_ALIGNAS(n) _Alignas(n)
+#endif
+
 /* ---- region (§1) ---- */
 #define NS_REGION_MAGIC 0x4752534Eu /* "NSRG" */
 #define NS_REGION_VERSION 1u
@@ -30,6 +61,7 @@
 #define NS_SEGMENT_KIND_RING 1u
 #define NS_SEGMENT_KIND_SIDECAR_CONTROL 2u
 #define NS_SEGMENT_KIND_USER_MIN 0x10000u
+#define NS_SEGMENT_ALIGN NS_BLOCK_SIZE /* segment offsets are multiples of a block (§1) */
 
 typedef struct ns_segment_entry {
   uint32_t kind;
@@ -102,6 +134,7 @@ NS_STATIC_ASSERT(offsetof(ns_ring_shared, head) == 256, "head at 256");
 NS_STATIC_ASSERT(offsetof(ns_ring_shared, data_seq) == 384, "wait block at 384");
 NS_STATIC_ASSERT(offsetof(ns_ring_shared, closed) == 400, "closed at 400");
 NS_STATIC_ASSERT(sizeof(ns_record_header) == NS_RECORD_HEADER_SIZE, "record header is 8 bytes");
+NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the futex syscall takes its address)");
 
 /* ---- sidecar (§7): control block segment and the messages on a sidecar's two rings ---- */
 #define NS_SIDECAR_MAGIC 0x4353534Eu /* "NSSC" */

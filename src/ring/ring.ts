@@ -1,0 +1,846 @@
+/**
+ * The TypeScript ring: a single-producer single-consumer queue of framed records in an ArrayBuffer or
+ * SharedArrayBuffer, byte-compatible with the C implementation (native/include/native_sidecar/ring.h). The bytes,
+ * the checks and the memory-ordering edges are those of docs/wire-format.md; section numbers (§) refer to it.
+ *
+ * Threading: a Ring object is used by one JavaScript thread. The producer side (tryWrite, stage, publish, claim,
+ * commit, abort, write, closeProducer) and the consumer side (peek, release, drain, readable, the async iterator,
+ * closeConsumer) may live in different threads or processes, each with its own Ring object over the same memory
+ * (Ring.create in one, Ring.attach in the other). One object may also serve both sides (tests, same-thread queues).
+ * There must be at most one producer and one consumer per ring.
+ *
+ * Host: the record headers and positions are native-endian integer views, which the spec (little-endian) matches on
+ * every platform the package supports (Linux x64 / arm64).
+ */
+import { isAnyArrayBuffer } from 'node:util/types';
+import { NativeSidecarError, RingError, checkInteger, invalidArg } from '../errors.js';
+import {
+  BLOCK_SIZE,
+  RECORD_ALIGN,
+  RECORD_HEADER_SIZE,
+  RECORD_LENGTH_OFFSET,
+  RECORD_TYPE_MAX_USER,
+  RECORD_TYPE_OFFSET,
+  RECORD_TYPE_PADDING,
+  RING_CAPACITY_OFFSET,
+  RING_CLOSED_CONSUMER,
+  RING_CLOSED_OFFSET,
+  RING_CLOSED_PRODUCER,
+  RING_CONSUMER_PARKED_OFFSET,
+  RING_DATA_OFFSET,
+  RING_DATA_SEQ_OFFSET,
+  RING_FLAGS_OFFSET,
+  RING_HEAD_OFFSET,
+  RING_HEADER_SIZE,
+  RING_HEADER_SIZE_OFFSET,
+  RING_MAGIC,
+  RING_MAGIC_OFFSET,
+  RING_MAX_CAPACITY,
+  RING_MAX_PAYLOAD_OFFSET,
+  RING_MIN_CAPACITY,
+  RING_PRODUCER_PARKED_OFFSET,
+  RING_SPACE_SEQ_OFFSET,
+  RING_TAIL_OFFSET,
+  RING_VERSION,
+  RING_VERSION_OFFSET,
+  maxPayloadFor,
+  recordSize,
+  ringSegmentSize,
+} from './layout.js';
+import { defaultParker, type Parker } from './parker.js';
+import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from './wait-policy.js';
+
+// Word indices of the header and of a record header, derived from the byte offsets of layout.ts.
+const I32 = Int32Array.BYTES_PER_ELEMENT;
+const TAIL_I = RING_TAIL_OFFSET / I32;
+const HEAD_I = RING_HEAD_OFFSET / I32;
+const DATA_SEQ_I = RING_DATA_SEQ_OFFSET / I32;
+const CONSUMER_PARKED_I = RING_CONSUMER_PARKED_OFFSET / I32;
+const SPACE_SEQ_I = RING_SPACE_SEQ_OFFSET / I32;
+const PRODUCER_PARKED_I = RING_PRODUCER_PARKED_OFFSET / I32;
+const CLOSED_I = RING_CLOSED_OFFSET / I32;
+const LENGTH_W = RECORD_LENGTH_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+const TYPE_W = RECORD_TYPE_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+const U32_RANGE = 2 ** 32;
+
+/** Results of one poll inside a wait. */
+const NOT_READY = 0;
+const READY = 1;
+const ENDED = 2;
+
+/** The two sides, as indices of the per-side wait bookkeeping. */
+const PRODUCER = 0;
+const CONSUMER = 1;
+type Side = typeof PRODUCER | typeof CONSUMER;
+
+/** A synchronous spin reads the clock once per this many polls (a power of two): the clock costs more than a poll. */
+const POLLS_PER_CLOCK_READ = 16;
+
+export interface RingRecord {
+  type: number;
+  payload: Uint8Array;
+}
+
+export interface RingCreateOptions {
+  /** Where the ring segment starts in `buffer`; a multiple of 128 (default 0). */
+  byteOffset?: number;
+  /** Data bytes; a power of two from 1024 to 2^30. */
+  capacity: number;
+  /** Largest payload; 1 … capacity/2 − 8 (the default). */
+  maxPayload?: number;
+  /** Starting value of both positions; a multiple of 8 below 2^32 (default 0). Tests start near 2^32. */
+  initialPosition?: number;
+  /** How to park and wake; default: the native parker (see parker.ts), obtained only when first needed. */
+  parker?: Parker;
+  waitPolicy?: WaitPolicy;
+}
+
+export interface RingAttachOptions {
+  byteOffset?: number;
+  parker?: Parker;
+  waitPolicy?: WaitPolicy;
+}
+
+export interface RingWaitOptions {
+  /** Milliseconds before the wait rejects with ERR_TIMEOUT; default: no limit. */
+  timeout?: number;
+  /** Rejects the wait with ERR_ABORTED when it aborts. */
+  signal?: AbortSignal;
+}
+
+export class Ring {
+  /** Data bytes of the ring. */
+  readonly capacity: number;
+  /** Largest payload of one record, in bytes. */
+  readonly maxPayload: number;
+
+  private readonly mask: number;
+  /** The 512-byte shared header as 32-bit words (positions, park words, closed bits). */
+  private readonly words: Int32Array;
+  /** The data area as bytes (payloads) and as 32-bit words (record headers, 8-byte aligned). */
+  private readonly bytes: Uint8Array;
+  private readonly headers: Uint32Array;
+  private readonly givenParker: Parker | undefined;
+  private readonly policy: ResolvedWaitPolicy;
+  private brokenReason: string | undefined;
+
+  // Producer-local state (§2: a private cache of the other side's position, never read back from shared memory).
+  private pTail: number; // next write position, past staged records
+  private pPublished: number; // the last tail stored in shared memory
+  private pHeadCache: number; // last validated head
+  private claimPos = -1; // position of the claimed record's header, or -1
+  private claimLength = 0;
+  private producerClosed = false;
+
+  // Consumer-local state.
+  private cHead: number; // next read position (may run ahead of the stored head inside drain or past padding)
+  private cHeadStored: number; // the last head stored in shared memory
+  private cTailCache: number; // last validated tail
+  private peekNext = -1; // position after the peeked record, or -1 when nothing is peeked
+  private draining = false;
+  private consumerClosed = false;
+
+  // The record located by locate(); fields instead of an object keep the read path allocation-free.
+  private recType = 0;
+  private recIdx = 0; // data index of the payload
+  private recLength = 0;
+  private recNext = 0; // position after the record
+
+  /** Waits of this object currently between steps 2 and 5 of §5.1, per side. */
+  private readonly parkedCount: [number, number] = [0, 0];
+  private readonly pollReadableFn = (): number => this.pollReadable();
+
+  private constructor(
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+    capacity: number,
+    maxPayload: number,
+    parker: Parker | undefined,
+    policy: ResolvedWaitPolicy,
+  ) {
+    this.capacity = capacity;
+    this.maxPayload = maxPayload;
+    this.mask = capacity - 1;
+    this.words = new Int32Array(buffer, byteOffset, RING_HEADER_SIZE / I32);
+    this.bytes = new Uint8Array(buffer, byteOffset + RING_DATA_OFFSET, capacity);
+    this.headers = new Uint32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / Uint32Array.BYTES_PER_ELEMENT);
+    this.givenParker = parker;
+    this.policy = policy;
+    // Read head before tail: whichever side this object serves, the side that may still move (the other one) moves
+    // towards keeping (tail − head) ≤ capacity, so the pair read in this order is consistent.
+    const head = Atomics.load(this.words, HEAD_I) >>> 0;
+    const tail = Atomics.load(this.words, TAIL_I) >>> 0;
+    if (head % RECORD_ALIGN !== 0 || tail % RECORD_ALIGN !== 0 || ((tail - head) >>> 0) > capacity) {
+      throw new RingError(
+        'ERR_RING_CORRUPT',
+        `The ring at byteOffset ${byteOffset} has inconsistent positions (head ${head}, tail ${tail}, capacity ${capacity}).`,
+      );
+    }
+    this.pTail = this.pPublished = tail;
+    this.pHeadCache = head;
+    this.cHead = this.cHeadStored = head;
+    this.cTailCache = tail;
+  }
+
+  /** Bytes a ring segment with `capacity` data bytes occupies (header + data). Pure; any thread. */
+  static segmentSize(capacity: number): number {
+    return ringSegmentSize(checkCapacity(capacity));
+  }
+
+  /**
+   * Initialises a ring in `buffer` at `byteOffset` (writes the descriptor, zeroes the header blocks, sets both
+   * positions to `initialPosition`) and returns a Ring over it. The data area is not cleared. Call before sharing
+   * the buffer with the peer (postMessage / region handover orders these writes before the peer's accesses).
+   * The Ring keeps views of `buffer`; the caller keeps the memory alive (and mapped) while the Ring is used.
+   */
+  static create(buffer: ArrayBuffer | SharedArrayBuffer, options: RingCreateOptions): Ring {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkBuffer(buffer);
+    const capacity = checkCapacity(options.capacity);
+    const byteOffset = checkByteOffset(buffer, options.byteOffset, capacity);
+    const limit = maxPayloadFor(capacity);
+    const maxPayload = options.maxPayload === undefined ? limit : checkInteger('maxPayload', options.maxPayload, 1, limit);
+    const initial = options.initialPosition ?? 0;
+    checkInteger('initialPosition', initial, 0, U32_RANGE - 1);
+    if (initial % RECORD_ALIGN !== 0) throw invalidArg('initialPosition', `a multiple of ${RECORD_ALIGN}`, initial);
+    const parker = checkParker(options.parker);
+    const policy = resolveWaitPolicy(options.waitPolicy);
+
+    new Uint8Array(buffer, byteOffset, RING_HEADER_SIZE).fill(0);
+    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
+    d.setUint32(RING_MAGIC_OFFSET, RING_MAGIC, true);
+    d.setUint16(RING_VERSION_OFFSET, RING_VERSION, true);
+    d.setUint16(RING_HEADER_SIZE_OFFSET, RING_HEADER_SIZE, true);
+    d.setUint32(RING_CAPACITY_OFFSET, capacity, true);
+    d.setUint32(RING_MAX_PAYLOAD_OFFSET, maxPayload, true);
+    const words = new Int32Array(buffer, byteOffset, RING_HEADER_SIZE / I32);
+    Atomics.store(words, TAIL_I, initial | 0);
+    Atomics.store(words, HEAD_I, initial | 0);
+    return new Ring(buffer, byteOffset, capacity, maxPayload, parker, policy);
+  }
+
+  /**
+   * Returns a Ring over a ring that `Ring.create` or `ns_ring_init` initialised in `buffer` at `byteOffset`.
+   * Validates the descriptor and the positions: RingError ERR_RING_CORRUPT if they are not a valid ring.
+   */
+  static attach(buffer: ArrayBuffer | SharedArrayBuffer, options: RingAttachOptions = {}): Ring {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkBuffer(buffer);
+    const byteOffset = checkByteOffset(buffer, options.byteOffset, 0);
+    const parker = checkParker(options.parker);
+    const policy = resolveWaitPolicy(options.waitPolicy);
+    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
+    const bad = (what: string): RingError =>
+      new RingError('ERR_RING_CORRUPT', `The buffer at byteOffset ${byteOffset} does not hold a valid ring: ${what}.`);
+    const magic = d.getUint32(RING_MAGIC_OFFSET, true);
+    if (magic !== RING_MAGIC) throw bad(`its magic is 0x${hex(magic)}, expected 0x${hex(RING_MAGIC)}`);
+    const version = d.getUint16(RING_VERSION_OFFSET, true);
+    if (version !== RING_VERSION) throw bad(`its version is ${version}, expected ${RING_VERSION}`);
+    const headerSize = d.getUint16(RING_HEADER_SIZE_OFFSET, true);
+    if (headerSize !== RING_HEADER_SIZE) throw bad(`its header size is ${headerSize}, expected ${RING_HEADER_SIZE}`);
+    const capacity = d.getUint32(RING_CAPACITY_OFFSET, true);
+    if (!isValidCapacity(capacity)) throw bad(`its capacity ${capacity} is not a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY}`);
+    const maxPayload = d.getUint32(RING_MAX_PAYLOAD_OFFSET, true);
+    if (maxPayload === 0 || maxPayload > maxPayloadFor(capacity)) {
+      throw bad(`its max_payload ${maxPayload} is not from 1 to ${maxPayloadFor(capacity)}`);
+    }
+    const flags = d.getUint32(RING_FLAGS_OFFSET, true);
+    if (flags !== 0) throw bad(`its flags are 0x${hex(flags)}, expected 0`);
+    if (byteOffset + ringSegmentSize(capacity) > buffer.byteLength) {
+      throw bad(`its capacity ${capacity} needs ${ringSegmentSize(capacity)} bytes but the buffer has ${buffer.byteLength - byteOffset} from there`);
+    }
+    return new Ring(buffer, byteOffset, capacity, maxPayload, parker, policy);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Producer side. All of these run on the producer's JavaScript thread.
+
+  /**
+   * Copies one record into the ring and publishes it (and any staged records). Returns false, with no side effect,
+   * when the ring has no room. Throws ERR_RING_TOO_BIG if `payload` exceeds maxPayload, ERR_RING_CLOSED after
+   * closeProducer() or when the ring is full and the consumer has closed, ERR_INVALID_STATE while a claim is open.
+   * The payload is copied; the caller keeps ownership of it.
+   */
+  tryWrite(type: number, payload: ArrayBufferView): boolean {
+    this.checkProducer();
+    const bytes = this.checkRecord(type, payload);
+    if (!this.put(type, bytes)) return false;
+    this.publishTail();
+    return true;
+  }
+
+  /**
+   * Like tryWrite but does not publish: the record becomes visible at the next publish() (or tryWrite, commit,
+   * write, closeProducer). Batching saves one shared store and one wake check per record.
+   */
+  stage(type: number, payload: ArrayBufferView): boolean {
+    this.checkProducer();
+    const bytes = this.checkRecord(type, payload);
+    return this.put(type, bytes);
+  }
+
+  /** Publishes every staged record and wakes a parked consumer (§5 steps (d)–(f)). Cheap when nothing is staged. */
+  publish(): void {
+    this.checkProducer();
+    this.publishTail();
+  }
+
+  /**
+   * Reserves room for a record of `length` payload bytes and returns a writable view of its payload (8-byte aligned
+   * in the buffer), or null when the ring has no room. The view is the ring's memory: write the payload into it, then
+   * commit(type) or abort(). Do not touch it afterwards. At most one claim is open at a time, and no record can be
+   * staged or written while it is.
+   */
+  claim(length: number): Uint8Array | null {
+    this.checkProducer();
+    this.checkNoClaim('claim');
+    checkInteger('length', length, 0, U32_RANGE - 1);
+    if (length > this.maxPayload) throw this.tooBig('length', length);
+    const pos = this.reserve(length);
+    if (pos < 0) return null;
+    this.claimPos = pos;
+    this.claimLength = length;
+    const start = (pos & this.mask) + RECORD_HEADER_SIZE;
+    return this.bytes.subarray(start, start + length);
+  }
+
+  /** Writes the header of the claimed record with `type` and publishes it. ERR_INVALID_STATE without a claim. */
+  commit(type: number): void {
+    this.checkProducer();
+    if (this.claimPos < 0) throw invalidState('commit() needs an open claim; call claim() first.');
+    checkType(type);
+    this.writeHeader(this.claimPos & this.mask, this.claimLength, type);
+    this.pTail = (this.claimPos + recordSize(this.claimLength)) >>> 0;
+    this.claimPos = -1;
+    this.publishTail();
+  }
+
+  /** Forgets the open claim (if any); nothing is published and the room is free again. */
+  abort(): void {
+    this.checkProducer();
+    this.claimPos = -1;
+  }
+
+  /**
+   * Writes one record, waiting (per the wait policy, never blocking the thread) until there is room. Publishes staged
+   * records before it waits, so a consumer is never left waiting for them. Rejects with ERR_TIMEOUT, ERR_ABORTED,
+   * ERR_RING_CLOSED (either side closed), ERR_RING_TOO_BIG, ERR_RING_CORRUPT, or ERR_ADDON_MISSING when it must park
+   * and no parker exists. Concurrent write() calls may complete in any order: await each to keep records in order.
+   * The payload is copied before the promise resolves; do not modify it until then.
+   */
+  async write(type: number, payload: ArrayBufferView, options?: RingWaitOptions): Promise<void> {
+    this.checkProducer();
+    const bytes = this.checkRecord(type, payload);
+    const { timeout, signal } = checkWaitOptions(options);
+    if (signal?.aborted) throw aborted(signal);
+    if (this.put(type, bytes)) {
+      this.publishTail();
+      return;
+    }
+    this.publishTail();
+    const attempt = (): number => {
+      this.checkProducer();
+      this.checkNoClaim('write');
+      if (!this.put(type, bytes)) return NOT_READY;
+      this.publishTail();
+      return READY;
+    };
+    await this.waitUntil(PRODUCER, attempt, timeout, signal);
+  }
+
+  /**
+   * Ends the stream: aborts an open claim, publishes staged records, sets the producer-closed bit and wakes the
+   * consumer. Idempotent; later producer calls throw ERR_RING_CLOSED. Pending write() calls reject with it.
+   */
+  closeProducer(): void {
+    if (this.producerClosed) return;
+    this.claimPos = -1;
+    if (this.brokenReason === undefined) this.publishTail();
+    this.producerClosed = true;
+    // Seq_cst read-modify-write: ordered after the publication above, so a consumer that sees the bit sees every record.
+    Atomics.or(this.words, CLOSED_I, RING_CLOSED_PRODUCER);
+    this.wakeForClose(DATA_SEQ_I, CONSUMER_PARKED_I, this.parkedCount[CONSUMER] > 0);
+    if (this.parkedCount[PRODUCER] > 0) this.wakeSelf(SPACE_SEQ_I);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Consumer side. All of these run on the consumer's JavaScript thread.
+
+  /**
+   * Returns the next record without consuming it, or null when none is published. `payload` is a zero-copy view of
+   * the ring's memory, 8-byte aligned in the buffer, valid until release() (or drain()); a new object each call.
+   * Calling peek() again before release() returns the same record.
+   */
+  peek(): RingRecord | null {
+    this.checkConsumer();
+    if (!this.locate()) {
+      this.peekNext = -1;
+      return null;
+    }
+    this.peekNext = this.recNext;
+    return { type: this.recType, payload: this.bytes.subarray(this.recIdx, this.recIdx + this.recLength) };
+  }
+
+  /** Consumes the peeked record (its view becomes invalid) and wakes a parked producer. ERR_INVALID_STATE without peek. */
+  release(): void {
+    this.checkConsumer();
+    if (this.peekNext < 0) throw invalidState('release() needs a record returned by peek(); call peek() first.');
+    this.cHead = this.peekNext;
+    this.peekNext = -1;
+    this.storeHead();
+  }
+
+  /**
+   * Calls `handler(type, payload)` synchronously for up to `limit` published records (default: all), in order, then
+   * stores head once. `payload` is a zero-copy view valid only during that call (copy it to keep it). Returning
+   * `true` stops after that record. A record is consumed only when its handler returns: if a handler throws, the
+   * records before it are consumed, it and the rest are not, and the error propagates. The handler must not call
+   * consumer methods of this Ring (ERR_INVALID_STATE). Returns the number of records consumed.
+   */
+  drain(handler: (type: number, payload: Uint8Array) => void | boolean, limit?: number): number {
+    this.checkConsumer();
+    if (typeof handler !== 'function') throw invalidArg('handler', 'a function', handler);
+    const max = limit === undefined ? Number.MAX_SAFE_INTEGER : checkInteger('limit', limit, 0, Number.MAX_SAFE_INTEGER);
+    this.peekNext = -1;
+    this.draining = true;
+    let count = 0;
+    try {
+      while (count < max && this.locate()) {
+        const next = this.recNext;
+        const stop = handler(this.recType, this.bytes.subarray(this.recIdx, this.recIdx + this.recLength));
+        this.cHead = next;
+        count++;
+        if (stop === true) break;
+      }
+    } finally {
+      this.draining = false;
+      if (count > 0) this.storeHead();
+    }
+    return count;
+  }
+
+  /**
+   * Resolves true when a record can be read (peek() returns it), false when the producer has closed and every record
+   * was consumed. Waits per the wait policy without blocking the thread; rejects with ERR_TIMEOUT, ERR_ABORTED,
+   * ERR_RING_CLOSED (after closeConsumer()), ERR_RING_CORRUPT, or ERR_ADDON_MISSING when it must park and no parker
+   * exists. Several readable() calls may be pending at once; all of them settle.
+   */
+  async readable(options?: RingWaitOptions): Promise<boolean> {
+    this.checkConsumer();
+    const { timeout, signal } = checkWaitOptions(options);
+    if (signal?.aborted) throw aborted(signal);
+    const now = this.pollReadable();
+    if (now !== NOT_READY) return now === READY;
+    return (await this.waitUntil(CONSUMER, this.pollReadableFn, timeout, signal)) === READY;
+  }
+
+  /**
+   * Yields every record as `{ type, payload }` with `payload` a copy the caller owns, consuming each, and finishes
+   * when the producer has closed and the ring is empty. Breaking out of the loop consumes nothing more.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<RingRecord, void, undefined> {
+    while (await this.readable()) {
+      const record = this.peek();
+      if (record === null) continue;
+      const copy = record.payload.slice();
+      this.release();
+      yield { type: record.type, payload: copy };
+    }
+  }
+
+  /**
+   * Stops consuming: sets the consumer-closed bit and wakes the producer (whose full-ring writes then fail with
+   * ERR_RING_CLOSED). Idempotent; later consumer calls throw ERR_RING_CLOSED, pending readable() calls reject with it.
+   */
+  closeConsumer(): void {
+    if (this.consumerClosed) return;
+    this.consumerClosed = true;
+    this.peekNext = -1;
+    Atomics.or(this.words, CLOSED_I, RING_CLOSED_CONSUMER);
+    this.wakeForClose(SPACE_SEQ_I, PRODUCER_PARKED_I, this.parkedCount[PRODUCER] > 0);
+    if (this.parkedCount[CONSUMER] > 0) this.wakeSelf(DATA_SEQ_I);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Producer internals.
+
+  /**
+   * Finds room for a record of `length` payload bytes at the local tail, writing a padding record first when the
+   * record would cross the end of the data area (§4). Returns the record's position, or -1 when there is no room.
+   * Changes no position: the caller advances pTail once the record is written.
+   */
+  private reserve(length: number): number {
+    const size = recordSize(length);
+    const tail = this.pTail;
+    const idx = tail & this.mask;
+    const toEnd = this.capacity - idx;
+    const need = size <= toEnd ? size : toEnd + size;
+    if (this.capacity - ((tail - this.pHeadCache) >>> 0) < need) {
+      this.refreshHead();
+      if (this.capacity - ((tail - this.pHeadCache) >>> 0) < need) {
+        if ((Atomics.load(this.words, CLOSED_I) & RING_CLOSED_CONSUMER) !== 0) {
+          throw new RingError('ERR_RING_CLOSED', 'The ring is full and its consumer has closed it; no record will be read again.');
+        }
+        return -1;
+      }
+    }
+    if (size <= toEnd) return tail;
+    this.writeHeader(idx, toEnd - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING); // (a) padding to the end of the data area
+    return (tail + toEnd) >>> 0;
+  }
+
+  /** Stages one record: (a) padding if any, (b) payload, (c) header (§5 publication order). */
+  private put(type: number, payload: Uint8Array): boolean {
+    const length = payload.length;
+    const pos = this.reserve(length);
+    if (pos < 0) return false;
+    const idx = pos & this.mask;
+    this.bytes.set(payload, idx + RECORD_HEADER_SIZE);
+    this.writeHeader(idx, length, type);
+    this.pTail = (pos + recordSize(length)) >>> 0;
+    return true;
+  }
+
+  private writeHeader(idx: number, length: number, type: number): void {
+    const w = idx >>> 2;
+    this.headers[w + LENGTH_W] = length;
+    this.headers[w + TYPE_W] = type;
+  }
+
+  /** §5 steps (d)–(f): store tail, then wake the consumer if it announced that it parks. */
+  private publishTail(): void {
+    if (this.pTail === this.pPublished) return;
+    // (d) edge #1: Atomics.store is seq_cst, at least release. It orders every record byte written above before the
+    // new tail; pairs with the acquire load of tail in refreshTail() / ns_ring's consumer (edge #2).
+    Atomics.store(this.words, TAIL_I, this.pTail | 0);
+    this.pPublished = this.pTail;
+    // (e)+(f): the seq_cst store above and the seq_cst load in wakePeer are the full fence of edge #6.
+    this.wakePeer(DATA_SEQ_I, CONSUMER_PARKED_I);
+  }
+
+  /** Loads and validates head (§3, producer column). */
+  private refreshHead(): void {
+    // Edge #4: acquire (seq_cst) load; pairs with the release store of head in storeHead() / ns_ring's consumer
+    // (edge #3), so the consumer's reads of the records it released finish before the producer reuses their bytes.
+    const head = Atomics.load(this.words, HEAD_I) >>> 0;
+    if (head % RECORD_ALIGN !== 0) throw this.corrupt(`head ${head} is not a multiple of ${RECORD_ALIGN}`);
+    // (head − cached) ≤ (tail − cached) rejects a head that moved backwards and one that passed the published tail
+    // (and so (tail − head) ≤ capacity, given that it held for the cached head).
+    if (((head - this.pHeadCache) >>> 0) > ((this.pPublished - this.pHeadCache) >>> 0)) {
+      throw this.corrupt(`head moved from ${this.pHeadCache} to ${head}, outside [${this.pHeadCache}, tail ${this.pPublished}]`);
+    }
+    this.pHeadCache = head;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Consumer internals.
+
+  /**
+   * Locates the next user record at cHead, skipping padding (which advances cHead locally), validating every header
+   * per §4. Returns false when no record is published. Sets recType/recIdx/recLength/recNext.
+   */
+  private locate(): boolean {
+    for (;;) {
+      let avail = (this.cTailCache - this.cHead) >>> 0;
+      if (avail === 0) {
+        this.refreshTail();
+        avail = (this.cTailCache - this.cHead) >>> 0;
+        if (avail === 0) return false;
+      }
+      // Both positions are multiples of RECORD_ALIGN, so a non-zero avail ≥ RECORD_HEADER_SIZE: check 1 of §4 holds.
+      const idx = this.cHead & this.mask;
+      const w = idx >>> 2;
+      // Read each header word once: a hostile peer may change the memory, the checks apply to these values.
+      const length = this.headers[w + LENGTH_W]!;
+      const type = this.headers[w + TYPE_W]!;
+      if (type === RECORD_TYPE_PADDING) {
+        if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
+          throw this.corrupt(`a padding record at ${this.cHead} with length ${length} does not end exactly at the end of the data area within the published bytes`);
+        }
+        this.cHead = (this.cHead + RECORD_HEADER_SIZE + length) >>> 0;
+        continue;
+      }
+      if (type > RECORD_TYPE_MAX_USER) throw this.corrupt(`the record at ${this.cHead} has the invalid type 0x${hex(type)}`);
+      if (length > this.maxPayload) {
+        throw this.corrupt(`the record at ${this.cHead} has length ${length}, more than maxPayload ${this.maxPayload}`);
+      }
+      const size = recordSize(length);
+      if (size > avail || idx + size > this.capacity) {
+        throw this.corrupt(`the record at ${this.cHead} with length ${length} extends past the published tail or the end of the data area`);
+      }
+      this.recType = type;
+      this.recIdx = idx + RECORD_HEADER_SIZE;
+      this.recLength = length;
+      this.recNext = (this.cHead + size) >>> 0;
+      return true;
+    }
+  }
+
+  /** Loads and validates tail (§3, consumer column). */
+  private refreshTail(): void {
+    // Edge #2: acquire (seq_cst) load; pairs with the release store of tail in publishTail() / ns_ring_publish()
+    // (edge #1), so every record below this tail is completely written before we read it.
+    const tail = Atomics.load(this.words, TAIL_I) >>> 0;
+    if (tail % RECORD_ALIGN !== 0) throw this.corrupt(`tail ${tail} is not a multiple of ${RECORD_ALIGN}`);
+    const used = (tail - this.cHeadStored) >>> 0;
+    if (used > this.capacity) throw this.corrupt(`tail ${tail} is more than capacity ${this.capacity} ahead of head ${this.cHeadStored}`);
+    if (used < ((this.cTailCache - this.cHeadStored) >>> 0)) {
+      throw this.corrupt(`tail moved backwards from ${this.cTailCache} to ${tail}`);
+    }
+    this.cTailCache = tail;
+  }
+
+  /** Stores cHead as the shared head and wakes a producer that parked for space. */
+  private storeHead(): void {
+    // Edge #3: seq_cst (at least release) store; the reads of the consumed records happen before it. Pairs with the
+    // acquire load of head in refreshHead() / ns_ring's producer (edge #4).
+    Atomics.store(this.words, HEAD_I, this.cHead | 0);
+    this.cHeadStored = this.cHead;
+    this.wakePeer(SPACE_SEQ_I, PRODUCER_PARKED_I);
+  }
+
+  private pollReadable(): number {
+    this.checkConsumer();
+    if (this.peekNext >= 0 || this.locate()) return READY;
+    // Seq_cst load of closed; pairs with the Atomics.or in closeProducer(), which follows its last publication, so
+    // after seeing the bit one more look at tail finds every record.
+    if ((Atomics.load(this.words, CLOSED_I) & RING_CLOSED_PRODUCER) === 0) return NOT_READY;
+    return this.locate() ? READY : ENDED;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Waiting and waking (§5.1).
+
+  /**
+   * §5.1 step 7 for the other side: if it announced that it parks, clear the flag (exactly one of the racing wakers
+   * wins the exchange, so wake-ups coalesce), bump its sequence word and wake it.
+   */
+  private wakePeer(seqI: number, parkedI: number): void {
+    // This seq_cst load follows the seq_cst store of the position: together they are the full fence of edge #6,
+    // pairing with the waiter's store of the flag and load of the position (edge #5).
+    if (Atomics.load(this.words, parkedI) !== 0 && Atomics.exchange(this.words, parkedI, 0) !== 0) {
+      Atomics.add(this.words, seqI, 1);
+      this.parker().wake(this.words, seqI);
+    }
+  }
+
+  /** The close wake of §5: bump the other side's sequence word; wake it if it may be parked. */
+  private wakeForClose(seqI: number, parkedI: number, alsoOwnWaiters: boolean): void {
+    Atomics.add(this.words, seqI, 1);
+    // A peer that stores its flag after this load re-checks `closed` (step 4) after its fence and does not sleep;
+    // a peer that stored it before is seen here. So the futex call is needed only when the flag is set.
+    if (Atomics.load(this.words, parkedI) !== 0 || alsoOwnWaiters) this.parker().wake(this.words, seqI);
+  }
+
+  /** Wakes this object's own pending waits on `seqI` so that they observe a local close. */
+  private wakeSelf(seqI: number): void {
+    Atomics.add(this.words, seqI, 1);
+    this.parker().wake(this.words, seqI);
+  }
+
+  private parker(): Parker {
+    return this.givenParker ?? defaultParker();
+  }
+
+  /**
+   * Waits until `attempt()` returns READY or ENDED, per the wait policy. `attempt` also performs the operation (and
+   * throws for closed/corrupt rings), so a successful poll is never lost.
+   */
+  private async waitUntil(side: Side, attempt: () => number, timeout: number, signal: AbortSignal | undefined): Promise<number> {
+    const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
+    const { mode, spinMicros } = this.policy;
+    if (mode !== 'park') {
+      for (;;) {
+        const result = spin(attempt, spinMicros);
+        if (result !== NOT_READY) return result;
+        if (signal?.aborted) throw aborted(signal);
+        if (performance.now() >= deadline) throw timedOut(timeout);
+        if (mode === 'spin-then-park') break;
+        // 'spin' never parks: let the event loop run, then spin another slice.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    return this.park(side, attempt, deadline, timeout, signal);
+  }
+
+  /** The park loop of §5.1 (steps 1–5) for `side`. */
+  private async park(
+    side: Side,
+    attempt: () => number,
+    deadline: number,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    const parker = this.parker(); // ERR_ADDON_MISSING here, before any flag is set
+    const seqI = side === CONSUMER ? DATA_SEQ_I : SPACE_SEQ_I;
+    const parkedI = side === CONSUMER ? CONSUMER_PARKED_I : PRODUCER_PARKED_I;
+    for (;;) {
+      const seq = Atomics.load(this.words, seqI); // step 1
+      this.parkedCount[side]++;
+      // Steps 2–3: seq_cst store of the flag followed by the seq_cst loads inside attempt() form the full fence of
+      // edge #5, pairing with the waker's store of the position and load of the flag (edge #6).
+      Atomics.store(this.words, parkedI, 1);
+      let result: number | undefined;
+      let parked: Promise<string> | undefined;
+      try {
+        result = attempt(); // step 4
+        if (result === NOT_READY) {
+          const remaining = deadline === Infinity ? -1 : Math.ceil(deadline - performance.now());
+          if (remaining !== -1 && remaining <= 0) throw timedOut(timeout);
+          parked = parker.wait(this.words, seqI, seq, remaining, signal); // step 5
+          await parked;
+        }
+      } catch (error) {
+        if (parked === undefined) throw error; // from attempt() or the timeout: already typed
+        throw this.waitFailure(side, signal, error);
+      } finally {
+        // Step 5's clear; with several local waits the last one out clears, so no local waiter is left parked with
+        // the flag down (a waker then would not wake it).
+        if (--this.parkedCount[side] === 0) Atomics.store(this.words, parkedI, 0);
+      }
+      if (result !== NOT_READY) return result;
+      if (signal?.aborted) throw aborted(signal);
+    }
+  }
+
+  private waitFailure(side: Side, signal: AbortSignal | undefined, error: unknown): unknown {
+    if (side === CONSUMER ? this.consumerClosed : this.producerClosed) return closedError(side);
+    if (signal?.aborted) return aborted(signal);
+    return error;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Checks.
+
+  private checkProducer(): void {
+    if (this.brokenReason !== undefined) throw this.corruptAgain();
+    if (this.producerClosed) throw closedError(PRODUCER);
+  }
+
+  private checkConsumer(): void {
+    if (this.brokenReason !== undefined) throw this.corruptAgain();
+    if (this.consumerClosed) throw closedError(CONSUMER);
+    if (this.draining) throw invalidState('A drain() handler must not call consumer methods of the same Ring.');
+  }
+
+  private checkNoClaim(method: string): void {
+    if (this.claimPos >= 0) throw invalidState(`${method}() is not allowed while a claim is open; commit() or abort() it first.`);
+  }
+
+  private checkRecord(type: number, payload: ArrayBufferView): Uint8Array {
+    this.checkNoClaim('Writing a record');
+    checkType(type);
+    const bytes = toBytes(payload);
+    if (bytes.length > this.maxPayload) throw this.tooBig('payload', bytes.length);
+    return bytes;
+  }
+
+  private tooBig(name: string, length: number): RingError {
+    return new RingError(
+      'ERR_RING_TOO_BIG',
+      `The argument '${name}' asks for ${length} payload bytes; this ring carries at most ${this.maxPayload} per record.`,
+    );
+  }
+
+  /** Marks the ring unusable (every later producer/consumer call throws) and returns the error to throw. */
+  private corrupt(detail: string): RingError {
+    this.brokenReason = detail;
+    return new RingError('ERR_RING_CORRUPT', `The ring's shared memory is corrupt: ${detail}.`);
+  }
+
+  private corruptAgain(): RingError {
+    return new RingError('ERR_RING_CORRUPT', `The ring was found corrupt earlier (${this.brokenReason}) and can no longer be used.`);
+  }
+}
+
+/** Polls `attempt` for up to `micros` microseconds (at least once). */
+function spin(attempt: () => number, micros: number): number {
+  let result = attempt();
+  if (result !== NOT_READY || micros === 0) return result;
+  const end = performance.now() + micros / 1000;
+  for (let i = 1; ; i++) {
+    result = attempt();
+    if (result !== NOT_READY) return result;
+    if ((i & (POLLS_PER_CLOCK_READ - 1)) === 0 && performance.now() >= end) return NOT_READY;
+  }
+}
+
+function checkBuffer(buffer: unknown): void {
+  if (!isAnyArrayBuffer(buffer)) throw invalidArg('buffer', 'an ArrayBuffer or a SharedArrayBuffer', buffer);
+}
+
+function isValidCapacity(capacity: number): boolean {
+  return Number.isInteger(capacity) && capacity >= RING_MIN_CAPACITY && capacity <= RING_MAX_CAPACITY && (capacity & (capacity - 1)) === 0;
+}
+
+function checkCapacity(capacity: unknown): number {
+  if (typeof capacity !== 'number' || !isValidCapacity(capacity)) {
+    throw invalidArg('capacity', `a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY}`, capacity);
+  }
+  return capacity;
+}
+
+/** Validates byteOffset (default 0) and that a segment of `capacity` data bytes (0: header only) fits. */
+function checkByteOffset(buffer: ArrayBufferLike, byteOffset: unknown, capacity: number): number {
+  const offset = byteOffset === undefined ? 0 : checkInteger('byteOffset', byteOffset, 0, Number.MAX_SAFE_INTEGER);
+  if (offset % BLOCK_SIZE !== 0) throw invalidArg('byteOffset', `a multiple of ${BLOCK_SIZE}`, offset);
+  const need = offset + ringSegmentSize(capacity);
+  if (need > buffer.byteLength) {
+    throw new NativeSidecarError(
+      'ERR_INVALID_ARG',
+      `The argument 'buffer' must be at least ${need} bytes long to hold a ring of capacity ${capacity} at byteOffset ${offset}; received ${buffer.byteLength} bytes.`,
+    );
+  }
+  return offset;
+}
+
+function checkParker(parker: unknown): Parker | undefined {
+  if (parker === undefined) return undefined;
+  const p = parker as Partial<Parker> | null;
+  if (p === null || typeof p !== 'object' || typeof p.wait !== 'function' || typeof p.wake !== 'function') {
+    throw invalidArg('parker', 'an object with wait() and wake() methods (a Parker)', parker);
+  }
+  return parker as Parker;
+}
+
+function checkType(type: unknown): void {
+  checkInteger('type', type, 0, RECORD_TYPE_MAX_USER);
+}
+
+function toBytes(payload: unknown): Uint8Array {
+  if (payload instanceof Uint8Array) return payload;
+  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  throw invalidArg('payload', 'an ArrayBufferView such as a Uint8Array', payload);
+}
+
+function checkWaitOptions(options: unknown): { timeout: number; signal: AbortSignal | undefined } {
+  if (options === undefined) return { timeout: Infinity, signal: undefined };
+  if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  const { timeout, signal } = options as { timeout?: unknown; signal?: unknown };
+  if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
+    throw invalidArg('options.timeout', 'a number of milliseconds ≥ 0', timeout);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
+  return { timeout: timeout ?? Infinity, signal };
+}
+
+function closedError(side: Side): RingError {
+  const who = side === PRODUCER ? 'producer' : 'consumer';
+  return new RingError('ERR_RING_CLOSED', `The ring's ${who} side was closed by this Ring object and cannot be used any more.`);
+}
+
+function invalidState(message: string): RingError {
+  return new RingError('ERR_INVALID_STATE', message);
+}
+
+function aborted(signal: AbortSignal): RingError {
+  return new RingError('ERR_ABORTED', 'The wait on the ring was aborted by its signal.', { cause: signal.reason });
+}
+
+function timedOut(timeout: number): RingError {
+  return new RingError('ERR_TIMEOUT', `The wait on the ring did not finish within the timeout of ${timeout} ms.`);
+}
+
+function hex(value: number): string {
+  return (value >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}

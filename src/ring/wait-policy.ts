@@ -1,0 +1,73 @@
+/**
+ * How a waiting side of a ring spends the time until data (or space) arrives.
+ *
+ * - `'spin'`: never sleeps in the kernel. The JavaScript thread polls the ring synchronously for `spinMicros`
+ *   (one *slice*), then yields to the event loop with `setImmediate` and polls again, until the ring is ready. Lowest
+ *   latency, one core busy while waiting; no wake-up is ever needed, so it works without the native addon.
+ * - `'spin-then-park'` (default): one synchronous spin of `spinMicros`, then parks (§5.1 of docs/wire-format.md)
+ *   through a {@link Parker}: a native waiter thread sleeps on the futex word while the event loop runs.
+ * - `'park'`: parks at once. Lowest CPU use, highest latency (a futex park/wake round trip).
+ *
+ * The JavaScript thread never blocks: every synchronous spin is bounded by `spinMicros`.
+ */
+import { invalidArg, checkInteger } from '../errors.js';
+
+export type WaitMode = 'spin' | 'spin-then-park' | 'park';
+
+export interface WaitPolicy {
+  mode: WaitMode;
+  /**
+   * Microseconds of one synchronous spin. In `'spin'` mode this is the slice after which the event loop gets a turn;
+   * in `'spin-then-park'` the spin before parking; ignored in `'park'` mode. Integer 0 … {@link MAX_SPIN_MICROS}.
+   */
+  spinMicros?: number;
+}
+
+/**
+ * Default spin before parking, in microseconds. A design choice, not a measurement: long enough to cover the
+ * typical hand-off between two busy threads (a cross-thread spin round trip is well under a microsecond on this
+ * class of machine, see /work/shared/field-notes.md), and short compared with what parking costs (a futex park/wake
+ * round trip was ≈ 10 µs there), so an idle consumer wastes little CPU before it sleeps.
+ */
+export const DEFAULT_SPIN_THEN_PARK_MICROS = 5;
+
+/**
+ * Default synchronous slice of the `'spin'` mode, in microseconds. A design choice: short enough that timers and I/O
+ * callbacks of the same event loop are delayed by at most this much per slice, long enough that the `setImmediate`
+ * between slices (a few microseconds) is a small fraction of the time spent polling.
+ */
+export const DEFAULT_SPIN_SLICE_MICROS = 50;
+
+/** Upper bound for `spinMicros` (one second): a longer synchronous spin would starve the event loop. */
+export const MAX_SPIN_MICROS = 1_000_000;
+
+export const DEFAULT_WAIT_POLICY: Readonly<WaitPolicy> = Object.freeze({
+  mode: 'spin-then-park',
+  spinMicros: DEFAULT_SPIN_THEN_PARK_MICROS,
+});
+
+/** A validated wait policy with every field filled in. */
+export interface ResolvedWaitPolicy {
+  readonly mode: WaitMode;
+  readonly spinMicros: number;
+}
+
+const MODES: readonly WaitMode[] = ['spin', 'spin-then-park', 'park'];
+
+/**
+ * Validates `policy` (undefined → {@link DEFAULT_WAIT_POLICY}) and fills in the mode's default `spinMicros`.
+ * Throws ERR_INVALID_ARG naming `name` (or `name.mode` / `name.spinMicros`). Any thread.
+ */
+export function resolveWaitPolicy(policy: unknown, name = 'waitPolicy'): ResolvedWaitPolicy {
+  if (policy === undefined) return { mode: 'spin-then-park', spinMicros: DEFAULT_SPIN_THEN_PARK_MICROS };
+  if (policy === null || typeof policy !== 'object') {
+    throw invalidArg(name, "an object such as { mode: 'spin-then-park' }", policy);
+  }
+  const { mode, spinMicros } = policy as { mode?: unknown; spinMicros?: unknown };
+  if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
+    throw invalidArg(`${name}.mode`, "one of 'spin', 'spin-then-park' or 'park'", mode);
+  }
+  const fallback = mode === 'spin' ? DEFAULT_SPIN_SLICE_MICROS : mode === 'park' ? 0 : DEFAULT_SPIN_THEN_PARK_MICROS;
+  const micros = spinMicros === undefined ? fallback : checkInteger(`${name}.spinMicros`, spinMicros, 0, MAX_SPIN_MICROS);
+  return { mode: mode as WaitMode, spinMicros: mode === 'park' ? 0 : micros };
+}
