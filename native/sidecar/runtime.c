@@ -18,24 +18,24 @@
 static void set_state(ns_runtime *rt, uint32_t state) {
   /* release: pairs with the host's Atomics.load of state; everything written before (the error message, the
    * exit reason) is visible to a host that sees the new state. */
-  atomic_store_explicit(&rt->control->state, state, memory_order_release);
+  NS_ATOMIC_STORE(&rt->control->state, state, NS_MO_RELEASE);
 }
 
 static void beat(ns_runtime *rt) {
   /* single writer: load+store instead of a locked RMW. Relaxed: the watchdog only needs to see it change. */
-  uint32_t hb = atomic_load_explicit(&rt->control->heartbeat, memory_order_relaxed);
-  atomic_store_explicit(&rt->control->heartbeat, hb + 1u, memory_order_relaxed);
+  uint32_t hb = NS_ATOMIC_LOAD(&rt->control->heartbeat, NS_MO_RELAXED);
+  NS_ATOMIC_STORE(&rt->control->heartbeat, hb + 1u, NS_MO_RELAXED);
 }
 
 static void enter_call(ns_runtime *rt, uint32_t call) {
   beat(rt);
-  atomic_store_explicit(&rt->control->in_plugin, call, memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->in_plugin, call, NS_MO_RELAXED);
   rt->in_call = 1;
 }
 
 static void leave_call(ns_runtime *rt) {
   rt->in_call = 0;
-  atomic_store_explicit(&rt->control->in_plugin, NS_SIDECAR_CALL_NONE, memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->in_plugin, NS_SIDECAR_CALL_NONE, NS_MO_RELAXED);
   beat(rt);
 }
 
@@ -48,8 +48,8 @@ static void write_error(ns_runtime *rt, const char *message) {
 
 void ns_runtime_fail(ns_runtime *rt, uint32_t reason, int32_t code, const char *message) {
   write_error(rt, message);
-  atomic_store_explicit(&rt->control->error_code, (uint32_t)code, memory_order_relaxed);
-  atomic_store_explicit(&rt->control->exit_reason, reason, memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->error_code, (uint32_t)code, NS_MO_RELAXED);
+  NS_ATOMIC_STORE(&rt->control->exit_reason, reason, NS_MO_RELAXED);
   set_state(rt, NS_SIDECAR_STATE_FAILED); /* release: orders the three stores above before it */
   /* Closing wakes the host's parked event reader so it learns of the failure now, not at its next timeout. */
   ns_ring_close_producer(&rt->events);
@@ -89,7 +89,7 @@ int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_head
     rt->control = NULL; /* not a control block we may write to */
     return (int)NS_SIDECAR_EXIT_BAD_REGION;
   }
-  atomic_store_explicit(&control->pid, (uint32_t)getpid(), memory_order_relaxed);
+  NS_ATOMIC_STORE(&control->pid, (uint32_t)getpid(), NS_MO_RELAXED);
   set_state(rt, NS_SIDECAR_STATE_LOADING);
   rt->config = (const uint8_t *)control + NS_SIDECAR_CONTROL_SIZE;
   rt->config_length = config_length;
@@ -99,7 +99,7 @@ int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_head
   if (attach_ring(&rt->commands, region_base, header, command_segment) != 0 ||
       attach_ring(&rt->events, region_base, header, event_segment) != 0) {
     write_error(rt, "The sidecar region's command or event ring segment is missing or failed validation.");
-    atomic_store_explicit(&control->exit_reason, NS_SIDECAR_EXIT_BAD_REGION, memory_order_relaxed);
+    NS_ATOMIC_STORE(&control->exit_reason, NS_SIDECAR_EXIT_BAD_REGION, NS_MO_RELAXED);
     set_state(rt, NS_SIDECAR_STATE_FAILED);
     return (int)NS_SIDECAR_EXIT_BAD_REGION;
   }
@@ -218,9 +218,9 @@ static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t
   enter_call(rt, NS_SIDECAR_CALL_PROCESS);
   rc = rt->plugin->process(rt->state, header.arg0, data, data_length, header.arg1);
   leave_call(rt);
-  atomic_store_explicit(&rt->control->processed,
-                        atomic_load_explicit(&rt->control->processed, memory_order_relaxed) + 1u,
-                        memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->processed,
+                        NS_ATOMIC_LOAD(&rt->control->processed, NS_MO_RELAXED) + 1u,
+                        NS_MO_RELAXED);
   if (rc != 0) {
     if (header.arg1 != 0 && !rt->replied)
       (void)put_message(rt, NS_SIDECAR_MSG_REPLY, header.arg1, (uint32_t)rc, NULL, 0);
@@ -303,7 +303,7 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
   rt->services.emit_event = service_emit_event;
   rt->services.reply = service_reply;
   rt->services.log = service_log;
-  atomic_store_explicit(&rt->control->error_code, 0, memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->error_code, 0, NS_MO_RELAXED);
   reason = run_init(rt);
   if (reason != 0) return reason;
   reason = run_loop(rt);
@@ -318,7 +318,7 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
                     "The sidecar stopped because a ring failed validation or the host wrote a malformed command.");
     return reason;
   }
-  atomic_store_explicit(&rt->control->exit_reason, NS_SIDECAR_EXIT_NORMAL, memory_order_relaxed);
+  NS_ATOMIC_STORE(&rt->control->exit_reason, NS_SIDECAR_EXIT_NORMAL, NS_MO_RELAXED);
   set_state(rt, NS_SIDECAR_STATE_EXITED); /* release: before the close below wakes the host */
   ns_ring_close_producer(&rt->events);
   ns_ring_close_consumer(&rt->commands);
