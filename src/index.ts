@@ -7,4 +7,6 @@ export { defaultParker, setDefaultParkerFactory } from './ring/parker.js';
 export type { Parker, ParkResult } from './ring/parker.js';
 export { DEFAULT_WAIT_POLICY, DEFAULT_SPIN_THEN_PARK_MICROS, DEFAULT_SPIN_SLICE_MICROS, MAX_SPIN_MICROS } from './ring/wait-policy.js';
 export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
+export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions } from './region/shared-region.js';
+export { NativeParker } from './native/parker.js';
 export * from './sidecar/index.js';

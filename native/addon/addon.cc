@@ -3,10 +3,16 @@
 
 #include "native_sidecar/layout.h"
 
+namespace ns_addon {
+void InitRegion(Napi::Env env, Napi::Object exports);
+void InitFutex(Napi::Env env, Napi::Object exports);
+}  // namespace ns_addon
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
+  ns_addon::InitRegion(env, exports);
+  ns_addon::InitFutex(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;
 }

@@ -1,0 +1,115 @@
+/**
+ * Loads the native addon (build/Release/native_sidecar.node, built by `npm install`) once per thread and describes
+ * its exports. Other modules never `require` the .node file themselves.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeSidecarError } from '../errors.js';
+
+/** Result of one native futex wait (see {@link NativeFutexWaiter.wait}). */
+export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out' | 'cancelled';
+
+/**
+ * A native thread that blocks in the kernel on one 32-bit word of shared memory for the JavaScript thread.
+ * All methods: the JavaScript thread that created it. Idle, it does not keep the process alive; a pending wait does.
+ */
+export interface NativeFutexWaiter {
+  /**
+   * Starts a wait on word `index` of `view` while it holds `expected` (FUTEX_WAIT semantics, shared futex, so a wake
+   * from another process counts). `timeoutMs` < 0 or Infinity waits without a timeout. `callback` runs once, later,
+   * on this JavaScript thread. One wait at a time (ERR_INVALID_STATE otherwise). Keeps `view` alive until the callback.
+   */
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, callback: (result: FutexWaitResult) => void): void;
+  /** Makes a pending wait finish with 'cancelled' (unless it already finished). No effect when idle. */
+  cancel(): void;
+  /** Cancels a pending wait (its callback still runs), stops and joins the thread. Idempotent. */
+  close(): void;
+  readonly pending: boolean;
+  readonly closed: boolean;
+}
+
+/** A mapped region as the addon sees it; src/region/shared-region.ts is the public facade. */
+export interface NativeRegionHandle {
+  /** The mapping as an external ArrayBuffer; undefined once closed (the buffer is then detached). */
+  readonly buffer: ArrayBuffer | undefined;
+  /** The region's own file descriptor (close-on-exec); -1 once closed. */
+  readonly fd: number;
+  readonly size: number;
+  readonly name: string | undefined;
+  /** The segment table as validated at open time (a snapshot; empty for a region this object created). */
+  readonly segments: ReadonlyArray<{ kind: number; offset: number; size: number }>;
+  readonly closed: boolean;
+  close(): void;
+}
+
+export interface NativeRegionConstructor {
+  new (how: 'create', size: number): NativeRegionHandle;
+  new (how: 'create-named', size: number, name: string): NativeRegionHandle;
+  new (how: 'open-named', name: string): NativeRegionHandle;
+  new (how: 'open-fd', fd: number): NativeRegionHandle;
+  unlink(name: string): void;
+  randomName(): string;
+}
+
+/** The addon's exports. Components add their own members here. */
+export interface NativeAddon {
+  readonly wireFormatVersion: number;
+  futexWake(view: Int32Array, index: number): number;
+  readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
+  readonly NativeRegion: NativeRegionConstructor;
+  /** A test/benchmark peer on a native thread (native/addon/ring_peer_thread.cc); see src/testing/peers.ts. */
+  readonly RingPeerThread: new (
+    view: Uint8Array,
+    options: Record<string, unknown>,
+    callback: (result: import('../testing/peers.js').PeerResult) => void,
+  ) => { stop(): void; readonly running: boolean };
+}
+
+const ADDON_FILE = join('build', 'Release', 'native_sidecar.node');
+/** How many directories above this module to look for build/ (dist/native → 2; .out/src/native → 3). */
+const SEARCH_DEPTH = 4;
+
+let cached: NativeAddon | undefined;
+
+/**
+ * The absolute path of `relative` (for example 'build/Release/ring_peer'), searched in this module's directory and
+ * its ancestors up to the package root, or undefined when it is not there (not built).
+ */
+export function findBuildArtifact(relative: string): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i <= SEARCH_DEPTH; i++) {
+    const candidate = join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+/**
+ * Returns the addon, loading it on first use (per thread: each worker loads its own instance).
+ * Throws NativeSidecarError ERR_ADDON_MISSING when the .node file is absent or cannot be loaded.
+ */
+export function loadAddon(): NativeAddon {
+  if (cached !== undefined) return cached;
+  const path = findBuildArtifact(ADDON_FILE);
+  if (path === undefined) {
+    throw new NativeSidecarError(
+      'ERR_ADDON_MISSING',
+      `The native addon ${ADDON_FILE} was not found next to native-sidecar; run \`npm install\` in the package directory to build it.`,
+    );
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (error) {
+    throw new NativeSidecarError(
+      'ERR_ADDON_MISSING',
+      `The native addon ${path} could not be loaded (${(error as Error).message}); run \`npm install\` to rebuild it.`,
+      { cause: error },
+    );
+  }
+  return cached;
+}

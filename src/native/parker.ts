@@ -1,0 +1,103 @@
+/**
+ * The native Parker: lets the JavaScript thread park on a futex word of shared memory (wire-format §5.1) without
+ * blocking its event loop, and be woken by native threads or other processes. Each pending wait uses one native
+ * FutexWaiter thread; idle waiters are kept in a small pool and reused.
+ */
+import { NativeSidecarError, fromNative } from '../errors.js';
+import { loadAddon, type NativeFutexWaiter } from './addon.js';
+
+/**
+ * The Parker interface of src/ring/parker.ts (owned by the ring component), repeated here until that module lands;
+ * it is structurally identical, so a NativeParker is accepted wherever a Parker is.
+ */
+export interface Parker {
+  /** Wakes every waiter blocked on word `index` of `view` (FUTEX_WAKE). Any thread. */
+  wake(view: Int32Array, index: number): void;
+  /** Resolves when word `index` of `view` may no longer equal `expected`, on timeout, or rejects on abort. JS thread. */
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<'ok' | 'not-equal' | 'timed-out'>;
+  close(): void;
+}
+
+/** Idle waiters kept for reuse; each owns a parked native thread. More concurrent waits create more, then close them. */
+const MAX_IDLE_WAITERS = 4;
+
+export class NativeParker implements Parker {
+  readonly #idle: NativeFutexWaiter[] = [];
+  readonly #busy = new Set<NativeFutexWaiter>();
+  #closed = false;
+
+  /**
+   * FUTEX_WAKE (shared) of every waiter on word `index` of `view`: JavaScript waiters of any NativeParker, native
+   * threads and other processes alike. Any JavaScript thread; never blocks. Wake-ups are not counted: several wakes
+   * before the waiter runs are one wake-up. Throws ERR_INVALID_ARG for a bad view or index.
+   */
+  wake(view: Int32Array, index: number): void {
+    try {
+      loadAddon().futexWake(view, index);
+    } catch (error) {
+      throw fromNative(NativeSidecarError, error);
+    }
+  }
+
+  /**
+   * Waits, without blocking the event loop, until word `index` of `view` is woken while holding `expected`.
+   * Resolves 'not-equal' at once when it does not hold `expected`, 'ok' when woken (or on a spurious wake-up — the
+   * caller always re-checks its condition, so a wake-up is only a hint), 'timed-out' after `timeoutMs` (< 0 or
+   * Infinity: no timeout). Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG for bad arguments, and
+   * ERR_INVALID_STATE after close(). The view (and its buffer) is kept alive until the promise settles.
+   * Call on the JavaScript thread that created this parker; the promise settles on it. A pending wait keeps the
+   * process alive.
+   */
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<'ok' | 'not-equal' | 'timed-out'> {
+    if (this.#closed) {
+      return Promise.reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; no more waits can start on it.'));
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    let waiter: NativeFutexWaiter;
+    try {
+      waiter = this.#idle.pop() ?? new (loadAddon().FutexWaiter)();
+    } catch (error) {
+      return Promise.reject(fromNative(NativeSidecarError, error));
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => waiter.cancel();
+      try {
+        waiter.wait(view, index, expected, timeoutMs, (result) => {
+          signal?.removeEventListener('abort', onAbort);
+          this.#recycle(waiter);
+          if (result !== 'cancelled') resolve(result);
+          else if (signal?.aborted) reject(abortError(signal));
+          else reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed while a wait was pending.'));
+        });
+      } catch (error) {
+        this.#recycle(waiter);
+        reject(fromNative(NativeSidecarError, error));
+        return;
+      }
+      this.#busy.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * Stops every waiter thread. Pending waits reject soon after with ERR_INVALID_STATE, and so do later waits.
+   * Idempotent. JavaScript thread.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiter of this.#idle) waiter.close();
+    this.#idle.length = 0;
+    for (const waiter of this.#busy) waiter.close();
+  }
+
+  #recycle(waiter: NativeFutexWaiter): void {
+    this.#busy.delete(waiter);
+    if (this.#closed || this.#idle.length >= MAX_IDLE_WAITERS) waiter.close();
+    else this.#idle.push(waiter);
+  }
+}
+
+function abortError(signal: AbortSignal): NativeSidecarError {
+  return new NativeSidecarError('ERR_ABORTED', 'The wait was aborted by its AbortSignal.', { cause: signal.reason });
+}

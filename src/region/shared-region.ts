@@ -1,0 +1,223 @@
+/**
+ * SharedRegion: one shared memory mapping (an anonymous memfd or a named POSIX shm object) that starts with the
+ * region header of docs/wire-format.md §1, exposed as an ArrayBuffer.
+ *
+ * Contract
+ * - Threads: a SharedRegion object belongs to the JavaScript thread that made it (main thread or a worker). Another
+ *   worker maps the same memory with its own SharedRegion: `SharedRegion.fromFd(fd)` (file descriptors are
+ *   process-wide, so the number can travel in workerData or postMessage) or `SharedRegion.open(name)`.
+ * - Processes: a child process gets the fd at spawn, e.g. `spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe',
+ *   region.fd] })` gives it as fd 3, and maps it with `SharedRegion.fromFd(3)` (or, in C, ns_region_map_fd() of
+ *   native_sidecar/region.h). A named region can be opened by name by any process of the same user (mode 0600).
+ * - Memory: `buffer` is valid until close(). close() detaches it (every view then has length 0, so a stale view reads
+ *   nothing instead of crashing), unmaps the memory and closes the fd. Without close(), the memory is unmapped once
+ *   the SharedRegion and its buffer are garbage collected, or when the thread exits.
+ * - Sharing: the creator adds its segments (addSegment, createRing) **before** it shares the region; the header is
+ *   never written after that (§1).
+ * - Names: whoever creates a named region unlinks it (unlink()) once every peer has opened it, or at the latest
+ *   when done; until then it survives the process (in /dev/shm). An anonymous region needs no unlinking: it vanishes
+ *   with its last mapping and fd.
+ * - Trust: a region opened by name or fd is validated before use; its segment table is a snapshot taken at that
+ *   moment, so a peer rewriting the header later cannot move segments under us. A named region cannot be sealed: a
+ *   peer with access to the name could shrink it, and then accesses fault (SIGBUS). Anonymous regions are sealed
+ *   against shrinking and growing.
+ */
+import { RegionError, checkInteger, fromNative, invalidArg } from '../errors.js';
+import { loadAddon, type NativeRegionHandle } from '../native/addon.js';
+import {
+  REGION_MAX_SEGMENTS,
+  REGION_MAX_SIZE,
+  REGION_MIN_SIZE,
+  REGION_HEADER_SIZE,
+  REGION_SEGMENTS_OFFSET,
+  REGION_SEGMENT_COUNT_OFFSET,
+  SEGMENT_ALIGN,
+  SEGMENT_ENTRY_SIZE,
+  SEGMENT_KIND_OFFSET,
+  SEGMENT_OFFSET_OFFSET,
+  SEGMENT_SIZE_OFFSET,
+} from './layout.js';
+
+/** One entry of the segment table. */
+export interface SegmentInfo {
+  /** Position in the table (what `ring(index)` and the native peers take). */
+  readonly index: number;
+  /** 1 = ring, 2 = sidecar control block, ≥ 0x10000 = user-defined. */
+  readonly kind: number;
+  /** Byte offset in the region: a multiple of 128, ≥ 256. */
+  readonly offset: number;
+  readonly size: number;
+}
+
+export interface SharedRegionCreateOptions {
+  /** Total bytes, header included: an integer from 4096 to 2^31. */
+  size: number;
+  /**
+   * Omit for an anonymous region (memfd). A string creates a named POSIX shm object (must start with '/', contain no
+   * other '/', at most 255 characters; fails if it exists). `true` picks an unguessable random name.
+   */
+  name?: string | true;
+}
+
+export class SharedRegion {
+  #native: NativeRegionHandle;
+  #segments: SegmentInfo[];
+  readonly #creator: boolean;
+  readonly #size: number;
+  readonly #name: string | undefined;
+
+  private constructor(native: NativeRegionHandle, creator: boolean) {
+    this.#native = native;
+    this.#creator = creator;
+    this.#size = native.size;
+    this.#name = native.name;
+    this.#segments = native.segments.map((s, index) => Object.freeze({ index, kind: s.kind, offset: s.offset, size: s.size }));
+  }
+
+  /**
+   * Creates and maps a new region and writes its header (no segments yet). JavaScript thread; the calling thread owns
+   * the result. Throws ERR_INVALID_ARG for a bad size or name, ERR_SYSTEM when the system refuses (for example
+   * EEXIST for a name in use).
+   */
+  static create(options: SharedRegionCreateOptions): SharedRegion {
+    if (typeof options !== 'object' || options === null) throw invalidArg('options', 'an object with a size', options);
+    const size = checkInteger('options.size', options.size, REGION_MIN_SIZE, REGION_MAX_SIZE);
+    const { name } = options;
+    if (name !== undefined && name !== true && typeof name !== 'string') {
+      throw invalidArg('options.name', 'a string, true, or undefined', name);
+    }
+    return wrapNative(() => {
+      const addon = loadAddon();
+      if (name === undefined) return new SharedRegion(new addon.NativeRegion('create', size), true);
+      const chosen = name === true ? addon.NativeRegion.randomName() : name;
+      return new SharedRegion(new addon.NativeRegion('create-named', size, chosen), true);
+    });
+  }
+
+  /**
+   * Opens and maps the named region `name` and validates its header. Throws ERR_REGION_INVALID when it is not a
+   * valid region (nothing stays mapped), ERR_SYSTEM (ENOENT, EACCES …) when it cannot be opened.
+   */
+  static open(name: string): SharedRegion {
+    if (typeof name !== 'string') throw invalidArg('name', 'a string', name);
+    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-named', name), false));
+  }
+
+  /**
+   * Maps the region behind file descriptor `fd` and validates its header. The region works on its own duplicate of
+   * `fd`: the caller still owns `fd` and may close it at any time; close() closes only the duplicate.
+   */
+  static fromFd(fd: number): SharedRegion {
+    checkInteger('fd', fd, 0, 0x7fffffff);
+    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-fd', fd), false));
+  }
+
+  /** Removes the name `name` from the system (existing mappings stay valid). ERR_SYSTEM ENOENT when absent. */
+  static unlink(name: string): void {
+    if (typeof name !== 'string') throw invalidArg('name', 'a string', name);
+    wrapNative(() => loadAddon().NativeRegion.unlink(name));
+  }
+
+  /** The whole region, header included. Valid until close(). */
+  get buffer(): ArrayBuffer {
+    const buffer = this.#native.buffer;
+    if (buffer === undefined) throw closedError();
+    return buffer;
+  }
+
+  /** Total bytes of the mapping. Readable after close. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The region's own file descriptor (close-on-exec; pass it to a child through spawn's stdio). */
+  get fd(): number {
+    this.#checkOpen();
+    return this.#native.fd;
+  }
+
+  /** The shm name, or undefined for an anonymous region. Readable after close (to unlink it). */
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  get closed(): boolean {
+    return this.#native.closed;
+  }
+
+  /** The segment table: validated when opened, or as built by addSegment() in the creator. */
+  get segments(): readonly SegmentInfo[] {
+    this.#checkOpen();
+    return this.#segments.slice();
+  }
+
+  /**
+   * Creator only, before sharing: reserves `size` bytes for a segment of `kind` at the next multiple of 128 after the
+   * last segment and appends its table entry. The segment's bytes are zero until its owner initialises them.
+   * Throws ERR_INVALID_ARG for a bad kind or a size that does not fit, ERR_INVALID_STATE when this region was
+   * opened rather than created or the table is full.
+   */
+  addSegment(kind: number, size: number): SegmentInfo {
+    this.#checkOpen();
+    checkInteger('kind', kind, 1, 0xffffffff);
+    checkInteger('size', size, 1, REGION_MAX_SIZE);
+    if (!this.#creator) {
+      throw new RegionError('ERR_INVALID_STATE', 'Only the creator of a region may add segments (before sharing it); this region was opened.');
+    }
+    if (this.#segments.length >= REGION_MAX_SEGMENTS) {
+      throw new RegionError('ERR_INVALID_STATE', `The region's segment table is full (${REGION_MAX_SEGMENTS} entries).`);
+    }
+    const last = this.#segments[this.#segments.length - 1];
+    const end = last === undefined ? REGION_HEADER_SIZE : last.offset + last.size;
+    const offset = Math.ceil(end / SEGMENT_ALIGN) * SEGMENT_ALIGN;
+    if (offset + size > this.#size) {
+      throw invalidArg('size', `at most ${Math.max(0, this.#size - offset)} (the bytes left in the region)`, size);
+    }
+    const index = this.#segments.length;
+    const view = new DataView(this.buffer);
+    const entry = REGION_SEGMENTS_OFFSET + index * SEGMENT_ENTRY_SIZE;
+    view.setUint32(entry + SEGMENT_KIND_OFFSET, kind, true);
+    view.setUint32(entry + SEGMENT_OFFSET_OFFSET, offset, true);
+    view.setUint32(entry + SEGMENT_SIZE_OFFSET, size, true);
+    view.setUint32(REGION_SEGMENT_COUNT_OFFSET, index + 1, true);
+    const info = Object.freeze({ index, kind, offset, size });
+    this.#segments.push(info);
+    return info;
+  }
+
+  /**
+   * Detaches `buffer`, unmaps the memory and closes the fd. Idempotent. Afterwards buffer, fd, segments and
+   * addSegment throw ERR_REGION_CLOSED. Views made earlier read as empty (length 0). Does not unlink a name.
+   */
+  close(): void {
+    this.#native.close();
+  }
+
+  /** Removes this region's name (creator's duty; see the contract above). ERR_INVALID_STATE for an anonymous region. */
+  unlink(): void {
+    if (this.#name === undefined) {
+      throw new RegionError('ERR_INVALID_STATE', 'An anonymous region has no name to unlink; closing it is enough.');
+    }
+    SharedRegion.unlink(this.#name);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#native.closed) throw closedError();
+  }
+}
+
+function closedError(): RegionError {
+  return new RegionError('ERR_REGION_CLOSED', 'The region was closed; its memory is unmapped.');
+}
+
+function wrapNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNative(RegionError, error);
+  }
+}

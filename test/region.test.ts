@@ -1,0 +1,348 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { SharedRegion, RegionError, regionLayout as L } from '../src/index.js';
+
+const CHILD = fileURLToPath(new URL('./helpers/region-child.js', import.meta.url));
+const SIZE = 64 * 1024;
+
+/** Our mappings and fds are recognisable by name: memfd "native-sidecar", shm "/native-sidecar-…" or "/ns-test-…". */
+function isOurs(target: string): boolean {
+  return target.includes('memfd:native-sidecar') || target.includes('/dev/shm/native-sidecar') || target.includes('/dev/shm/ns-test-');
+}
+function countOurFds(): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc/self/fd')) {
+    try {
+      if (isOurs(readlinkSync(`/proc/self/fd/${entry}`))) n++;
+    } catch {
+      // the fd of readdir itself is gone by now
+    }
+  }
+  return n;
+}
+function countOurMappings(): number {
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter(isOurs).length;
+}
+function testName(): string {
+  return `/ns-test-${process.pid}-${Math.random().toString(16).slice(2)}`;
+}
+function shmFiles(): string[] {
+  return readdirSync('/dev/shm').filter((f) => f.startsWith('ns-test-') || f.startsWith('native-sidecar-'));
+}
+
+describe('SharedRegion', () => {
+  test('an anonymous region starts with a valid header and no segments', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    assert.equal(region.size, SIZE);
+    assert.equal(region.name, undefined);
+    assert.ok(region.fd >= 0);
+    assert.equal(region.buffer.byteLength, SIZE);
+    assert.deepEqual(region.segments, []);
+    const view = new DataView(region.buffer);
+    assert.equal(view.getUint32(L.REGION_MAGIC_OFFSET, true), L.REGION_MAGIC);
+    assert.equal(view.getUint16(L.REGION_VERSION_OFFSET, true), L.REGION_VERSION);
+    assert.equal(view.getUint16(L.REGION_HEADER_SIZE_OFFSET, true), L.REGION_HEADER_SIZE);
+    assert.equal(view.getUint32(L.REGION_SIZE_OFFSET, true), SIZE);
+    assert.equal(view.getUint32(L.REGION_SEGMENT_COUNT_OFFSET, true), 0);
+    assert.equal(view.getUint32(L.REGION_CREATOR_PID_OFFSET, true), process.pid);
+  });
+
+  test('an anonymous region is a memfd private to the process and sealed against resizing', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    const link = readlinkSync(`/proc/self/fd/${region.fd}`);
+    assert.match(link, /^\/memfd:native-sidecar/);
+    const flags = readFileSync(`/proc/self/fdinfo/${region.fd}`, 'utf8');
+    // O_CLOEXEC (02000000 octal) is set: a child gets the fd only when it is passed deliberately.
+    const octal = /flags:\s+([0-7]+)/.exec(flags)?.[1];
+    assert.ok(octal !== undefined && (parseInt(octal, 8) & 0o2000000) !== 0, `close-on-exec set in ${flags}`);
+    // Sealed: whoever holds the fd cannot shrink the file under our mapping (which would make our accesses fault).
+    assert.throws(() => ftruncateSync(region.fd, 4096), { code: 'EPERM' });
+    assert.throws(() => ftruncateSync(region.fd, 2 * SIZE), { code: 'EPERM' });
+  });
+
+  test('sizes outside 4096..2^31 or not integers are refused naming the argument', () => {
+    for (const size of [0, 4095, L.REGION_MAX_SIZE + 1, 4096.5, Number.NaN, '8192', undefined]) {
+      assert.throws(() => SharedRegion.create({ size: size as number }), (e: unknown) => {
+        assert.equal((e as RegionError).code, 'ERR_INVALID_ARG');
+        assert.match((e as Error).message, /options\.size/);
+        return true;
+      });
+    }
+    assert.throws(() => SharedRegion.create(null as never), { code: 'ERR_INVALID_ARG' });
+  });
+
+  test('names that are not "/" plus 1..254 characters without "/" are refused naming the argument', () => {
+    for (const name of ['noslash', '/a/b', '/', '/' + 'x'.repeat(255), '/.', '/..', 'a\0b']) {
+      assert.throws(() => SharedRegion.create({ size: SIZE, name }), (e: unknown) => {
+        assert.equal((e as RegionError).code, 'ERR_INVALID_ARG');
+        assert.match((e as Error).message, /'name'/);
+        return true;
+      });
+      assert.throws(() => SharedRegion.open(name), { code: 'ERR_INVALID_ARG' });
+    }
+    assert.throws(() => SharedRegion.create({ size: SIZE, name: 42 as never }), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => SharedRegion.open(undefined as never), { code: 'ERR_INVALID_ARG' });
+    assert.deepEqual(shmFiles(), []);
+  });
+
+  test('a named region is opened by name, shares memory, is mode 0600, and is gone after unlink', () => {
+    const before = shmFiles();
+    using creator = SharedRegion.create({ size: SIZE, name: true });
+    const name = creator.name;
+    assert.ok(name !== undefined);
+    assert.match(name, /^\/native-sidecar-[0-9a-f]{32}$/);
+    assert.equal(statSync(`/dev/shm${name}`).mode & 0o777, 0o600);
+    using opened = SharedRegion.open(name);
+    assert.equal(opened.size, SIZE);
+    new Uint8Array(creator.buffer)[1000] = 42;
+    assert.equal(new Uint8Array(opened.buffer)[1000], 42);
+    creator.unlink();
+    assert.equal(existsSync(`/dev/shm${name}`), false);
+    assert.deepEqual(shmFiles(), before);
+    // Existing mappings survive the unlink; opening by name no longer works.
+    assert.equal(new Uint8Array(opened.buffer)[1000], 42);
+    assert.throws(() => SharedRegion.open(name), (e: unknown) => {
+      const err = e as RegionError;
+      assert.equal(err.code, 'ERR_SYSTEM');
+      assert.equal(err.errno, 2); // ENOENT
+      assert.equal(err.syscall, 'shm_open');
+      assert.ok(err instanceof RegionError);
+      return true;
+    });
+  });
+
+  test('two random names differ, and creating a name that exists fails with EEXIST and leaves it intact', () => {
+    using a = SharedRegion.create({ size: SIZE, name: true });
+    using b = SharedRegion.create({ size: SIZE, name: true });
+    assert.notEqual(a.name, b.name);
+    const name = testName();
+    using first = SharedRegion.create({ size: SIZE, name });
+    try {
+      new Uint8Array(first.buffer)[300] = 9;
+      assert.throws(() => SharedRegion.create({ size: 2 * SIZE, name }), { code: 'ERR_SYSTEM', errno: 17, syscall: 'shm_open' });
+      using again = SharedRegion.open(name);
+      assert.equal(again.size, SIZE);
+      assert.equal(new Uint8Array(again.buffer)[300], 9);
+    } finally {
+      first.unlink();
+      a.unlink();
+      b.unlink();
+    }
+    assert.deepEqual(shmFiles(), []);
+  });
+
+  test('fromFd maps the same memory on its own duplicate, leaving the caller its fd', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    const other = SharedRegion.fromFd(region.fd);
+    assert.notEqual(other.fd, region.fd);
+    new Uint32Array(other.buffer)[100] = 0xdeadbeef;
+    assert.equal(new Uint32Array(region.buffer)[100], 0xdeadbeef);
+    other.close();
+    assert.ok(fstatSync(region.fd).size === SIZE, 'the caller fd is still open');
+    assert.equal(new Uint32Array(region.buffer)[100], 0xdeadbeef);
+  });
+
+  test('fromFd refuses bad fds: not a number, closed, not a shared memory file, too small, no header', () => {
+    assert.throws(() => SharedRegion.fromFd(-1), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => SharedRegion.fromFd(1.5), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => SharedRegion.fromFd(1_000_000), { code: 'ERR_SYSTEM', errno: 9, syscall: 'fcntl' });
+    const devNull = openSync('/dev/null', 'r+');
+    const dir = mkdtempSync(join(tmpdir(), 'ns-region-'));
+    try {
+      assert.throws(() => SharedRegion.fromFd(devNull), { code: 'ERR_REGION_INVALID' });
+      const small = join(dir, 'small');
+      writeFileSync(small, Buffer.alloc(100));
+      const smallFd = openSync(small, 'r+');
+      assert.throws(() => SharedRegion.fromFd(smallFd), { code: 'ERR_REGION_INVALID' });
+      closeSync(smallFd);
+      const zeros = join(dir, 'zeros');
+      writeFileSync(zeros, Buffer.alloc(8192));
+      const zerosFd = openSync(zeros, 'r+');
+      assert.throws(() => SharedRegion.fromFd(zerosFd), (e: unknown) => {
+        assert.equal((e as RegionError).code, 'ERR_REGION_INVALID');
+        assert.match((e as Error).message, /magic/);
+        return true;
+      });
+      closeSync(zerosFd);
+    } finally {
+      closeSync(devNull);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('addSegment bump-allocates 128-aligned entries that an opener sees in its validated table', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    const a = region.addSegment(L.SEGMENT_KIND_RING, 1000);
+    const b = region.addSegment(L.SEGMENT_KIND_USER_MIN + 5, 1);
+    const c = region.addSegment(L.SEGMENT_KIND_SIDECAR_CONTROL, 128);
+    assert.deepEqual([a.index, a.offset, a.size], [0, L.REGION_HEADER_SIZE, 1000]);
+    assert.deepEqual([b.index, b.offset], [1, L.REGION_HEADER_SIZE + 1024]);
+    assert.deepEqual([c.index, c.offset], [2, L.REGION_HEADER_SIZE + 1024 + L.SEGMENT_ALIGN]);
+    using opened = SharedRegion.fromFd(region.fd);
+    assert.deepEqual(opened.segments, region.segments);
+    assert.throws(() => opened.addSegment(L.SEGMENT_KIND_RING, 1024), { code: 'ERR_INVALID_STATE' });
+  });
+
+  test('addSegment refuses a bad kind or size, a segment that does not fit, and a full table', () => {
+    using region = SharedRegion.create({ size: 8192 });
+    assert.throws(() => region.addSegment(0, 100), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => region.addSegment(1, 0), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => region.addSegment(1, 8192 - L.REGION_HEADER_SIZE + 1), (e: unknown) => {
+      assert.equal((e as RegionError).code, 'ERR_INVALID_ARG');
+      assert.match((e as Error).message, /'size'.*7936/);
+      return true;
+    });
+    assert.equal(region.segments.length, 0, 'a refused segment leaves no entry');
+    for (let i = 0; i < L.REGION_MAX_SEGMENTS; i++) region.addSegment(1, 100);
+    assert.throws(() => region.addSegment(1, 100), { code: 'ERR_INVALID_STATE' });
+    using opened = SharedRegion.fromFd(region.fd);
+    assert.equal(opened.segments.length, L.REGION_MAX_SEGMENTS);
+  });
+
+  describe('a region whose header is invalid is refused with ERR_REGION_INVALID', () => {
+    const seg = (i: number, field: number): number => L.REGION_SEGMENTS_OFFSET + i * L.SEGMENT_ENTRY_SIZE + field;
+    const cases: Array<[string, (v: DataView) => void]> = [
+      ['wrong magic', (v) => v.setUint32(L.REGION_MAGIC_OFFSET, 0x12345678, true)],
+      ['wrong version', (v) => v.setUint16(L.REGION_VERSION_OFFSET, L.REGION_VERSION + 1, true)],
+      ['wrong header size', (v) => v.setUint16(L.REGION_HEADER_SIZE_OFFSET, 128, true)],
+      ['region size not the mapping size', (v) => v.setUint32(L.REGION_SIZE_OFFSET, SIZE / 2, true)],
+      ['too many segments', (v) => v.setUint32(L.REGION_SEGMENT_COUNT_OFFSET, L.REGION_MAX_SEGMENTS + 1, true)],
+      ['a segment of kind 0', (v) => v.setUint32(seg(1, L.SEGMENT_KIND_OFFSET), 0, true)],
+      ['a misaligned segment', (v) => v.setUint32(seg(1, L.SEGMENT_OFFSET_OFFSET), 4096 + 8, true)],
+      ['a segment inside the header', (v) => v.setUint32(seg(0, L.SEGMENT_OFFSET_OFFSET), 128, true)],
+      ['a segment of size 0', (v) => v.setUint32(seg(1, L.SEGMENT_SIZE_OFFSET), 0, true)],
+      ['a segment past the end', (v) => v.setUint32(seg(1, L.SEGMENT_SIZE_OFFSET), SIZE, true)],
+      ['a segment whose end overflows 32 bits', (v) => {
+        v.setUint32(seg(1, L.SEGMENT_OFFSET_OFFSET), 0xffffff80, true);
+        v.setUint32(seg(1, L.SEGMENT_SIZE_OFFSET), 0x100, true);
+      }],
+      ['overlapping segments', (v) => v.setUint32(seg(1, L.SEGMENT_OFFSET_OFFSET), L.REGION_HEADER_SIZE + 512, true)],
+      ['a count that includes an empty entry', (v) => v.setUint32(L.REGION_SEGMENT_COUNT_OFFSET, 3, true)],
+    ];
+    for (const [what, poke] of cases) {
+      test(what, () => {
+        using region = SharedRegion.create({ size: SIZE });
+        region.addSegment(L.SEGMENT_KIND_RING, 1024);
+        region.addSegment(L.SEGMENT_KIND_RING, 1024);
+        using valid = SharedRegion.fromFd(region.fd); // the unpoked header is fine
+        assert.equal(valid.segments.length, 2);
+        poke(new DataView(region.buffer));
+        const fds = countOurFds();
+        const maps = countOurMappings();
+        assert.throws(() => SharedRegion.fromFd(region.fd), (e: unknown) => {
+          assert.ok(e instanceof RegionError);
+          assert.equal(e.code, 'ERR_REGION_INVALID');
+          assert.match(e.message, /^The region at file descriptor \d+ is invalid: /);
+          return true;
+        });
+        assert.equal(countOurFds(), fds, 'a refused region leaves no fd open');
+        assert.equal(countOurMappings(), maps, 'a refused region leaves nothing mapped');
+      });
+    }
+  });
+
+  test('use after close is ERR_REGION_CLOSED, old views read as empty, and close is idempotent', () => {
+    const region = SharedRegion.create({ size: SIZE, name: true });
+    const bytes = new Uint8Array(region.buffer);
+    const words = new Int32Array(region.buffer);
+    bytes[500] = 1;
+    region.close();
+    region.close();
+    region[Symbol.dispose]();
+    assert.equal(region.closed, true);
+    assert.throws(() => region.buffer, { code: 'ERR_REGION_CLOSED' });
+    assert.throws(() => region.fd, { code: 'ERR_REGION_CLOSED' });
+    assert.throws(() => region.segments, { code: 'ERR_REGION_CLOSED' });
+    assert.throws(() => region.addSegment(1, 1024), { code: 'ERR_REGION_CLOSED' });
+    assert.equal(bytes.length, 0);
+    assert.equal(bytes[500], undefined);
+    assert.throws(() => Atomics.load(words, 0), TypeError);
+    // Size and name stay readable, so that the name can still be unlinked.
+    assert.equal(region.size, SIZE);
+    region.unlink();
+    using anonymous = SharedRegion.create({ size: SIZE });
+    assert.throws(() => anonymous.unlink(), { code: 'ERR_INVALID_STATE' });
+  });
+
+  test('a worker thread maps the same memory by fd and by name and sees writes both ways', async () => {
+    using region = SharedRegion.create({ size: SIZE, name: true });
+    try {
+      const bytes = new Uint8Array(region.buffer);
+      for (const [how, target, offset] of [['fd', region.fd, 2000], ['name', region.name, 3000]] as const) {
+        bytes[offset] = 77;
+        const worker = new Worker(CHILD, { workerData: { how, target, offset } });
+        const reply = await new Promise<{ seen: number; size: number }>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+        await new Promise((resolve) => worker.once('exit', resolve));
+        assert.equal(reply.seen, 77, `worker (${how}) sees the main thread's write`);
+        assert.equal(reply.size, SIZE);
+        assert.equal(bytes[offset + 1], 78, `main thread sees the worker's (${how}) write`);
+      }
+    } finally {
+      region.unlink();
+    }
+  });
+
+  test('a child process gets the fd at spawn and sees writes both ways', async () => {
+    using region = SharedRegion.create({ size: SIZE });
+    region.addSegment(L.SEGMENT_KIND_RING, 2048);
+    const bytes = new Uint8Array(region.buffer);
+    bytes[5000] = 200;
+    const child = spawn(process.execPath, [CHILD, 'fd', '3', '5000'], { stdio: ['ignore', 'pipe', 'inherit', region.fd] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(out), { seen: 200, size: SIZE, segments: 1 });
+    assert.equal(bytes[5001], 201);
+  });
+
+  test('200 create/close cycles of each kind leave no fds or mappings behind, nor names in /dev/shm', () => {
+    const cycle = (): void => {
+      const anon = SharedRegion.create({ size: SIZE });
+      const copy = SharedRegion.fromFd(anon.fd);
+      copy.close();
+      anon.close();
+      const named = SharedRegion.create({ size: SIZE, name: true });
+      const opened = SharedRegion.open(named.name!);
+      named.unlink();
+      opened.close();
+      named.close();
+    };
+    cycle();
+    const fds = countOurFds();
+    const maps = countOurMappings();
+    for (let i = 0; i < 200; i++) cycle();
+    assert.equal(countOurFds(), fds);
+    assert.equal(countOurMappings(), maps);
+    assert.deepEqual(shmFiles(), []);
+  });
+
+  test('regions that are garbage collected without close are unmapped and their fds closed', () => {
+    const script = `
+      import { SharedRegion } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+      import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+      const ours = (s) => s.includes('memfd:native-sidecar');
+      const maps = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter(ours).length;
+      const fds = () => readdirSync('/proc/self/fd').filter((f) => { try { return ours(readlinkSync('/proc/self/fd/' + f)); } catch { return false; } }).length;
+      (() => { for (let i = 0; i < 50; i++) new Uint8Array(SharedRegion.create({ size: 65536 }).buffer)[0] = 1; })();
+      const before = maps();
+      for (let i = 0; i < 20 && (maps() > 0 || fds() > 0); i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log(JSON.stringify({ before, maps: maps(), fds: fds() }));
+    `;
+    const result = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 0, result.stderr);
+    const counts = JSON.parse(result.stdout) as { before: number; maps: number; fds: number };
+    assert.equal(counts.before, 50);
+    assert.equal(counts.maps, 0);
+    assert.equal(counts.fds, 0);
+  });
+});
