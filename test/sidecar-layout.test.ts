@@ -14,7 +14,7 @@ test('every sidecar constant and control block offset of layout.h equals the one
   }
 });
 
-test('the control block fields follow the block plan of wire-format §7', () => {
+test('the control block fields follow the block plan of wire-format §8', () => {
   assert.equal(layout.CONTROL_STATE_OFFSET, 128);
   assert.equal(layout.CONTROL_ERROR_LENGTH_OFFSET, 256);
   assert.equal(layout.CONTROL_ERROR_OFFSET + layout.SIDECAR_ERROR_MAX, layout.SIDECAR_CONTROL_SIZE);

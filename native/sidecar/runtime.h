@@ -1,6 +1,6 @@
 /* sidecar/runtime.h — the one loop of a Sidecar, shared by thread mode (native/addon/sidecar_thread.cc) and process
  * mode (native/sidecar/main.c): Init → Loop → Dispose over a region holding a control block and two rings
- * (docs/wire-format.md §7, docs/architecture.md).
+ * (docs/wire-format.md §8, docs/architecture.md).
  *
  * Threading: every function here runs on the runtime thread only; the region is shared with the host, which is
  * never trusted (descriptor fields and ring positions are validated before use). */

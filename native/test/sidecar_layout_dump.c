@@ -1,4 +1,4 @@
-/* sidecar_layout_dump — prints the sidecar constants and offsetof() of ns_sidecar_control (docs/wire-format.md §7)
+/* sidecar_layout_dump — prints the sidecar constants and offsetof() of ns_sidecar_control (docs/wire-format.md §8)
  * as one JSON object, for test/sidecar-layout.test.ts to compare with src/sidecar/layout.ts. */
 #include <stddef.h>
 #include <stdio.h>

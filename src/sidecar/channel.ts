@@ -1,7 +1,7 @@
 /**
  * The shared memory of one Sidecar: an anonymous region (memfd: no name to leak, freed with its last mapping) with
  * three segments — the control block (with the config bytes), the command ring (host → sidecar) and the event ring
- * (sidecar → host) — laid out as docs/wire-format.md §7 describes.
+ * (sidecar → host) — laid out as docs/wire-format.md §8 describes.
  *
  * Ownership: the Sidecar that created the channel owns the region and closes it (unmaps it) only after the sidecar
  * thread was joined or the sidecar process exited: closing earlier would pull the memory from under running code.

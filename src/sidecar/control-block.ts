@@ -1,5 +1,5 @@
 /**
- * The host's side of the sidecar control block (docs/wire-format.md §7). The host writes the descriptor (block 0)
+ * The host's side of the sidecar control block (docs/wire-format.md §8). The host writes the descriptor (block 0)
  * before the region is shared and reads the status blocks, which the sidecar writes — so every value read here is
  * untrusted: states and reasons are range-checked and the error text is clamped to its area.
  *

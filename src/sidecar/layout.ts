@@ -1,5 +1,5 @@
 /**
- * The sidecar control block and the messages on a sidecar's two rings (docs/wire-format.md §7), as named constants.
+ * The sidecar control block and the messages on a sidecar's two rings (docs/wire-format.md §8), as named constants.
  * Mirrors the sidecar section of native/include/native_sidecar/layout.h; test/sidecar-layout.test.ts compares both
  * (through native/test/sidecar_layout_dump.c). Offsets are bytes from the start of the control block segment.
  */

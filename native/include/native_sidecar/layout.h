@@ -136,7 +136,7 @@ NS_STATIC_ASSERT(offsetof(ns_ring_shared, closed) == 400, "closed at 400");
 NS_STATIC_ASSERT(sizeof(ns_record_header) == NS_RECORD_HEADER_SIZE, "record header is 8 bytes");
 NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the futex syscall takes its address)");
 
-/* ---- sidecar (§7): control block segment and the messages on a sidecar's two rings ---- */
+/* ---- sidecar (§8): control block segment and the messages on a sidecar's two rings ---- */
 #define NS_SIDECAR_MAGIC 0x4353534Eu /* "NSSC" */
 #define NS_SIDECAR_VERSION 1u
 #define NS_SIDECAR_CONTROL_SIZE 512u     /* fixed part; the config bytes follow at this offset */
