@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
-import { NativeSidecarError, SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { SidecarError, checkInteger, invalidArg } from '../errors.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import { createChannel, type SidecarChannel } from './channel.js';
 import { EventStreams, type SidecarEvent } from './event-stream.js';
@@ -105,21 +105,6 @@ function yieldToEventLoop(): Promise<void> {
 const CALL_NAMES = ['none', 'init', 'process', 'dispose'];
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
-let fallbackParker: Parker | undefined;
-
-/** The process-wide native parker (the one src/native/parker.ts registers), made on first use. */
-async function sidecarParker(): Promise<Parker> {
-  try {
-    return defaultParker();
-  } catch (error) {
-    if (!(error instanceof NativeSidecarError) || error.code !== 'ERR_ADDON_MISSING') throw error;
-    // Not registered yet: load the native parker module, which registers itself.
-    const { NativeParker } = await import('../native/parker.js');
-    fallbackParker ??= new NativeParker();
-    return fallbackParker;
-  }
-}
-
 function toBytes(name: string, data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -209,7 +194,7 @@ export class Sidecar extends EventEmitter {
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const o = resolveSidecarOptions(options);
     await checkPluginFile(o.plugin);
-    const sidecar = new Sidecar(o, await sidecarParker());
+    const sidecar = new Sidecar(o, defaultParker());
     await sidecar.#launchFirst();
     return sidecar;
   }
