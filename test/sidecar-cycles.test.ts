@@ -1,15 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sidecar, examplePluginPath } from '../src/index.js';
-import { MODES, eventually, resourceCounts, type ResourceCounts } from './helpers/sidecar-env.js';
+import { MODES, PARKER_POOL_SLACK, eventually, resourceCounts, type ResourceCounts } from './helpers/sidecar-env.js';
 
 const CYCLES = 100;
-/**
- * The native parker (src/native/parker.ts) keeps up to 4 idle futex-waiter threads for reuse, and creates them as
- * concurrent waits first need them; the pool may still grow to that bound after the warm-up. A leak of one thread
- * per cycle would add 100.
- */
-const PARKER_POOL_SLACK = 4;
 
 for (const mode of MODES) {
   test(`${CYCLES} start/stop cycles in ${mode} mode leave no fd, thread or mapping behind`, async () => {

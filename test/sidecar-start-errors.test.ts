@@ -4,7 +4,9 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sidecar, examplePluginPath } from '../src/index.js';
-import { MODES, eventually, resourceCounts, testPlugin } from './helpers/sidecar-env.js';
+import { MODES, PARKER_POOL_SLACK, eventually, resourceCounts, testPlugin } from './helpers/sidecar-env.js';
+
+const ATTEMPTS = 10; // > PARKER_POOL_SLACK: a thread leaked per failed start would show
 
 for (const mode of MODES) {
   describe(`sidecar start failures in ${mode} mode`, () => {
@@ -22,15 +24,17 @@ for (const mode of MODES) {
         // the baseline is taken.
         await (await Sidecar.start({ plugin: examplePluginPath('echo'), mode })).stop();
         const before = resourceCounts();
-        await assert.rejects(Sidecar.start({ plugin, mode }), (error: Error & { code?: string }) => {
-          assert.equal(error.code, 'ERR_SIDECAR_START');
-          assert.match(error.message, message);
-          return true;
-        });
+        for (let i = 0; i < ATTEMPTS; i++) {
+          await assert.rejects(Sidecar.start({ plugin, mode }), (error: Error & { code?: string }) => {
+            assert.equal(error.code, 'ERR_SIDECAR_START');
+            assert.match(error.message, message);
+            return true;
+          });
+        }
         // A failed start has joined its thread / reaped its process and unmapped its region before it rejects.
         assert.ok(await eventually(() => {
           const now = resourceCounts();
-          return now.fds === before.fds && now.threads === before.threads && now.memfdMappings === before.memfdMappings;
+          return now.fds === before.fds && now.threads <= before.threads + PARKER_POOL_SLACK && now.memfdMappings === before.memfdMappings;
         }, 5000), `no fd, thread or mapping leaked: before ${JSON.stringify(before)}, after ${JSON.stringify(resourceCounts())}`);
       });
     }
