@@ -1,7 +1,7 @@
 /* hash.c — a plugin doing real work: each request is answered with the SHA-256 digest (32 bytes) of its payload,
  * iterated `rounds` times (digest = SHA-256(digest) after the first round). `rounds` comes from the config: a u32
  * little-endian, default 1. With a large payload or many rounds a request takes milliseconds of CPU on the sidecar's
- * thread or process while the Node event loop stays free (test/sidecar-hash.test.ts shows timers keep firing).
+ * thread or process while the Node event loop stays free (test/sidecar-requests.test.ts checks the digests).
  *
  * Build by hand:  gcc -shared -fPIC -O2 -I native/include -o hash.so examples/plugins/hash.c */
 #include <stdlib.h>
