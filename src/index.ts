@@ -10,3 +10,4 @@ export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
 export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions } from './region/shared-region.js';
 export { NativeParker } from './native/parker.js';
 export * from './showcase/index.js';
+export * from './sidecar/index.js';
