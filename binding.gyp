@@ -8,11 +8,19 @@
   "targets": [
     {
       "target_name": "native_sidecar",
-      "sources": ["<!@(ls -1 native/addon/*.cc)"],
+      "sources": ["<!@(ls -1 native/addon/*.cc)", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lpthread", "-ldl"]
+    },
+    {
+      "target_name": "ns_showcase",
+      "type": "shared_library",
+      "sources": ["<!@(ls -1 native/showcase/*.c)"],
+      "include_dirs": ["native/include"],
+      "cflags": ["-fvisibility=hidden"],
       "libraries": ["-lpthread"]
     },
     {
@@ -38,6 +46,31 @@
       "type": "executable",
       "sources": ["native/test/ring_peer.c"],
       "libraries": ["-lpthread"]
-    }
+    },
+    {
+      "target_name": "bench_baselines",
+      "type": "executable",
+      "sources": ["native/bench/baselines.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "native-sidecar-host",
+      "type": "executable",
+      "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
+      "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "sidecar_layout_dump",
+      "type": "executable",
+      "sources": ["native/test/sidecar_layout_dump.c"]
+    },
+    { "target_name": "demo", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/demo.c"] },
+    { "target_name": "echo", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/echo.c"] },
+    { "target_name": "hash", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/hash.c"] },
+    { "target_name": "test_faulty", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/faulty.c"] },
+    { "target_name": "test_bad_abi", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/bad_abi.c"] },
+    { "target_name": "test_init_fails", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/init_fails.c"] },
+    { "target_name": "test_not_plugin", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/not_plugin.c"] },
+    { "target_name": "test_lifecycle", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/lifecycle.c"] }
   ]
 }

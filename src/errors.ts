@@ -18,8 +18,10 @@ export type ErrorCode =
   | 'ERR_SIDECAR_STOPPED' // the sidecar was stopped or is stopping
   | 'ERR_SIDECAR_CRASHED' // the sidecar process or thread died
   | 'ERR_CALLBACK_RELEASED' // a native callback handle was called after release
+  | 'ERR_CALLBACK_THREW' // a JavaScript callback called by a native thread threw (reported to that thread)
   | 'ERR_DEADLOCK' // a blocking cross-thread call would deadlock the JavaScript thread
-  | 'ERR_INVALID_STATE'; // a method was called in a state that does not allow it (closed, busy, commit() without claim())
+  | 'ERR_INVALID_STATE' // a method was called in a state that does not allow it (closed, busy, commit() without claim())
+  | 'ERR_SIDECAR_PLUGIN'; // the plugin's process returned non-zero for a request without replying
 
 export class NativeSidecarError extends Error {
   readonly code: ErrorCode;

@@ -9,3 +9,5 @@ export { DEFAULT_WAIT_POLICY, DEFAULT_SPIN_THEN_PARK_MICROS, DEFAULT_SPIN_SLICE_
 export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
 export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions } from './region/shared-region.js';
 export { NativeParker } from './native/parker.js';
+export * from './showcase/index.js';
+export * from './sidecar/index.js';

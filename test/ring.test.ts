@@ -1,7 +1,11 @@
 // Unit tests of the TypeScript Ring (src/ring/ring.ts): every operation and every argument error.
-// Imports the ring module directly (not src/index.js) so that no native parker is registered in this process.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ring } from '../src/ring/ring.js';
 import type { Parker } from '../src/ring/parker.js';
 import type { WaitPolicy } from '../src/ring/wait-policy.js';
@@ -577,12 +581,37 @@ describe('Ring waiting', () => {
     assert.ok(parker.waits >= 1);
   });
 
-  test('readable that must park without any parker is ERR_ADDON_MISSING and leaves no flag set', async () => {
+  test('with no parker option, a parked readable is woken through the default (native) parker', { timeout: 30_000 }, async () => {
     const f = fixture({ waitPolicy: { mode: 'park' } });
-    await assert.rejects(f.ring.readable(), code('ERR_ADDON_MISSING'));
+    const producer = Ring.attach(f.buffer);
+    const pending = f.ring.readable({ timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(f.view.getUint32(RING_CONSUMER_PARKED_OFFSET, true), 1);
+    producer.tryWrite(1, bytes(1));
+    assert.equal(await pending, true);
     assert.equal(f.view.getUint32(RING_CONSUMER_PARKED_OFFSET, true), 0);
-    f.ring.tryWrite(1, bytes(1)); // publishing needs no parker while nobody is parked
-    assert.equal(await f.ring.readable(), true);
+  });
+
+  test('without the native addon a ring works until it must park, which is ERR_ADDON_MISSING', { timeout: 30_000 }, () => {
+    // A copy of the compiled sources outside the package finds no build/Release/native_sidecar.node.
+    const dir = mkdtempSync(join(tmpdir(), 'ring-no-addon-'));
+    try {
+      cpSync(fileURLToPath(new URL('../src/', import.meta.url)), join(dir, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+      const script = `
+        import { Ring } from ${JSON.stringify(pathToFileURL(join(dir, 'src', 'ring', 'ring.js')).href)};
+        const buffer = new ArrayBuffer(Ring.segmentSize(1024));
+        const ring = Ring.create(buffer, { capacity: 1024, waitPolicy: { mode: 'park' } });
+        ring.tryWrite(1, new Uint8Array(1));
+        const out = [await ring.readable(), ring.drain(() => {})];
+        try { await ring.readable(); out.push('resolved'); } catch (e) { out.push(e.code); }
+        console.log(JSON.stringify(out));`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), [true, 1, 'ERR_ADDON_MISSING']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('readable times out with ERR_TIMEOUT in every mode', async () => {
@@ -593,6 +622,23 @@ describe('Ring waiting', () => {
     }
     const { ring } = fixture({ parker: new PollingParker() });
     await assert.rejects(ring.readable({ timeout: 0 }), code('ERR_TIMEOUT'));
+  });
+
+  test('a park that overshoots its deadline by a millisecond or two still ends in ERR_TIMEOUT', { timeout: 10_000 }, async () => {
+    // A parker that reports its timeout 1.5 ms late, as a loaded machine does: the remaining time is then
+    // between -1 and -2 ms, which must not be mistaken for "wait without a limit".
+    const late: Parker = {
+      wake: () => {},
+      wait: (_view, _index, _expected, timeoutMs) =>
+        new Promise((resolve) => {
+          if (timeoutMs >= 0) setTimeout(() => resolve('timed-out'), timeoutMs + 1.5); // a negative limit: never
+        }),
+      close: () => {},
+    };
+    for (let i = 0; i < 20; i++) {
+      const f = fixture({ parker: late, waitPolicy: { mode: 'park' } });
+      await assert.rejects(f.ring.readable({ timeout: 3 }), code('ERR_TIMEOUT'));
+    }
   });
 
   test('readable rejects with ERR_ABORTED for an aborted signal and when the signal aborts while waiting', async () => {

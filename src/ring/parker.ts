@@ -2,13 +2,12 @@
  * The Parker: how a JavaScript thread sleeps on a futex word of a ring without blocking its event loop, and how it
  * wakes a sleeper (native or JavaScript, in this process or another). See docs/wire-format.md §5.1.
  *
- * The ring module does not import the native addon. The addon's module `src/native/parker.ts` registers its
- * implementation at load time with {@link setDefaultParkerFactory}; `src/index.ts` imports that module, so users of
- * the package get the native parker without doing anything. This keeps `src/ring/` compilable and usable (spin mode,
- * explicit parkers) when the addon is not built, and makes the missing addon an error only at the moment a Ring must
- * actually park or wake (ERR_ADDON_MISSING).
+ * The default is the native parker of `src/native/parker.ts`. Importing it loads nothing: the addon is loaded on the
+ * first wait or wake, so `src/ring/` stays usable without a built addon (spin mode, or an explicit `parker`) and a
+ * missing addon is an error (ERR_ADDON_MISSING) only at the moment a Ring actually has to park or wake a peer.
+ * `setDefaultParkerFactory` replaces the default (a test double, or a platform without the addon).
  */
-import { NativeSidecarError } from '../errors.js';
+import { NativeParker } from '../native/parker.js';
 
 export type ParkResult = 'ok' | 'not-equal' | 'timed-out';
 
@@ -43,27 +42,20 @@ let factory: (() => Parker) | undefined;
 let shared: Parker | undefined;
 
 /**
- * Registers how {@link defaultParker} makes the process-wide default Parker (called by `src/native/parker.ts` when it
- * loads). A later registration replaces an earlier one for Parkers not yet made. JavaScript thread.
+ * Replaces how {@link defaultParker} makes this thread's default Parker; applies only if the default has not been
+ * made yet (Rings already waiting keep theirs). JavaScript thread.
  */
 export function setDefaultParkerFactory(make: () => Parker): void {
   factory = make;
 }
 
 /**
- * The default Parker of this JavaScript thread (the native one), made on first use and shared by every Ring of the
- * thread that was given no `parker` option. Rings never close it; it must hold the event loop open only while a
- * wait is pending. Throws NativeSidecarError ERR_ADDON_MISSING when no native parker is registered.
+ * The default Parker of this JavaScript thread, made on first use and shared by every Ring of the thread that was
+ * given no `parker` option: a NativeParker (concurrent waits supported; a pending wait keeps the process alive, an
+ * idle parker does not). Rings never close it. Its wait rejects and its wake throws NativeSidecarError
+ * ERR_ADDON_MISSING when the native addon is not built.
  */
 export function defaultParker(): Parker {
-  if (shared !== undefined) return shared;
-  if (factory === undefined) {
-    throw new NativeSidecarError(
-      'ERR_ADDON_MISSING',
-      'The ring must park or wake a peer, but no native parker is available; run `npm install` to build the native ' +
-        "addon, pass a 'parker' option, or use the wait policy { mode: 'spin' }.",
-    );
-  }
-  shared = factory();
+  shared ??= factory !== undefined ? factory() : new NativeParker();
   return shared;
 }

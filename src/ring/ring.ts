@@ -258,7 +258,8 @@ export class Ring {
   /**
    * Copies one record into the ring and publishes it (and any staged records). Returns false, with no side effect,
    * when the ring has no room. Throws ERR_RING_TOO_BIG if `payload` exceeds maxPayload, ERR_RING_CLOSED after
-   * closeProducer() or when the ring is full and the consumer has closed, ERR_INVALID_STATE while a claim is open.
+   * closeProducer() or when the ring is full and the consumer has closed, ERR_INVALID_STATE while a claim is open,
+   * ERR_ADDON_MISSING when the consumer is parked and no parker can wake it (the record is published nonetheless).
    * The payload is copied; the caller keeps ownership of it.
    */
   tryWrite(type: number, payload: ArrayBufferView): boolean {
@@ -685,8 +686,9 @@ export class Ring {
       try {
         result = attempt(); // step 4
         if (result === NOT_READY) {
+          // -1 asks the parker for no limit; a finite deadline already passed must not turn into -1.
           const remaining = deadline === Infinity ? -1 : Math.ceil(deadline - performance.now());
-          if (remaining !== -1 && remaining <= 0) throw timedOut(timeout);
+          if (deadline !== Infinity && remaining <= 0) throw timedOut(timeout);
           parked = parker.wait(this.words, seqI, seq, remaining, signal); // step 5
           await parked;
         }

@@ -136,4 +136,89 @@ NS_STATIC_ASSERT(offsetof(ns_ring_shared, closed) == 400, "closed at 400");
 NS_STATIC_ASSERT(sizeof(ns_record_header) == NS_RECORD_HEADER_SIZE, "record header is 8 bytes");
 NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the futex syscall takes its address)");
 
+/* ---- sidecar (§8): control block segment and the messages on a sidecar's two rings ---- */
+#define NS_SIDECAR_MAGIC 0x4353534Eu /* "NSSC" */
+#define NS_SIDECAR_VERSION 1u
+#define NS_SIDECAR_CONTROL_SIZE 512u     /* fixed part; the config bytes follow at this offset */
+#define NS_SIDECAR_ERROR_MAX 248u        /* bytes of the error message area */
+#define NS_SIDECAR_HOST_WANTS_PROCESS 1u /* host_flags bit 0: forward each command to the host as a PROCESS message */
+
+/* state (written by the sidecar) */
+#define NS_SIDECAR_STATE_CREATED 0u      /* written by the host; nothing has run yet */
+#define NS_SIDECAR_STATE_LOADING 1u      /* attaching the region, loading the plugin */
+#define NS_SIDECAR_STATE_INITIALIZING 2u /* inside plugin init */
+#define NS_SIDECAR_STATE_RUNNING 3u      /* the loop runs */
+#define NS_SIDECAR_STATE_DISPOSING 4u    /* the command ring ended; inside plugin dispose */
+#define NS_SIDECAR_STATE_EXITED 5u       /* the runtime returned normally */
+#define NS_SIDECAR_STATE_FAILED 6u       /* the runtime gave up; exit_reason and the error message say why */
+
+/* in_plugin (written by the sidecar): which plugin call is running, for the watchdog */
+#define NS_SIDECAR_CALL_NONE 0u
+#define NS_SIDECAR_CALL_INIT 1u
+#define NS_SIDECAR_CALL_PROCESS 2u
+#define NS_SIDECAR_CALL_DISPOSE 3u
+
+/* exit_reason (written by the sidecar); the executable native-sidecar-host exits with NS_SIDECAR_EXIT_CODE_BASE +
+ * reason for every reason but NORMAL (exit code 0) */
+#define NS_SIDECAR_EXIT_NONE 0u         /* still running */
+#define NS_SIDECAR_EXIT_NORMAL 1u       /* stopped by the host; dispose ran */
+#define NS_SIDECAR_EXIT_BAD_REGION 2u   /* the region, control block or a ring failed validation at start */
+#define NS_SIDECAR_EXIT_LOAD_FAILED 3u  /* dlopen failed (missing file, not a shared library) */
+#define NS_SIDECAR_EXIT_NOT_PLUGIN 4u   /* the library does not export ns_plugin_get, or it returned NULL */
+#define NS_SIDECAR_EXIT_ABI_MISMATCH 5u /* the plugin's abi_version or struct_size is not supported */
+#define NS_SIDECAR_EXIT_INIT_FAILED 6u  /* plugin init returned non-zero; error_code is its value */
+#define NS_SIDECAR_EXIT_CORRUPT 7u      /* a ring failed validation while running, or a message was malformed */
+#define NS_SIDECAR_EXIT_PARENT_DIED 8u  /* process mode: the host process is gone */
+#define NS_SIDECAR_EXIT_USAGE 9u        /* process mode: bad command-line arguments */
+#define NS_SIDECAR_EXIT_CODE_BASE 64
+
+/* Message kinds = the record type of every record on a sidecar's rings. Every message payload starts with an 8-byte
+ * message header {arg0, arg1} (so the data after it stays 8-byte aligned) followed by the data. */
+#define NS_SIDECAR_MSG_HEADER_SIZE 8u
+#define NS_SIDECAR_MSG_COMMAND 1u   /* command ring: arg0 = command type, arg1 = request id (0 = no reply wanted) */
+#define NS_SIDECAR_MSG_READY 16u    /* event ring: plugin init succeeded; no data */
+#define NS_SIDECAR_MSG_PROCESS 17u  /* event ring: a command is being processed (host_flags bit 0): as COMMAND */
+#define NS_SIDECAR_MSG_EVENT 18u    /* event ring: arg0 = event id, arg1 = 0 */
+#define NS_SIDECAR_MSG_REPLY 19u    /* event ring: arg0 = request id, arg1 = status (0 ok, else the process result) */
+#define NS_SIDECAR_MSG_LOG 20u      /* event ring: arg0 = level, arg1 = 0, data = UTF-8 text */
+#define NS_SIDECAR_MSG_DISPOSED 21u /* event ring: plugin dispose returned; the last message */
+
+typedef struct ns_sidecar_msg_header {
+  uint32_t arg0;
+  uint32_t arg1;
+} ns_sidecar_msg_header;
+
+/* The control block: block 0 is written by the host before the region is shared and read-only afterwards; blocks
+ * 1–3 are written by the sidecar only (the host reads them: they are untrusted input there). */
+typedef struct ns_sidecar_control {
+  /* block 0: descriptor (host) */
+  uint32_t magic;
+  uint16_t version;
+  uint16_t header_size;     /* NS_SIDECAR_CONTROL_SIZE */
+  uint32_t command_segment; /* index in the region's segment table of the command ring (host → sidecar) */
+  uint32_t event_segment;   /* index of the event ring (sidecar → host) */
+  uint32_t config_length;   /* config bytes at offset NS_SIDECAR_CONTROL_SIZE */
+  uint32_t host_flags;      /* NS_SIDECAR_HOST_* */
+  uint32_t host_pid;        /* the process the sidecar process watches (informational in thread mode) */
+  uint8_t reserved0[NS_BLOCK_SIZE - 28];
+  /* block 1: status (sidecar) */
+  NS_ATOMIC_U32 state;      /* NS_SIDECAR_STATE_* */
+  NS_ATOMIC_U32 heartbeat;  /* incremented on every entry into and return from a plugin call, and per loop batch */
+  NS_ATOMIC_U32 in_plugin;  /* NS_SIDECAR_CALL_* */
+  NS_ATOMIC_U32 pid;        /* the process running the loop */
+  NS_ATOMIC_U32 exit_reason; /* NS_SIDECAR_EXIT_* */
+  NS_ATOMIC_U32 error_code; /* the value init returned (two's complement), or a ring/region code */
+  NS_ATOMIC_U32 processed;  /* commands processed, modulo 2^32 (informational) */
+  uint8_t reserved1[NS_BLOCK_SIZE - 28];
+  /* blocks 2–3: error message (sidecar): written before state becomes FAILED (release), read after (acquire) */
+  uint32_t error_length;    /* ≤ NS_SIDECAR_ERROR_MAX */
+  uint32_t reserved2;
+  uint8_t error[NS_SIDECAR_ERROR_MAX];
+} ns_sidecar_control;
+
+NS_STATIC_ASSERT(sizeof(ns_sidecar_control) == NS_SIDECAR_CONTROL_SIZE, "sidecar control block is 512 bytes");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, state) == 128, "status block at 128");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, error_length) == 256, "error block at 256");
+NS_STATIC_ASSERT(sizeof(ns_sidecar_msg_header) == NS_SIDECAR_MSG_HEADER_SIZE, "message header is 8 bytes");
+
 #endif /* NATIVE_SIDECAR_LAYOUT_H */

@@ -1,0 +1,62 @@
+/** Plain-text rendering of suite results and target checks for a terminal. */
+import type { BenchResult, SuiteResult, TargetCheck } from './types.js';
+
+/** Human form of a number of nanoseconds: "420 ns", "10.5 µs", "3.20 ms". */
+export function formatNs(ns: number): string {
+  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)} µs`;
+  return `${(ns / 1e6).toFixed(2)} ms`;
+}
+
+/** Human form of a rate: "78.1 M/s", "390 k/s". */
+export function formatRate(perS: number): string {
+  if (perS >= 1e6) return `${(perS / 1e6).toFixed(perS >= 1e8 ? 0 : 2)} M/s`;
+  if (perS >= 1e3) return `${(perS / 1e3).toFixed(1)} k/s`;
+  return `${perS.toFixed(1)} /s`;
+}
+
+function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return v.toFixed(0);
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(3);
+}
+
+function cells(r: BenchResult): string[] {
+  return [
+    r.scenario + (r.baseline ? ' [baseline]' : ''),
+    r.message_bytes === undefined ? '' : String(r.message_bytes),
+    r.msgs_per_s === undefined ? '' : formatRate(r.msgs_per_s),
+    r.rtt_p50_ns === undefined ? '' : formatNs(r.rtt_p50_ns),
+    r.rtt_p99_ns === undefined ? '' : formatNs(r.rtt_p99_ns),
+    r.gbytes_per_s === undefined ? '' : r.gbytes_per_s.toFixed(2),
+    r.ns_per_call === undefined ? '' : r.ns_per_call.toFixed(1),
+    r.note ?? '',
+  ];
+}
+
+function layout(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
+  return rows
+    .map((row) => row.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - [...c].length)).join('  ').trimEnd())
+    .join('\n');
+}
+
+function checkLine(c: TargetCheck): string {
+  return `  ${c.met ? 'met    ' : 'NOT MET'}  ${c.target}: ${formatValue(c.value)} (limit ${formatValue(c.limit)})`;
+}
+
+/** The table of one suite, then its target checks. Columns that no result fills are left out. */
+export function renderSuite(name: string, suite: SuiteResult): string {
+  const header = ['scenario', 'bytes', 'msgs/s', 'rtt p50', 'rtt p99', 'GB/s', 'ns/call', 'note'];
+  const body = suite.results.map(cells);
+  const used = header.map((_, i) => i === 0 || body.some((row) => (row[i] ?? '') !== ''));
+  const pick = (row: string[]): string[] => row.filter((_, i) => used[i]);
+  const lines = [`== ${name}`, layout([pick(header), ...body.map(pick)])];
+  if (suite.checks.length > 0) {
+    lines.push('targets:');
+    lines.push(...suite.checks.map(checkLine));
+  }
+  return lines.join('\n');
+}

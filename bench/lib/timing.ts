@@ -1,0 +1,96 @@
+/** Clock helpers: process.hrtime.bigint() in nanoseconds, and a run-until-deadline loop with warm-up. */
+import { LatencyHistogram, type LatencySummary } from './histogram.js';
+
+/** Monotonic time in nanoseconds as a number (exact to 2^53 ns, i.e. ~104 days of uptime). */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** Seconds → nanoseconds. */
+export function secondsNs(s: number): number {
+  return Math.round(s * 1e9);
+}
+
+/** Durations of a scenario: warm-up (not measured) then measurement, shorter with --quick. */
+export interface Durations {
+  warmupNs: number;
+  measureNs: number;
+}
+
+export function durations(quick: boolean, measureSeconds = 2, warmupSeconds = 0.5): Durations {
+  return quick
+    ? { warmupNs: secondsNs(0.05), measureNs: secondsNs(0.15) }
+    : { warmupNs: secondsNs(warmupSeconds), measureNs: secondsNs(measureSeconds) };
+}
+
+/** Resolves after `ms` milliseconds (a timer, not a spin). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rate per second of `count` events over `elapsedNs` nanoseconds. */
+export function perSecond(count: number, elapsedNs: number): number {
+  return elapsedNs > 0 ? (count * 1e9) / elapsedNs : 0;
+}
+
+/**
+ * Raw round-trip durations, kept in a flat array during the timed loop (one store per trip, no histogram arithmetic
+ * on the measured path) and summarised with hdr-histogram-js afterwards.
+ */
+class Samples {
+  private data = new Float64Array(1 << 16);
+  private n = 0;
+
+  push(ns: number): void {
+    if (this.n === this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.n++] = ns;
+  }
+
+  summary(): LatencySummary {
+    const h = new LatencyHistogram();
+    for (let i = 0; i < this.n; i++) h.record(this.data[i]!);
+    return h.summary();
+  }
+}
+
+/**
+ * Runs `once()` (one round trip, resolved when the reply is in) back to back: for `warmupNs` unrecorded, then for
+ * `measureNs` recording each trip's duration. Returns the percentiles and the number of recorded trips.
+ */
+export async function measureRoundTrips(once: () => Promise<void>, d: Durations): Promise<LatencySummary> {
+  const warmEnd = nowNs() + d.warmupNs;
+  while (nowNs() < warmEnd) await once();
+  const samples = new Samples();
+  const end = nowNs() + d.measureNs;
+  let t = nowNs();
+  while (t < end) {
+    const t0 = t;
+    await once();
+    t = nowNs();
+    samples.push(t - t0);
+  }
+  return samples.summary();
+}
+
+/**
+ * The synchronous twin of measureRoundTrips() for a round trip that spins on the JS thread. One clock read per trip
+ * (the end of one trip is the start of the next), as the C baselines do.
+ */
+export function measureRoundTripsSync(once: () => void, d: Durations): LatencySummary {
+  const warmEnd = nowNs() + d.warmupNs;
+  while (nowNs() < warmEnd) once();
+  const samples = new Samples();
+  const end = nowNs() + d.measureNs;
+  let t = nowNs();
+  while (t < end) {
+    const t0 = t;
+    once();
+    t = nowNs();
+    samples.push(t - t0);
+  }
+  return samples.summary();
+}

@@ -1,0 +1,333 @@
+/**
+ * The `ring` suite (issue 2, "Benchmark"): what the shared-memory ring achieves from JavaScript, next to baselines
+ * measured in the same run, and the issue's targets as ratios to those baselines.
+ *
+ * Scenarios (JS is always the main thread of this process; the native side is the project's peer program in the
+ * mode named, see native/test/peer.h):
+ * - 32 B one way, JS → native thread / native process: JS stages records and publishes every BATCH records
+ *   (stage() × BATCH, then publish()); the peer (`sink`, spin policy) consumes and counts. msgs/s are counted on the
+ *   JS side over the measurement window, and the peer's final count must equal the number JS wrote.
+ * - round trip JS ↔ native process, spin: JS writes one 32 B record to ring A and spins synchronously (bounded) on
+ *   ring B; the peer (`echo`, spin policy) copies it back. p50/p99 per round trip.
+ * - round trip JS ↔ native process, park: the same with JS awaiting `readable()` (policy 'park', native parker) and
+ *   the peer parking on its futex (policy park): both sides sleep, every message costs a wake-up.
+ * - 64 KiB one way, JS → native thread: claim(64 KiB), fill it with one TypedArray.set from a source buffer, commit;
+ *   GB/s of payload.
+ * Baselines: C-only (native/bench/baselines.c), worker postMessage, a Unix domain socket, child_process IPC.
+ */
+import { NativeParker, Ring, SharedRegion, regionLayout } from '../src/index.js';
+import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions, type PeerResult } from '../src/testing/peers.js';
+
+import { C_SCENARIOS, cBaselines, type CScenario } from './baselines/c.js';
+import { childIpcBaseline } from './baselines/child-ipc.js';
+import { postMessageBaselines } from './baselines/postmessage.js';
+import { unixSocketBaseline } from './baselines/unix-socket.js';
+import { durations, measureRoundTrips, measureRoundTripsSync, nowNs, perSecond } from './lib/timing.js';
+import { check, type BenchContext, type BenchResult, type SuiteResult, type TargetCheck } from './lib/types.js';
+
+const SUITE = 'ring';
+const RECORD_TYPE = 1;
+const SMALL_BYTES = 32;
+const SMALL_CAPACITY = 256 * 1024; // same shape as the C-only ring baseline (passed to bench_baselines)
+const BATCH = 64;
+const BIG_BYTES = 64 * 1024;
+const BIG_CAPACITY = 1024 * 1024;
+const RTT_CAPACITY = 64 * 1024;
+/** A round trip that takes longer than this means the peer is gone: fail instead of hanging. */
+const REPLY_TIMEOUT_MS = 5000;
+
+/** Records per ns_ring_read() of the sink (one head store per batch), as the C-only ring baseline's consumer. */
+const SINK_READ_BATCH = 4096;
+
+type PeerKind = 'thread' | 'process';
+type Policy = 'spin' | 'park';
+
+/** A running peer: `finish()` waits for its result and throws unless it is ok; `dispose()` stops it if still running. */
+interface Peer {
+  finish(): Promise<PeerResult>;
+  dispose(): Promise<void>;
+}
+
+function startPeer(kind: PeerKind, region: SharedRegion, options: PeerOptions): Peer {
+  const handle: PeerHandle = kind === 'thread' ? startThreadPeer(region, options) : startProcessPeer(region, options);
+  let settled = false;
+  const done = handle.done.finally(() => (settled = true));
+  return {
+    async finish() {
+      const r = await done;
+      if (!r.ok) throw new Error(`The ${kind} peer (${options.mode}) failed: ${r.code}${r.error ? ` — ${r.error}` : ''}.`);
+      return r;
+    },
+    async dispose() {
+      if (settled) return;
+      handle.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/** A region with one ring segment per capacity, and the rings (producer and consumer handles live in the peer). */
+interface Rings {
+  region: SharedRegion;
+  rings: Ring[];
+  segments: number[];
+}
+
+function makeRings(capacities: number[], options: { park: boolean; parker?: NativeParker }): Rings {
+  // Room for the region header and each segment rounded up to the segment alignment.
+  const align = (n: number): number => Math.ceil(n / regionLayout.SEGMENT_ALIGN) * regionLayout.SEGMENT_ALIGN;
+  const size = Math.max(regionLayout.REGION_MIN_SIZE, capacities.reduce((sum, c) => sum + align(Ring.segmentSize(c)), regionLayout.REGION_HEADER_SIZE));
+  const region = SharedRegion.create({ size });
+  const rings: Ring[] = [];
+  const segments: number[] = [];
+  for (const capacity of capacities) {
+    const seg = region.addSegment(regionLayout.SEGMENT_KIND_RING, Ring.segmentSize(capacity));
+    const ring = Ring.create(region.buffer, {
+      byteOffset: seg.offset,
+      capacity,
+      ...(options.parker ? { parker: options.parker } : {}),
+      waitPolicy: { mode: options.park ? 'park' : 'spin' },
+    });
+    rings.push(ring);
+    segments.push(seg.index);
+  }
+  return { region, rings, segments };
+}
+
+/**
+ * Gives the core away for a moment when a bounded spin found nothing: on a loaded 2-core machine the peer may be
+ * waiting for exactly this core. Atomics.wait on a private cell is a sleep (it is never notified).
+ */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function pause(): void {
+  Atomics.wait(sleepCell, 0, 0, 0.02);
+}
+const SPINS_BEFORE_PAUSE = 2000;
+
+/** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
+function pumpSmall(ring: Ring, seq0: number, ns: number): number {
+  const payload = new Uint8Array(SMALL_BYTES);
+  const seqView = new Uint32Array(payload.buffer, 0, 1);
+  let seq = seq0;
+  let idle = 0;
+  const end = nowNs() + ns;
+  do {
+    let k = 0;
+    for (; k < BATCH; k++) {
+      seqView[0] = seq;
+      if (!ring.stage(RECORD_TYPE, payload)) break;
+      seq++;
+    }
+    if (k > 0) {
+      ring.publish();
+      idle = 0;
+    } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
+      pause(); // full: the peer frees space by advancing head
+    }
+  } while (nowNs() < end);
+  return seq - seq0;
+}
+
+export async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResult> {
+  const { region, rings, segments } = makeRings([SMALL_CAPACITY], { park: false });
+  const ring = rings[0]!;
+  let peer: Peer | undefined;
+  try {
+    peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
+    const d = durations(ctx.quick);
+    const warm = pumpSmall(ring, 0, d.warmupNs);
+    const t0 = nowNs();
+    const measured = pumpSmall(ring, warm, d.measureNs);
+    const elapsed = nowNs() - t0;
+    ring.closeProducer();
+    const result = await peer.finish();
+    if (result.records !== warm + measured) {
+      throw new Error(`The ${kind} sink counted ${result.records} records but JS wrote ${warm + measured}.`);
+    }
+    const rate = perSecond(measured, elapsed);
+    ctx.log(`JS → native ${kind}: ${measured} records in ${(elapsed / 1e6).toFixed(0)} ms`);
+    return {
+      suite: SUITE,
+      scenario: `JS → native ${kind}, 32 B one way`,
+      message_bytes: SMALL_BYTES,
+      msgs_per_s: rate,
+      note: `batch ${BATCH}, capacity ${SMALL_CAPACITY} B`,
+    };
+  } finally {
+    await peer?.dispose();
+    region.close();
+  }
+}
+
+export async function bigOneWay(ctx: BenchContext, kind: PeerKind = 'thread'): Promise<BenchResult> {
+  const { region, rings, segments } = makeRings([BIG_CAPACITY], { park: false });
+  const ring = rings[0]!;
+  let peer: Peer | undefined;
+  try {
+    peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
+    const source = new Uint8Array(BIG_BYTES).map((_, i) => i * 7);
+    const pump = (ns: number): number => {
+      let n = 0;
+      let idle = 0;
+      const end = nowNs() + ns;
+      do {
+        const view = ring.claim(BIG_BYTES);
+        if (view) {
+          view.set(source);
+          ring.commit(RECORD_TYPE);
+          n++;
+          idle = 0;
+        } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
+          pause();
+        }
+      } while (nowNs() < end);
+      return n;
+    };
+    const d = durations(ctx.quick);
+    const warm = pump(d.warmupNs);
+    const t0 = nowNs();
+    const measured = pump(d.measureNs);
+    const elapsed = nowNs() - t0;
+    ring.closeProducer();
+    const result = await peer.finish();
+    if (result.records !== warm + measured) throw new Error(`The ${kind} sink counted ${result.records} 64 KiB records but JS wrote ${warm + measured}.`);
+    return {
+      suite: SUITE,
+      scenario: `JS → native ${kind}, 64 KiB one way (claim/commit)`,
+      message_bytes: BIG_BYTES,
+      msgs_per_s: perSecond(measured, elapsed),
+      gbytes_per_s: (measured * BIG_BYTES) / elapsed,
+      note: `JS fills each record (TypedArray.set); capacity ${BIG_CAPACITY} B`,
+    };
+  } finally {
+    await peer?.dispose();
+    region.close();
+  }
+}
+
+/**
+ * Round trips JS ↔ native process. `js`: 'spin' spins synchronously (bounded) on peek() of the reply ring; 'park'
+ * awaits readable() with policy 'park' (the native parker's waiter thread sleeps in FUTEX_WAIT and calls back on the
+ * event loop). `peer`: the echo peer's wait policy. JS spinning with the peer parked is diagnostic: it isolates what
+ * waking a parked native peer costs (the JS → native half of the parked round trip). The opposite mix tells nothing:
+ * a spinning peer answers before JS has finished parking, so JS never sleeps.
+ */
+export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Policy = js): Promise<BenchResult> {
+  // Ring A's producer (JS) wakes a parked peer through the parker; ring B's consumer (JS) parks through it.
+  const parker = new NativeParker();
+  const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park: js === 'park', parker });
+  const [toPeer, fromPeer] = [rings[0]!, rings[1]!];
+  let peer: Peer | undefined;
+  try {
+    // batch 1: the echo publishes each reply at once instead of on its next empty read.
+    peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: peerPolicy } });
+    const payload = new Uint8Array(SMALL_BYTES);
+    const send = (): void => {
+      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
+    };
+    const d = durations(ctx.quick);
+    let s;
+    if (js === 'spin') {
+      s = measureRoundTripsSync(() => {
+        send();
+        let spins = 0;
+        let deadline = 0;
+        while (fromPeer.peek() === null) {
+          if (++spins % SPINS_BEFORE_PAUSE === 0) {
+            const t = nowNs();
+            if (deadline === 0) deadline = t + REPLY_TIMEOUT_MS * 1e6;
+            else if (t > deadline) throw new Error(`The echo peer did not answer within ${REPLY_TIMEOUT_MS} ms.`);
+            pause();
+          }
+        }
+        fromPeer.release();
+      }, d);
+    } else {
+      s = await measureRoundTrips(async () => {
+        send();
+        while (fromPeer.peek() === null) {
+          if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
+        }
+        fromPeer.release();
+      }, d);
+    }
+    toPeer.closeProducer();
+    const result = await peer.finish();
+    const label = js === peerPolicy ? js : `JS ${js === 'spin' ? 'spins' : 'parks'}, peer ${peerPolicy === 'spin' ? 'spins' : 'parks'}`;
+    ctx.log(`round trip ${label}: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
+    const how = {
+      spin: { js: 'JS spins on peek()', peer: 'peer spins' },
+      park: { js: 'JS awaits readable() (native parker)', peer: 'peer parks on its futex' },
+    };
+    return {
+      suite: SUITE,
+      scenario: `JS ↔ native process, 32 B round trip, ${label}`,
+      message_bytes: SMALL_BYTES,
+      rtt_p50_ns: s.p50,
+      rtt_p99_ns: s.p99,
+      msgs_per_s: perSecond(s.count, d.measureNs),
+      note: `${how[js].js}; ${how[peerPolicy].peer}${js === peerPolicy ? '' : ' (diagnostic)'}`,
+    };
+  } finally {
+    await peer?.dispose();
+    region.close();
+    parker.close();
+  }
+}
+
+function find(results: BenchResult[], scenario: string): BenchResult {
+  const r = results.find((x) => x.scenario === scenario);
+  if (!r) throw new Error(`The ring suite produced no result for '${scenario}'.`);
+  return r;
+}
+
+function targetChecks(results: BenchResult[]): TargetCheck[] {
+  const pmOneWay = find(results, 'postMessage one way (worker counts)').msgs_per_s ?? NaN;
+  const cRing = find(results, C_SCENARIOS.c_ring_32b_one_way).msgs_per_s ?? NaN;
+  const cSpin = find(results, C_SCENARIOS.c_spin_pingpong).rtt_p50_ns ?? NaN;
+  const cFutex = find(results, C_SCENARIOS.c_futex_pingpong).rtt_p50_ns ?? NaN;
+  const unix = find(results, 'Unix socket round trip (worker echo)').rtt_p50_ns ?? NaN;
+  const checks: TargetCheck[] = [];
+  for (const kind of ['thread', 'process'] as const) {
+    const rate = find(results, `JS → native ${kind}, 32 B one way`).msgs_per_s ?? NaN;
+    checks.push(check(`32 B one way JS → native ${kind} ≥ 100 × postMessage one way (ratio)`, rate / pmOneWay, '>=', 100));
+    checks.push(check(`32 B one way JS → native ${kind} ≥ 50 % of the C-only ring (ratio)`, rate / cRing, '>=', 0.5));
+  }
+  const spin = find(results, 'JS ↔ native process, 32 B round trip, spin').rtt_p50_ns ?? NaN;
+  const parked = find(results, 'JS ↔ native process, 32 B round trip, park').rtt_p50_ns ?? NaN;
+  checks.push(check('spin round trip p50 ≤ 1.25 × C spin ping-pong p50 (ratio)', spin / cSpin, '<=', 1.25));
+  checks.push(check('parked round trip p50 ≤ 1.5 × C futex ping-pong p50 (ratio)', parked / cFutex, '<=', 1.5));
+  checks.push(check('parked round trip p50 < Unix socket round trip p50 (ratio)', parked / unix, '<', 1));
+  const big = find(results, 'JS → native thread, 64 KiB one way (claim/commit)').gbytes_per_s ?? NaN;
+  checks.push(check('64 KiB claim/commit ≥ 8 GB/s (GB/s)', big, '>=', 8));
+  return checks;
+}
+
+export default async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const results: BenchResult[] = [];
+  const step = async (name: string, f: () => Promise<BenchResult | BenchResult[]>): Promise<void> => {
+    ctx.log(`${name}…`);
+    const r = await f();
+    results.push(...(Array.isArray(r) ? r : [r]));
+  };
+  const c = (scenario: CScenario) => async (): Promise<BenchResult[]> => [
+    ...(await cBaselines(ctx, SUITE, [scenario], { capacity: SMALL_CAPACITY, batch: BATCH })).values(),
+  ];
+  // Each comparison's two sides run back to back: the load of this shared machine changes within a minute, and a
+  // sleeping wake-up in particular costs several times more when the other core is idle than when it is busy.
+  await step('C ring, 32 B one way', c('c_ring_32b_one_way'));
+  await step('JS → native thread, 32 B', () => smallOneWay(ctx, 'thread'));
+  await step('JS → native process, 32 B', () => smallOneWay(ctx, 'process'));
+  await step('postMessage baselines', () => postMessageBaselines(ctx, SUITE));
+  await step('C spin ping-pong', c('c_spin_pingpong'));
+  await step('round trip, spin', () => roundTrip(ctx, 'spin'));
+  await step('C ring round trip, spin', c('c_ring_rtt_spin'));
+  await step('C futex ping-pong', c('c_futex_pingpong'));
+  await step('round trip, park', () => roundTrip(ctx, 'park'));
+  await step('Unix socket baseline', () => unixSocketBaseline(ctx, SUITE));
+  await step('round trip, JS spins / peer parks', () => roundTrip(ctx, 'spin', 'park'));
+  await step('child_process IPC baseline', () => childIpcBaseline(ctx, SUITE));
+  await step('C memcpy 64 KiB', c('c_memcpy_64k'));
+  await step('64 KiB claim/commit', () => bigOneWay(ctx));
+  return { results, checks: targetChecks(results) };
+}

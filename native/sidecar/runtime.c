@@ -1,0 +1,348 @@
+/* sidecar/runtime.c — Init → Loop → Dispose, the one loop of both Sidecar modes (see runtime.h). */
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Commands consumed per ns_ring_read: the head is stored once per batch (one release instead of one per command).
+ * Bounded so that a crash re-delivers at most this many already-processed commands (at-least-once, docs). */
+#define NS_RUNTIME_BATCH 64u
+/* Park timeout between polls of should_stop and heartbeat bumps while idle. */
+#define NS_RUNTIME_IDLE_POLL_NS 100000000LL
+
+/* ---- control block: status words (sidecar-written, host-read) ---- */
+
+static void set_state(ns_runtime *rt, uint32_t state) {
+  /* release: pairs with the host's Atomics.load of state; everything written before (the error message, the
+   * exit reason) is visible to a host that sees the new state. */
+  NS_ATOMIC_STORE(&rt->control->state, state, NS_MO_RELEASE);
+}
+
+static void beat(ns_runtime *rt) {
+  /* single writer: load+store instead of a locked RMW. Relaxed: the watchdog only needs to see it change. */
+  uint32_t hb = NS_ATOMIC_LOAD(&rt->control->heartbeat, NS_MO_RELAXED);
+  NS_ATOMIC_STORE(&rt->control->heartbeat, hb + 1u, NS_MO_RELAXED);
+}
+
+static void enter_call(ns_runtime *rt, uint32_t call) {
+  beat(rt);
+  NS_ATOMIC_STORE(&rt->control->in_plugin, call, NS_MO_RELAXED);
+  rt->in_call = 1;
+}
+
+static void leave_call(ns_runtime *rt) {
+  rt->in_call = 0;
+  NS_ATOMIC_STORE(&rt->control->in_plugin, NS_SIDECAR_CALL_NONE, NS_MO_RELAXED);
+  beat(rt);
+}
+
+static void write_error(ns_runtime *rt, const char *message) {
+  size_t n = strlen(message);
+  if (n > NS_SIDECAR_ERROR_MAX) n = NS_SIDECAR_ERROR_MAX;
+  memcpy(rt->control->error, message, n);
+  rt->control->error_length = (uint32_t)n;
+}
+
+void ns_runtime_fail(ns_runtime *rt, uint32_t reason, int32_t code, const char *message) {
+  write_error(rt, message);
+  NS_ATOMIC_STORE(&rt->control->error_code, (uint32_t)code, NS_MO_RELAXED);
+  NS_ATOMIC_STORE(&rt->control->exit_reason, reason, NS_MO_RELAXED);
+  set_state(rt, NS_SIDECAR_STATE_FAILED); /* release: orders the three stores above before it */
+  /* Closing wakes the host's parked event reader so it learns of the failure now, not at its next timeout. */
+  ns_ring_close_producer(&rt->events);
+  ns_ring_close_consumer(&rt->commands);
+}
+
+/* ---- attach ---- */
+
+static int attach_ring(ns_ring *ring, uint8_t *base, const ns_region_header *h, uint32_t index) {
+  const ns_segment_entry *s;
+  if (index >= h->segment_count) return -1;
+  s = &h->segments[index];
+  if (s->kind != NS_SEGMENT_KIND_RING) return -1;
+  return ns_ring_attach(ring, base + s->offset, s->size) == NS_RING_OK ? 0 : -1;
+}
+
+int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_header *header, ns_wait_policy wait) {
+  uint32_t i, control_size = 0, command_segment, event_segment, config_length;
+  ns_sidecar_control *control = NULL;
+  memset(rt, 0, sizeof *rt);
+  for (i = 0; i < header->segment_count; i++) {
+    if (header->segments[i].kind == NS_SEGMENT_KIND_SIDECAR_CONTROL) {
+      control = (ns_sidecar_control *)(region_base + header->segments[i].offset);
+      control_size = header->segments[i].size;
+      break;
+    }
+  }
+  if (control == NULL || control_size < NS_SIDECAR_CONTROL_SIZE) return (int)NS_SIDECAR_EXIT_BAD_REGION;
+  rt->control = control;
+  /* The descriptor is host-written and never trusted: read each field once into a local, then validate. */
+  command_segment = control->command_segment;
+  event_segment = control->event_segment;
+  config_length = control->config_length;
+  if (control->magic != NS_SIDECAR_MAGIC || control->version != NS_SIDECAR_VERSION ||
+      control->header_size != NS_SIDECAR_CONTROL_SIZE || config_length > control_size - NS_SIDECAR_CONTROL_SIZE ||
+      command_segment == event_segment) {
+    rt->control = NULL; /* not a control block we may write to */
+    return (int)NS_SIDECAR_EXIT_BAD_REGION;
+  }
+  NS_ATOMIC_STORE(&control->pid, (uint32_t)getpid(), NS_MO_RELAXED);
+  set_state(rt, NS_SIDECAR_STATE_LOADING);
+  rt->config = (const uint8_t *)control + NS_SIDECAR_CONTROL_SIZE;
+  rt->config_length = config_length;
+  rt->host_flags = control->host_flags;
+  rt->wait = wait;
+  rt->idle_poll_ns = NS_RUNTIME_IDLE_POLL_NS;
+  if (attach_ring(&rt->commands, region_base, header, command_segment) != 0 ||
+      attach_ring(&rt->events, region_base, header, event_segment) != 0) {
+    write_error(rt, "The sidecar region's command or event ring segment is missing or failed validation.");
+    NS_ATOMIC_STORE(&control->exit_reason, NS_SIDECAR_EXIT_BAD_REGION, NS_MO_RELAXED);
+    set_state(rt, NS_SIDECAR_STATE_FAILED);
+    return (int)NS_SIDECAR_EXIT_BAD_REGION;
+  }
+  return 0;
+}
+
+/* ---- publishing messages on the event ring (producer end, this thread only) ---- */
+
+static int wait_space(ns_runtime *rt, uint32_t payload_length) {
+  for (;;) {
+    int rc = ns_ring_wait_writable(&rt->events, payload_length, &rt->wait, rt->idle_poll_ns);
+    if (rc == NS_RING_OK) return NS_RING_OK;
+    if (rc != NS_RING_ETIMEDOUT) return rc;
+    beat(rt); /* blocked on a slow host is not hung: keep the watchdog fed */
+    if (rt->should_stop != NULL && rt->should_stop(rt->should_stop_ctx)) return NS_RING_ECLOSED;
+  }
+}
+
+/* Writes one message {arg0, arg1, data} of `kind`; claim + commit so the data is copied once, straight into the
+ * ring. Returns an NS_PLUGIN_* code. */
+static int put_message(ns_runtime *rt, uint32_t kind, uint32_t arg0, uint32_t arg1, const void *data,
+                       uint32_t length) {
+  ns_sidecar_msg_header header;
+  void *slot;
+  int rc;
+  if (rt->host_gone) return NS_PLUGIN_ECLOSED;
+  if (length > rt->services.max_message) return NS_PLUGIN_ETOOBIG;
+  header.arg0 = arg0;
+  header.arg1 = arg1;
+  for (;;) {
+    rc = ns_ring_try_claim(&rt->events, NS_SIDECAR_MSG_HEADER_SIZE + length, &slot);
+    if (rc == NS_RING_OK) {
+      memcpy(slot, &header, sizeof header);
+      if (length > 0) memcpy((uint8_t *)slot + NS_SIDECAR_MSG_HEADER_SIZE, data, length);
+      rc = ns_ring_commit(&rt->events, kind); /* release of tail: pairs with the host's acquire load of tail */
+      if (rc == NS_RING_OK) return NS_PLUGIN_OK;
+    } else if (rc == NS_RING_EFULL) {
+      rc = wait_space(rt, NS_SIDECAR_MSG_HEADER_SIZE + length);
+      if (rc == NS_RING_OK) continue;
+    }
+    if (rc == NS_RING_ETOOBIG) return NS_PLUGIN_ETOOBIG;
+    /* ECLOSED: the host closed its end. Anything else: the host corrupted the ring; stop using it either way. */
+    if (rc != NS_RING_ECLOSED) rt->failed = 1;
+    rt->host_gone = 1;
+    return NS_PLUGIN_ECLOSED;
+  }
+}
+
+/* ---- host services (the table the plugin calls) ---- */
+
+static ns_runtime *services_owner(const ns_host_services *host) {
+  ns_runtime *rt;
+  if (host == NULL) return NULL;
+  rt = (ns_runtime *)host->context;
+  return rt != NULL && rt->in_call ? rt : NULL;
+}
+
+static int service_emit_event(const ns_host_services *host, uint32_t event_id, const void *data, uint32_t length) {
+  ns_runtime *rt = services_owner(host);
+  if (rt == NULL) return NS_PLUGIN_ESTATE;
+  if (data == NULL && length > 0) return NS_PLUGIN_EINVAL;
+  return put_message(rt, NS_SIDECAR_MSG_EVENT, event_id, 0, data, length);
+}
+
+static int service_reply(const ns_host_services *host, uint32_t request_id, const void *data, uint32_t length) {
+  ns_runtime *rt = services_owner(host);
+  int rc;
+  if (rt == NULL) return NS_PLUGIN_ESTATE;
+  if (request_id == 0 || (data == NULL && length > 0)) return NS_PLUGIN_EINVAL;
+  rc = put_message(rt, NS_SIDECAR_MSG_REPLY, request_id, 0, data, length);
+  if (request_id == rt->current_request) rt->replied = 1;
+  return rc;
+}
+
+static void service_log(const ns_host_services *host, int level, const char *message) {
+  ns_runtime *rt = services_owner(host);
+  size_t n;
+  if (rt == NULL || message == NULL) return;
+  n = strlen(message);
+  if (n > rt->services.max_message) n = rt->services.max_message;
+  (void)put_message(rt, NS_SIDECAR_MSG_LOG, (uint32_t)level, 0, message, (uint32_t)n);
+}
+
+static void logf_warn(ns_runtime *rt, const char *format, ...) {
+  char line[256];
+  va_list ap;
+  va_start(ap, format);
+  vsnprintf(line, sizeof line, format, ap);
+  va_end(ap);
+  (void)put_message(rt, NS_SIDECAR_MSG_LOG, NS_LOG_WARN, 0, line, (uint32_t)strlen(line));
+}
+
+/* ---- the loop ---- */
+
+static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t length) {
+  ns_runtime *rt = (ns_runtime *)ctx;
+  ns_sidecar_msg_header header;
+  const uint8_t *data;
+  uint32_t data_length;
+  int rc;
+  if (kind != NS_SIDECAR_MSG_COMMAND || length < NS_SIDECAR_MSG_HEADER_SIZE) {
+    rt->failed = 1;
+    return 1; /* stop after this record: the host wrote something that is not a command */
+  }
+  memcpy(&header, payload, sizeof header);
+  data = payload + NS_SIDECAR_MSG_HEADER_SIZE;
+  data_length = length - NS_SIDECAR_MSG_HEADER_SIZE;
+  if (rt->host_flags & NS_SIDECAR_HOST_WANTS_PROCESS) {
+    /* Sent before process so host.process(data) runs before any event the command causes. A command larger than
+     * the event ring allows is announced without its bytes rather than not at all. */
+    if (put_message(rt, NS_SIDECAR_MSG_PROCESS, header.arg0, header.arg1, data, data_length) == NS_PLUGIN_ETOOBIG)
+      (void)put_message(rt, NS_SIDECAR_MSG_PROCESS, header.arg0, header.arg1, NULL, 0);
+  }
+  rt->current_request = header.arg1;
+  rt->replied = 0;
+  enter_call(rt, NS_SIDECAR_CALL_PROCESS);
+  rc = rt->plugin->process(rt->state, header.arg0, data, data_length, header.arg1);
+  leave_call(rt);
+  NS_ATOMIC_STORE(&rt->control->processed,
+                        NS_ATOMIC_LOAD(&rt->control->processed, NS_MO_RELAXED) + 1u,
+                        NS_MO_RELAXED);
+  if (rc != 0) {
+    if (header.arg1 != 0 && !rt->replied)
+      (void)put_message(rt, NS_SIDECAR_MSG_REPLY, header.arg1, (uint32_t)rc, NULL, 0);
+    else if (header.arg1 == 0)
+      logf_warn(rt, "The plugin's process returned %d for a command of type %u.", rc, header.arg0);
+  }
+  rt->current_request = 0;
+  return rt->failed;
+}
+
+static uint32_t run_init(ns_runtime *rt) {
+  char error[NS_SIDECAR_ERROR_MAX];
+  char message[NS_SIDECAR_ERROR_MAX + 64];
+  int rc;
+  error[0] = '\0';
+  set_state(rt, NS_SIDECAR_STATE_INITIALIZING);
+  enter_call(rt, NS_SIDECAR_CALL_INIT);
+  rc = rt->plugin->init(&rt->services, rt->config_length > 0 ? rt->config : NULL, rt->config_length, &rt->state,
+                        error, (uint32_t)sizeof error);
+  leave_call(rt);
+  if (rc != 0) {
+    error[sizeof error - 1] = '\0';
+    snprintf(message, sizeof message, "The plugin's init failed with code %d%s%s", rc, error[0] ? ": " : ".",
+             error);
+    ns_runtime_fail(rt, NS_SIDECAR_EXIT_INIT_FAILED, rc, message);
+    return NS_SIDECAR_EXIT_INIT_FAILED;
+  }
+  (void)put_message(rt, NS_SIDECAR_MSG_READY, 0, 0, NULL, 0);
+  set_state(rt, NS_SIDECAR_STATE_RUNNING);
+  return 0;
+}
+
+/* Reads commands until the host closes the command ring and it is empty. Returns an NS_SIDECAR_EXIT_* reason. */
+static uint32_t run_loop(ns_runtime *rt) {
+  for (;;) {
+    int n = ns_ring_read(&rt->commands, on_command, rt, NS_RUNTIME_BATCH);
+    if (rt->failed) return NS_SIDECAR_EXIT_CORRUPT;
+    if (n > 0) {
+      beat(rt);
+      continue;
+    }
+    if (n == 0 || n == NS_RING_EEMPTY) {
+      int rc = ns_ring_wait_readable(&rt->commands, &rt->wait, rt->idle_poll_ns);
+      if (rc == NS_RING_OK) continue;
+      if (rc == NS_RING_ETIMEDOUT) {
+        beat(rt);
+        if (rt->should_stop != NULL && rt->should_stop(rt->should_stop_ctx)) return NS_SIDECAR_EXIT_PARENT_DIED;
+        continue;
+      }
+      n = rc;
+    }
+    if (n == NS_RING_ECLOSED) {
+      /* Closed may be seen before the last records are drained: read until the ring says empty. */
+      n = ns_ring_read(&rt->commands, on_command, rt, NS_RUNTIME_BATCH);
+      if (rt->failed) return NS_SIDECAR_EXIT_CORRUPT;
+      if (n > 0) continue;
+      if (n == 0 || n == NS_RING_EEMPTY || n == NS_RING_ECLOSED) return NS_SIDECAR_EXIT_NORMAL;
+    }
+    rt->failed = 1;
+    return NS_SIDECAR_EXIT_CORRUPT;
+  }
+}
+
+static void run_dispose(ns_runtime *rt) {
+  set_state(rt, NS_SIDECAR_STATE_DISPOSING);
+  enter_call(rt, NS_SIDECAR_CALL_DISPOSE);
+  rt->plugin->dispose(rt->state);
+  leave_call(rt);
+  rt->state = NULL;
+  (void)put_message(rt, NS_SIDECAR_MSG_DISPOSED, 0, 0, NULL, 0);
+}
+
+uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
+  uint32_t reason;
+  rt->plugin = plugin;
+  rt->services.abi_version = NS_PLUGIN_ABI_VERSION;
+  rt->services.struct_size = (uint32_t)sizeof rt->services;
+  rt->services.context = rt;
+  rt->services.max_message = rt->events.max_payload - NS_SIDECAR_MSG_HEADER_SIZE;
+  rt->services.emit_event = service_emit_event;
+  rt->services.reply = service_reply;
+  rt->services.log = service_log;
+  NS_ATOMIC_STORE(&rt->control->error_code, 0, NS_MO_RELAXED);
+  reason = run_init(rt);
+  if (reason != 0) return reason;
+  reason = run_loop(rt);
+  if (reason == NS_SIDECAR_EXIT_PARENT_DIED) {
+    /* Nobody is left to hear dispose's messages; the OS reclaims everything when the process exits. */
+    ns_runtime_fail(rt, reason, 0, "The host process went away; the sidecar stopped without running dispose.");
+    return reason;
+  }
+  run_dispose(rt);
+  if (reason == NS_SIDECAR_EXIT_CORRUPT) {
+    ns_runtime_fail(rt, reason, 0,
+                    "The sidecar stopped because a ring failed validation or the host wrote a malformed command.");
+    return reason;
+  }
+  NS_ATOMIC_STORE(&rt->control->exit_reason, NS_SIDECAR_EXIT_NORMAL, NS_MO_RELAXED);
+  set_state(rt, NS_SIDECAR_STATE_EXITED); /* release: before the close below wakes the host */
+  ns_ring_close_producer(&rt->events);
+  ns_ring_close_consumer(&rt->commands);
+  return NS_SIDECAR_EXIT_NORMAL;
+}
+
+uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
+                         ns_wait_policy wait, ns_runtime_should_stop should_stop, void *should_stop_ctx) {
+  ns_runtime rt;
+  void *handle = NULL;
+  const ns_plugin *plugin = NULL;
+  char message[NS_SIDECAR_ERROR_MAX];
+  uint32_t reason;
+  if (ns_runtime_attach(&rt, region_base, header, wait) != 0) return NS_SIDECAR_EXIT_BAD_REGION;
+  rt.should_stop = should_stop;
+  rt.should_stop_ctx = should_stop_ctx;
+  reason = ns_plugin_load(plugin_path, &handle, &plugin, message, sizeof message);
+  if (reason != 0) {
+    ns_runtime_fail(&rt, reason, 0, message);
+    return reason;
+  }
+  reason = ns_runtime_run(&rt, plugin);
+  /* Unloaded only after dispose returned: no plugin code runs any more. A plugin that left threads running is
+   * outside the ABI (docs/plugin-abi.md). */
+  dlclose(handle);
+  return reason;
+}

@@ -1,0 +1,79 @@
+/* sidecar/runtime.h — the one loop of a Sidecar, shared by thread mode (native/addon/sidecar_thread.cc) and process
+ * mode (native/sidecar/main.c): Init → Loop → Dispose over a region holding a control block and two rings
+ * (docs/wire-format.md §8, docs/architecture.md).
+ *
+ * Threading: every function here runs on the runtime thread only; the region is shared with the host, which is
+ * never trusted (descriptor fields and ring positions are validated before use). */
+#ifndef NATIVE_SIDECAR_RUNTIME_H
+#define NATIVE_SIDECAR_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "native_sidecar/layout.h"
+#include "native_sidecar/plugin.h"
+#include "native_sidecar/ring.h"
+#include "native_sidecar/wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Polled when the loop is idle (after a timed-out park); return non-zero to stop the loop as if the host had died
+ * (no dispose: the host cannot receive anything any more). May be NULL. */
+typedef int (*ns_runtime_should_stop)(void *ctx);
+
+typedef struct ns_runtime {
+  ns_sidecar_control *control; /* in the shared region */
+  const uint8_t *config;       /* in the shared region: read by init only */
+  uint32_t config_length;
+  ns_ring commands;            /* consumer end */
+  ns_ring events;              /* producer end */
+  ns_wait_policy wait;
+  int64_t idle_poll_ns;        /* park timeout between should_stop polls */
+  ns_runtime_should_stop should_stop;
+  void *should_stop_ctx;
+  const ns_plugin *plugin;
+  void *state;
+  ns_host_services services;
+  uint32_t host_flags;
+  int in_call;                 /* services are usable only inside a plugin call */
+  int host_gone;               /* the host closed its end of the event ring: drop messages */
+  int failed;                  /* a ring failed validation: stop the loop */
+  uint32_t current_request;    /* request id of the command being processed */
+  int replied;                 /* the current request was replied to */
+} ns_runtime;
+
+/* Finds and validates the control block (the first segment of kind NS_SEGMENT_KIND_SIDECAR_CONTROL in the validated
+ * header snapshot `header`) and attaches to the two rings it names. On failure returns NS_SIDECAR_EXIT_BAD_REGION
+ * and, when the control block itself could be found, records the failure in it. Returns 0 on success. */
+int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_header *header, ns_wait_policy wait);
+
+/* Records a start failure (reason NS_SIDECAR_EXIT_*, a value, a sentence) in the control block and closes the rings
+ * so the host sees the end at once. Safe to call on an attached runtime only. */
+void ns_runtime_fail(ns_runtime *rt, uint32_t reason, int32_t code, const char *message);
+
+/* Runs plugin init, the loop until the host closes the command ring (then drains it), and plugin dispose. Returns
+ * an NS_SIDECAR_EXIT_* reason (NORMAL when the host stopped it). The plugin must have passed ns_plugin_check(). */
+uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin);
+
+/* Checks a plugin table returned by ns_plugin_get: NULL → NOT_PLUGIN, wrong abi_version or too small struct_size,
+ * or a NULL init/process/dispose → ABI_MISMATCH (a sentence in `message`). Returns 0 when usable. */
+uint32_t ns_plugin_check(const ns_plugin *plugin, char *message, size_t message_size);
+
+/* dlopen()s `path` and calls its ns_plugin_get. On failure returns an NS_SIDECAR_EXIT_* reason with a sentence in
+ * `message` and leaves nothing loaded; on success *handle is the dlopen handle (dlclose it after the run). */
+uint32_t ns_plugin_load(const char *path, void **handle, const ns_plugin **plugin, char *message, size_t message_size);
+
+/* The whole life of a sidecar over an attached region: finds the control block and rings in the validated header
+ * snapshot, loads the plugin at `plugin_path`, runs it, unloads it. Every failure is recorded in the control block
+ * (when one was found) so the host can report it. Returns an NS_SIDECAR_EXIT_* reason. Runs on the calling thread,
+ * which becomes the runtime thread. */
+uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
+                         ns_wait_policy wait, ns_runtime_should_stop should_stop, void *should_stop_ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NATIVE_SIDECAR_RUNTIME_H */

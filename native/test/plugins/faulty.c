@@ -1,0 +1,43 @@
+/* faulty.c — test plugin that misbehaves on request. Command type 1: segfault; 2: abort(); 3: exit(7); 4: hang
+ * (sleeps forever inside process). Any other type behaves like examples/plugins/echo.c: a request is replied to
+ * with its payload, a plain command of type T becomes event T with the same bytes. */
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "native_sidecar/plugin.h"
+
+static int faulty_init(const ns_host_services *host, const uint8_t *config, uint32_t config_length, void **state,
+                       char *error, uint32_t error_size) {
+  (void)config;
+  (void)config_length;
+  (void)error;
+  (void)error_size;
+  *state = (void *)host;
+  return 0;
+}
+
+static int faulty_process(void *state, uint32_t type, const uint8_t *payload, uint32_t length, uint32_t request_id) {
+  const ns_host_services *host = (const ns_host_services *)state;
+  switch (type) {
+    case 1: raise(SIGSEGV); break; /* the same signal a wild pointer gets, without undefined behaviour in C */
+    case 2: abort();
+    case 3: exit(7);
+    case 4:
+      for (;;) pause();
+    default: break;
+  }
+  if (request_id != 0) return host->reply(host, request_id, payload, length);
+  return host->emit_event(host, type, payload, length);
+}
+
+static void faulty_dispose(void *state) { (void)state; }
+
+static const ns_plugin faulty_plugin = {
+    NS_PLUGIN_ABI_VERSION, sizeof(ns_plugin), "faulty", faulty_init, faulty_process, faulty_dispose,
+};
+
+NS_PLUGIN_EXPORT const ns_plugin *ns_plugin_get(uint32_t host_abi_version) {
+  (void)host_abi_version;
+  return &faulty_plugin;
+}

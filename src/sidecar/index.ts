@@ -1,0 +1,7 @@
+export { Sidecar } from './sidecar.js';
+export type { SidecarExit, SidecarExitReason, RequestOptions, SendOptions } from './sidecar.js';
+export type { SidecarOptions, SidecarHost, SidecarMode, RestartPolicy, WatchdogOptions } from './options.js';
+export type { SidecarEvent } from './event-stream.js';
+export { examplePluginPath } from './paths.js';
+export type { ExamplePlugin } from './paths.js';
+export * as sidecarLayout from './layout.js';

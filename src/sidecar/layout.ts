@@ -1,0 +1,77 @@
+/**
+ * The sidecar control block and the messages on a sidecar's two rings (docs/wire-format.md §8), as named constants.
+ * Mirrors the sidecar section of native/include/native_sidecar/layout.h; test/sidecar-layout.test.ts compares both
+ * (through native/test/sidecar_layout_dump.c). Offsets are bytes from the start of the control block segment.
+ */
+export const SIDECAR_MAGIC = 0x4353534e; // "NSSC"
+export const SIDECAR_VERSION = 1;
+export const SIDECAR_CONTROL_SIZE = 512;
+export const SIDECAR_ERROR_MAX = 248;
+export const SIDECAR_HOST_WANTS_PROCESS = 1;
+export const PLUGIN_ABI_VERSION = 1;
+
+// Block 0: descriptor (host-written before the region is shared, read-only afterwards).
+export const CONTROL_MAGIC_OFFSET = 0;
+export const CONTROL_VERSION_OFFSET = 4;
+export const CONTROL_HEADER_SIZE_OFFSET = 6;
+export const CONTROL_COMMAND_SEGMENT_OFFSET = 8;
+export const CONTROL_EVENT_SEGMENT_OFFSET = 12;
+export const CONTROL_CONFIG_LENGTH_OFFSET = 16;
+export const CONTROL_HOST_FLAGS_OFFSET = 20;
+export const CONTROL_HOST_PID_OFFSET = 24;
+// Block 1: status (sidecar-written; untrusted on the host side).
+export const CONTROL_STATE_OFFSET = 128;
+export const CONTROL_HEARTBEAT_OFFSET = 132;
+export const CONTROL_IN_PLUGIN_OFFSET = 136;
+export const CONTROL_PID_OFFSET = 140;
+export const CONTROL_EXIT_REASON_OFFSET = 144;
+export const CONTROL_ERROR_CODE_OFFSET = 148;
+export const CONTROL_PROCESSED_OFFSET = 152;
+// Blocks 2–3: error message (sidecar-written).
+export const CONTROL_ERROR_LENGTH_OFFSET = 256;
+export const CONTROL_ERROR_OFFSET = 264;
+// The config bytes follow the fixed part.
+export const CONTROL_CONFIG_OFFSET = SIDECAR_CONTROL_SIZE;
+
+export const STATE_CREATED = 0;
+export const STATE_LOADING = 1;
+export const STATE_INITIALIZING = 2;
+export const STATE_RUNNING = 3;
+export const STATE_DISPOSING = 4;
+export const STATE_EXITED = 5;
+export const STATE_FAILED = 6;
+
+export const CALL_NONE = 0;
+export const CALL_INIT = 1;
+export const CALL_PROCESS = 2;
+export const CALL_DISPOSE = 3;
+
+export const EXIT_NONE = 0;
+export const EXIT_NORMAL = 1;
+export const EXIT_BAD_REGION = 2;
+export const EXIT_LOAD_FAILED = 3;
+export const EXIT_NOT_PLUGIN = 4;
+export const EXIT_ABI_MISMATCH = 5;
+export const EXIT_INIT_FAILED = 6;
+export const EXIT_CORRUPT = 7;
+export const EXIT_PARENT_DIED = 8;
+export const EXIT_USAGE = 9;
+/** native-sidecar-host exits with EXIT_CODE_BASE + reason for every reason but EXIT_NORMAL (exit code 0). */
+export const EXIT_CODE_BASE = 64;
+
+// Message kinds (the record type of every record on the two rings) and the 8-byte message header {arg0, arg1}.
+export const SIDECAR_MSG_HEADER_SIZE = 8;
+export const MSG_ARG0_OFFSET = 0;
+export const MSG_ARG1_OFFSET = 4;
+export const MSG_COMMAND = 1;
+export const MSG_READY = 16;
+export const MSG_PROCESS = 17;
+export const MSG_EVENT = 18;
+export const MSG_REPLY = 19;
+export const MSG_LOG = 20;
+export const MSG_DISPOSED = 21;
+
+/** Bytes of a control block segment carrying `configLength` config bytes. */
+export function controlSegmentSize(configLength: number): number {
+  return SIDECAR_CONTROL_SIZE + configLength;
+}
