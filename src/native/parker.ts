@@ -4,7 +4,7 @@
  * FutexWaiter thread; idle waiters are kept in a small pool and reused.
  */
 import { NativeSidecarError, fromNative } from '../errors.js';
-import { setDefaultParkerFactory, type ParkResult, type Parker } from '../ring/parker.js';
+import type { ParkResult, Parker } from '../ring/parker.js';
 import { loadAddon, type NativeFutexWaiter } from './addon.js';
 
 /** Idle waiters kept for reuse; each owns a parked native thread. More concurrent waits create more, then close them. */
@@ -91,6 +91,3 @@ function abortError(signal: AbortSignal): NativeSidecarError {
   return new NativeSidecarError('ERR_ABORTED', 'The wait was aborted by its AbortSignal.', { cause: signal.reason });
 }
 
-// The default Parker of every Ring that is given none (src/ring/parker.ts): one NativeParker per JavaScript thread
-// (this module is evaluated once per thread), made on first use.
-setDefaultParkerFactory(() => new NativeParker());
