@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Ring, SharedRegion, regionLayout as L } from '../src/index.js';
 import type { WaitPolicy } from '../src/index.js';
@@ -185,6 +185,36 @@ describe('native peers', () => {
     };
     for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(alive(), false, 'ring_peer outlived its parent');
+  });
+
+  test('process.exit and worker termination with thread peers running exit cleanly', BOUND, () => {
+    const index = JSON.stringify(new URL('../src/index.js', import.meta.url).href);
+    const peers = JSON.stringify(new URL('../src/testing/peers.js', import.meta.url).href);
+    const start = `
+      const region = SharedRegion.create({ size: 65536 }); region.createRing(16384); region.createRing(16384);
+      startThreadPeer(region, { mode: 'sink', input: 0, waitPolicy: { mode: 'park' }, idleTimeoutMs: -1 });
+      startThreadPeer(region, { mode: 'produce', output: 1, count: 1e9, waitPolicy: { mode: 'spin' }, idleTimeoutMs: -1 });`;
+    const exit = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { SharedRegion } from ${index}; import { startThreadPeer } from ${peers};
+      ${start}
+      setTimeout(() => process.exit(5), 50);`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(exit.signal, null, exit.stderr);
+    assert.equal(exit.status, 5, exit.stderr);
+    const worker = `Promise.all([import(${index}), import(${peers})]).then(([{ SharedRegion }, { startThreadPeer }]) => {
+      ${start}
+      require('node:worker_threads').parentPort.postMessage('running');
+    });`;
+    const terminate = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      import { Worker } from 'node:worker_threads';
+      for (let i = 0; i < 5; i++) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true, execArgv: [] });
+        await new Promise((r) => w.once('message', r));
+        await w.terminate();
+      }
+      console.log('done');`], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(terminate.signal, null, terminate.stderr);
+    assert.equal(terminate.status, 0, terminate.stderr);
+    assert.equal(terminate.stdout.trim(), 'done');
   });
 
   test('the ring_peer executable is built', () => {
