@@ -81,15 +81,8 @@ function makeRings(capacities: number[], options: { park: boolean; parker?: Nati
   const rings: Ring[] = [];
   const segments: number[] = [];
   for (const capacity of capacities) {
-    const seg = region.addSegment(regionLayout.SEGMENT_KIND_RING, Ring.segmentSize(capacity));
-    const ring = Ring.create(region.buffer, {
-      byteOffset: seg.offset,
-      capacity,
-      ...(options.parker ? { parker: options.parker } : {}),
-      waitPolicy: { mode: options.park ? 'park' : 'spin' },
-    });
-    rings.push(ring);
-    segments.push(seg.index);
+    rings.push(region.createRing(capacity, { ...(options.parker ? { parker: options.parker } : {}), waitPolicy: { mode: options.park ? 'park' : 'spin' } }));
+    segments.push(region.segments.length - 1);
   }
   return { region, rings, segments };
 }
