@@ -269,7 +269,8 @@ export class Sidecar extends EventEmitter {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
-    const { id, promise } = this.#pending.add(timeout, signal);
+    const promise = this.#pending.add(timeout, signal);
+    const id = this.#pending.lastId;
     if (this.#backlog.length === 0 && this.#writeCommand(type, id, bytes)) return promise;
     this.#backlog.push({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined });
     void this.#flushBacklog();
