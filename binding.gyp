@@ -42,6 +42,12 @@
       "libraries": ["-lpthread"]
     },
     {
+      "target_name": "ring_peer",
+      "type": "executable",
+      "sources": ["native/test/ring_peer.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
       "target_name": "bench_baselines",
       "type": "executable",
       "sources": ["native/bench/baselines.c"],

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { NativeParker, SharedRegion } from '../src/index.js';
+import { NativeParker, SharedRegion, type WaitPolicy } from '../src/index.js';
+import { startProcessPeer, startThreadPeer, type PeerHandle } from '../src/testing/peers.js';
+import { STRESS_TYPE, checkStressRecord, fillStressPayload } from './helpers/stress-payload.js';
 import { loadAddon, type FutexWaitResult, type NativeFutexWaiter } from '../src/native/addon.js';
 
 /** Every test that could hang on a lost wake-up fails after this instead. */
@@ -285,4 +287,80 @@ describe('process lifetime', () => {
     assert.equal(terminate.status, 0, terminate.stderr);
     assert.equal(terminate.stdout.trim(), 'done');
   });
+});
+
+describe('parked rings woken across threads and processes', () => {
+  const PARK: WaitPolicy = { mode: 'park' };
+  const WAIT_MS = 20_000;
+  const CAPACITY = 16 * 1024;
+  const kinds: Array<[string, (region: SharedRegion, options: Parameters<typeof startThreadPeer>[1]) => PeerHandle]> = [
+    ['a native producer thread', startThreadPeer],
+    ['a native producer process', startProcessPeer],
+  ];
+
+  for (const [kind, start] of kinds) {
+    test(`a JS consumer parked on a ring is woken by ${kind}`, BOUND, async () => {
+      using region = SharedRegion.create({ size: 65536 });
+      const ring = region.createRing(CAPACITY, { waitPolicy: PARK });
+      // Park first, with nothing published: only the peer's wake can end this wait.
+      const first = ring.readable({ timeout: WAIT_MS });
+      await new Promise((r) => setTimeout(r, 20));
+      const count = 20_000;
+      // batch 1: every record is published (and, when the consumer is parked, woken) on its own.
+      const peer = start(region, { mode: 'produce', output: 0, count, maxLength: 64, batch: 1, waitPolicy: PARK, idleTimeoutMs: WAIT_MS });
+      assert.equal(await first, true);
+      let expected = 0;
+      while (await ring.readable({ timeout: WAIT_MS })) {
+        ring.drain((type, payload) => {
+          const problem = checkStressRecord(type, payload, expected);
+          if (problem !== null) throw new Error(problem);
+          expected++;
+        });
+      }
+      assert.equal(expected, count);
+      const result = await peer.done;
+      assert.equal(result.ok, true, result.error ?? '');
+    });
+  }
+
+  for (const [kind, start] of [['thread', startThreadPeer], ['process', startProcessPeer]] as const) {
+    test(`a native consumer ${kind} parked on a ring is woken by each JS write`, BOUND, async () => {
+      using region = SharedRegion.create({ size: 65536 });
+      const ring = region.createRing(CAPACITY, { waitPolicy: PARK });
+      const count = 200;
+      const peer = start(region, { mode: 'verify', input: 0, count, waitPolicy: PARK, idleTimeoutMs: WAIT_MS });
+      const payload = new Uint8Array(32);
+      for (let seq = 0; seq < count; seq++) {
+        await new Promise((r) => setTimeout(r, 1)); // let the peer fall asleep between records
+        fillStressPayload(payload, seq);
+        assert.equal(ring.tryWrite(STRESS_TYPE, payload), true);
+      }
+      ring.closeProducer();
+      const result = await peer.done;
+      assert.equal(result.ok, true, result.error ?? '');
+      assert.equal(result.records, count);
+    });
+
+    test(`2,000 round trips through an echo ${kind} with both sides parked lose no wake-up`, BOUND, async () => {
+      using region = SharedRegion.create({ size: 65536 });
+      const out = region.createRing(CAPACITY, { waitPolicy: PARK });
+      const back = region.createRing(CAPACITY, { waitPolicy: PARK });
+      const peer = start(region, { mode: 'echo', input: 0, output: 1, batch: 1, waitPolicy: PARK, idleTimeoutMs: WAIT_MS });
+      const payload = new Uint8Array(16);
+      for (let seq = 0; seq < 2000; seq++) {
+        fillStressPayload(payload, seq);
+        assert.equal(out.tryWrite(STRESS_TYPE, payload), true);
+        assert.equal(await back.readable({ timeout: WAIT_MS }), true);
+        const record = back.peek();
+        assert.ok(record !== null);
+        assert.equal(checkStressRecord(record.type, record.payload, seq), null);
+        back.release();
+      }
+      out.closeProducer();
+      assert.equal(await back.readable({ timeout: WAIT_MS }), false);
+      const result = await peer.done;
+      assert.equal(result.ok, true, result.error ?? '');
+      assert.equal(result.records, 2000);
+    });
+  }
 });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { SharedRegion, RegionError, regionLayout as L } from '../src/index.js';
+import { Ring, SharedRegion, RegionError, regionLayout as L, ringLayout as R } from '../src/index.js';
+import { startThreadPeer } from '../src/testing/peers.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/region-child.js', import.meta.url));
 const SIZE = 64 * 1024;
@@ -203,6 +204,51 @@ describe('SharedRegion', () => {
     assert.throws(() => region.addSegment(1, 100), { code: 'ERR_INVALID_STATE' });
     using opened = SharedRegion.fromFd(region.fd);
     assert.equal(opened.segments.length, L.REGION_MAX_SEGMENTS);
+  });
+
+  test('createRing adds an initialised ring segment that an opener attaches by index', async () => {
+    using region = SharedRegion.create({ size: 64 * 1024 });
+    region.addSegment(L.SEGMENT_KIND_USER_MIN, 100);
+    const ring = region.createRing(4096, { waitPolicy: { mode: 'spin' } });
+    const segment = region.segments[1]!;
+    assert.equal(segment.kind, L.SEGMENT_KIND_RING);
+    assert.equal(segment.size, Ring.segmentSize(4096));
+    assert.equal(segment.offset % L.SEGMENT_ALIGN, 0);
+    using opened = SharedRegion.fromFd(region.fd);
+    const peer = opened.ring(1, { waitPolicy: { mode: 'spin' } });
+    assert.equal(peer.capacity, 4096);
+    assert.equal(ring.tryWrite(7, new Uint8Array([1, 2, 3])), true);
+    const record = peer.peek();
+    assert.deepEqual([record?.type, [...(record?.payload ?? [])]], [7, [1, 2, 3]]);
+    assert.throws(() => opened.ring(0), { code: 'ERR_INVALID_ARG' }, 'segment 0 is not a ring');
+    assert.throws(() => opened.ring(2), { code: 'ERR_INVALID_ARG' });
+    assert.throws(() => opened.createRing(4096), { code: 'ERR_INVALID_STATE' });
+  });
+
+  test('a ring whose descriptor claims more than its segment is refused with ERR_RING_CORRUPT', () => {
+    using region = SharedRegion.create({ size: 64 * 1024 });
+    region.createRing(4096);
+    region.addSegment(L.SEGMENT_KIND_USER_MIN, 8192);
+    const offset = region.segments[0]!.offset;
+    new DataView(region.buffer).setUint32(offset + R.RING_CAPACITY_OFFSET, 8192, true);
+    using opened = SharedRegion.fromFd(region.fd);
+    assert.throws(() => opened.ring(0), { code: 'ERR_RING_CORRUPT' });
+  });
+
+  test('closing a region while a native thread uses it only detaches the buffer; the unmap waits for the thread', async () => {
+    const maps = countOurMappings();
+    const region = SharedRegion.create({ size: 64 * 1024 });
+    region.createRing(16 * 1024);
+    const peer = startThreadPeer(region, { mode: 'produce', output: 0, count: 1_000_000, maxLength: 64, waitPolicy: { mode: 'park' } });
+    region.close();
+    assert.throws(() => region.buffer, { code: 'ERR_REGION_CLOSED' });
+    assert.equal(countOurMappings(), maps + 1, 'still mapped while the peer runs');
+    await new Promise((r) => setTimeout(r, 20)); // the peer fills the ring (nobody reads) and parks
+    peer.stop();
+    const result = await peer.done;
+    assert.equal(result.code, 'stopped');
+    assert.ok(result.records > 0);
+    assert.equal(countOurMappings(), maps, 'unmapped once the peer finished');
   });
 
   describe('a region whose header is invalid is refused with ERR_REGION_INVALID', () => {

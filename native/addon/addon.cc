@@ -6,6 +6,7 @@
 namespace ns_addon {
 void InitRegion(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
+void InitRingPeerThread(Napi::Env env, Napi::Object exports);
 }  // namespace ns_addon
 void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
@@ -14,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wireFormatVersion", Napi::Number::New(env, NS_RING_VERSION));
   ns_addon::InitRegion(env, exports);
   ns_addon::InitFutex(env, exports);
+  ns_addon::InitRingPeerThread(env, exports);
   InitShowcase(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;

@@ -4,19 +4,8 @@
  * FutexWaiter thread; idle waiters are kept in a small pool and reused.
  */
 import { NativeSidecarError, fromNative } from '../errors.js';
+import type { ParkResult, Parker } from '../ring/parker.js';
 import { loadAddon, type NativeFutexWaiter } from './addon.js';
-
-/**
- * The Parker interface of src/ring/parker.ts (owned by the ring component), repeated here until that module lands;
- * it is structurally identical, so a NativeParker is accepted wherever a Parker is.
- */
-export interface Parker {
-  /** Wakes every waiter blocked on word `index` of `view` (FUTEX_WAKE). Any thread. */
-  wake(view: Int32Array, index: number): void;
-  /** Resolves when word `index` of `view` may no longer equal `expected`, on timeout, or rejects on abort. JS thread. */
-  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<'ok' | 'not-equal' | 'timed-out'>;
-  close(): void;
-}
 
 /** Idle waiters kept for reuse; each owns a parked native thread. More concurrent waits create more, then close them. */
 const MAX_IDLE_WAITERS = 4;
@@ -48,7 +37,7 @@ export class NativeParker implements Parker {
    * Call on the JavaScript thread that created this parker; the promise settles on it. A pending wait keeps the
    * process alive.
    */
-  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<'ok' | 'not-equal' | 'timed-out'> {
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<ParkResult> {
     if (this.#closed) {
       return Promise.reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; no more waits can start on it.'));
     }
@@ -101,3 +90,4 @@ export class NativeParker implements Parker {
 function abortError(signal: AbortSignal): NativeSidecarError {
   return new NativeSidecarError('ERR_ABORTED', 'The wait was aborted by its AbortSignal.', { cause: signal.reason });
 }
+

@@ -22,8 +22,10 @@
  *   peer with access to the name could shrink it, and then accesses fault (SIGBUS). Anonymous regions are sealed
  *   against shrinking and growing.
  */
-import { RegionError, checkInteger, fromNative, invalidArg } from '../errors.js';
+import { RegionError, RingError, checkInteger, fromNative, invalidArg } from '../errors.js';
 import { loadAddon, type NativeRegionHandle } from '../native/addon.js';
+import { Ring, type RingAttachOptions, type RingCreateOptions } from '../ring/ring.js';
+import { RING_HEADER_SIZE } from '../ring/layout.js';
 import {
   REGION_MAX_SEGMENTS,
   REGION_MAX_SIZE,
@@ -32,6 +34,7 @@ import {
   REGION_SEGMENTS_OFFSET,
   REGION_SEGMENT_COUNT_OFFSET,
   SEGMENT_ALIGN,
+  SEGMENT_KIND_RING,
   SEGMENT_ENTRY_SIZE,
   SEGMENT_KIND_OFFSET,
   SEGMENT_OFFSET_OFFSET,
@@ -183,6 +186,43 @@ export class SharedRegion {
     const info = Object.freeze({ index, kind, offset, size });
     this.#segments.push(info);
     return info;
+  }
+
+  /**
+   * Creator only, before sharing: adds a ring segment of `capacity` data bytes (addSegment) and initialises a ring in
+   * it (Ring.create). The ring's segment index — what peers attach by — is `segments.length - 1` afterwards. Options
+   * are those of Ring.create except byteOffset. The Ring uses this region's memory: do not use it after close().
+   */
+  createRing(capacity: number, options: Omit<RingCreateOptions, 'capacity' | 'byteOffset'> = {}): Ring {
+    this.#checkOpen();
+    const segment = this.addSegment(SEGMENT_KIND_RING, Ring.segmentSize(capacity));
+    return Ring.create(this.buffer, { ...options, capacity, byteOffset: segment.offset });
+  }
+
+  /**
+   * Attaches to the ring in segment `index` (Ring.attach), for a process or thread that received this region.
+   * Throws ERR_INVALID_ARG when the segment does not exist or is not a ring, ERR_RING_CORRUPT when its descriptor is
+   * invalid or describes a ring larger than the segment. The Ring uses this region's memory: do not use it after
+   * close().
+   */
+  ring(index: number, options: Omit<RingAttachOptions, 'byteOffset'> = {}): Ring {
+    this.#checkOpen();
+    checkInteger('index', index, 0, Math.max(0, this.#segments.length - 1));
+    const segment = this.#segments[index];
+    if (segment === undefined) throw invalidArg('index', 'the index of a segment (the region has none)', index);
+    if (segment.kind !== SEGMENT_KIND_RING) {
+      throw new RegionError('ERR_INVALID_ARG', `The argument 'index' must be the index of a ring segment; segment ${index} has kind ${segment.kind}.`);
+    }
+    const ring = Ring.attach(this.buffer, { ...options, byteOffset: segment.offset });
+    // The Ring keeps its own copy of the capacity it validated; check that copy against the segment (validated at
+    // open), so a descriptor claiming more than its segment cannot reach into the next one.
+    if (RING_HEADER_SIZE + ring.capacity > segment.size) {
+      throw new RingError(
+        'ERR_RING_CORRUPT',
+        `The ring in segment ${index} claims ${ring.capacity} data bytes, more than its ${segment.size}-byte segment holds.`,
+      );
+    }
+    return ring;
   }
 
   /**

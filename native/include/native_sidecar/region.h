@@ -79,10 +79,10 @@ static inline int ns_region_init(void *mem, uint64_t size, uint32_t creator_pid)
   return NS_REGION_OK;
 }
 
-/* Checks one segment entry against the region size (§1): non-zero kind, offset a multiple of NS_BLOCK_SIZE and
+/* Checks one segment entry against the region size (§1): non-zero kind, offset a multiple of NS_SEGMENT_ALIGN and
  * ≥ NS_REGION_HEADER_SIZE, size > 0, entirely inside the region. */
 static inline int ns_region_segment_ok(const ns_segment_entry *s, uint64_t region_size) {
-  return s->kind != 0 && s->offset % NS_BLOCK_SIZE == 0 && s->offset >= NS_REGION_HEADER_SIZE && s->size > 0 &&
+  return s->kind != 0 && s->offset % NS_SEGMENT_ALIGN == 0 && s->offset >= NS_REGION_HEADER_SIZE && s->size > 0 &&
          (uint64_t)s->offset + (uint64_t)s->size <= region_size;
 }
 
@@ -126,7 +126,7 @@ static inline int ns_region_validate(const void *mem, uint64_t mapped_size, ns_r
   return ns_region_validate_header(snapshot, mapped_size, bad_segment);
 }
 
-/* Bump-allocates a segment of `size` bytes of `kind` after the last one, at the next multiple of NS_BLOCK_SIZE,
+/* Bump-allocates a segment of `size` bytes of `kind` after the last one, at the next multiple of NS_SEGMENT_ALIGN,
  * and appends its entry to the table. Creator only, before the region is shared; the header at `mem` must be valid.
  * On success *index_out / *offset_out (if not NULL) tell where it went. Does not touch the segment's bytes. */
 static inline int ns_region_add_segment(void *mem, uint32_t kind, uint32_t size, uint32_t *index_out,
@@ -144,7 +144,7 @@ static inline int ns_region_add_segment(void *mem, uint32_t kind, uint32_t size,
     uint64_t end = (uint64_t)h.segments[i].offset + h.segments[i].size;
     if (end > next) next = end;
   }
-  next = ns_region_align_up(next, NS_BLOCK_SIZE);
+  next = ns_region_align_up(next, NS_SEGMENT_ALIGN);
   if (next + size > h.region_size) return NS_REGION_ENOSPACE;
   h.segments[h.segment_count].kind = kind;
   h.segments[h.segment_count].offset = (uint32_t)next;
