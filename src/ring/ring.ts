@@ -119,6 +119,10 @@ export class Ring {
   private readonly words: Int32Array;
   /** The data area as bytes (payloads) and as 32-bit words (record headers, 8-byte aligned). */
   private readonly bytes: Uint8Array;
+  /** The buffer and the byte offset of the data area in it: payload views are built from these directly, since
+   * `new Uint8Array(buffer, offset, length)` costs about half of `bytes.subarray()` (no species lookup). */
+  private readonly buffer: ArrayBufferLike;
+  private readonly dataOffset: number;
   private readonly headers: Uint32Array;
   private readonly givenParker: Parker | undefined;
   private readonly policy: ResolvedWaitPolicy;
@@ -163,6 +167,8 @@ export class Ring {
     this.mask = capacity - 1;
     this.words = new Int32Array(buffer, byteOffset, RING_HEADER_SIZE / I32);
     this.bytes = new Uint8Array(buffer, byteOffset + RING_DATA_OFFSET, capacity);
+    this.buffer = buffer;
+    this.dataOffset = byteOffset + RING_DATA_OFFSET;
     this.headers = new Uint32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / Uint32Array.BYTES_PER_ELEMENT);
     this.givenParker = parker;
     this.policy = policy;
@@ -302,18 +308,23 @@ export class Ring {
     this.claimPos = pos;
     this.claimLength = length;
     const start = (pos & this.mask) + RECORD_HEADER_SIZE;
-    return this.bytes.subarray(start, start + length);
+    return this.view(start, length);
   }
 
-  /** Writes the header of the claimed record with `type` and publishes it. ERR_INVALID_STATE without a claim. */
-  commit(type: number): void {
+  /**
+   * Writes the header of the claimed record with `type` and publishes it (with any staged records). With
+   * `publish` false the record is only staged, like stage(): it becomes visible at the next publish() (or tryWrite,
+   * commit, write, closeProducer), so a batch of claimed records costs one publication. ERR_INVALID_STATE without a
+   * claim.
+   */
+  commit(type: number, publish = true): void {
     this.checkProducer();
     if (this.claimPos < 0) throw invalidState('commit() needs an open claim; call claim() first.');
     checkType(type);
     this.writeHeader(this.claimPos & this.mask, this.claimLength, type);
     this.pTail = (this.claimPos + recordSize(this.claimLength)) >>> 0;
     this.claimPos = -1;
-    this.publishTail();
+    if (publish) this.publishTail();
   }
 
   /** Forgets the open claim (if any); nothing is published and the room is free again. */
@@ -379,7 +390,7 @@ export class Ring {
       return null;
     }
     this.peekNext = this.recNext;
-    return { type: this.recType, payload: this.bytes.subarray(this.recIdx, this.recIdx + this.recLength) };
+    return { type: this.recType, payload: this.view(this.recIdx, this.recLength) };
   }
 
   /** Consumes the peeked record (its view becomes invalid) and wakes a parked producer. ERR_INVALID_STATE without peek. */
@@ -408,7 +419,7 @@ export class Ring {
     try {
       while (count < max && this.locate()) {
         const next = this.recNext;
-        const stop = handler(this.recType, this.bytes.subarray(this.recIdx, this.recIdx + this.recLength));
+        const stop = handler(this.recType, this.view(this.recIdx, this.recLength));
         this.cHead = next;
         count++;
         if (stop === true) break;
@@ -500,6 +511,11 @@ export class Ring {
     this.writeHeader(idx, length, type);
     this.pTail = (pos + recordSize(length)) >>> 0;
     return true;
+  }
+
+  /** A view of `length` bytes at data index `idx` (the bounds were validated by the caller). */
+  private view(idx: number, length: number): Uint8Array {
+    return new Uint8Array(this.buffer, this.dataOffset + idx, length);
   }
 
   private writeHeader(idx: number, length: number, type: number): void {

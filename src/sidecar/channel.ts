@@ -9,6 +9,7 @@
 import { SharedRegion } from '../region/shared-region.js';
 import { SEGMENT_KIND_RING, SEGMENT_KIND_SIDECAR_CONTROL } from '../region/layout.js';
 import { Ring } from '../ring/ring.js';
+import { RING_CONSUMER_PARKED_OFFSET } from '../ring/layout.js';
 import type { Parker } from '../ring/parker.js';
 import { ControlBlock } from './control-block.js';
 import { SIDECAR_HOST_WANTS_PROCESS, controlSegmentSize } from './layout.js';
@@ -26,6 +27,8 @@ export interface SidecarChannel {
   events: Ring;
   /** The whole region as 32-bit words, to read and write message headers in place (payloads are 8-byte aligned). */
   words: Uint32Array;
+  /** Index in `words` of the command ring's `consumer_parked` word (wire-format §2): read as a hint only. */
+  commandConsumerParked: number;
 }
 
 function alignUp(n: number, to: number): number {
@@ -58,7 +61,8 @@ export function createChannel(o: ResolvedSidecarOptions, parker: Parker): Sideca
     const policy = { mode: o.waitPolicy.mode, spinMicros: o.waitPolicy.spinMicros };
     const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker, waitPolicy: policy });
     const events = Ring.create(buffer, { byteOffset: eventSegment.offset, capacity: o.eventRingBytes, parker, waitPolicy: policy });
-    return { region, control, commands, events, words: new Uint32Array(buffer) };
+    const commandConsumerParked = (commandSegment.offset + RING_CONSUMER_PARKED_OFFSET) / Uint32Array.BYTES_PER_ELEMENT;
+    return { region, control, commands, events, words: new Uint32Array(buffer), commandConsumerParked };
   } catch (error) {
     region.close();
     throw error;

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { SidecarError, checkInteger, invalidArg } from '../errors.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
+import type { Ring } from '../ring/ring.js';
 import { createChannel, type SidecarChannel } from './channel.js';
 import { EventStreams, type SidecarEvent } from './event-stream.js';
 import {
@@ -87,6 +88,18 @@ interface BacklogItem {
 }
 
 const RESOLVED = Promise.resolve();
+/**
+ * Commands staged before #writeCommand publishes them without waiting for the end of the burst: large enough that
+ * the store of tail, the fence and a possible futex wake are shared by many commands, small enough that the runtime
+ * starts on a long burst while the JavaScript thread is still writing it (the two overlap instead of taking turns).
+ * The runtime reads commands in batches of this size too (NS_RUNTIME_BATCH).
+ */
+const COMMANDS_PER_PUBLISH = 64;
+/**
+ * While the runtime is parked an early publication also costs a futex wake (a system call, and several microseconds
+ * on a 2-core machine): then a burst publishes early only every this many commands.
+ */
+const COMMANDS_PER_WAKE = 256;
 /** Events drained per turn before the pump looks again. */
 const DRAIN_LIMIT = 4096;
 /** Drain batches in a row (park mode) before the pump lets the event loop run other callbacks (I/O, timers). */
@@ -152,6 +165,11 @@ export class Sidecar extends EventEmitter {
   readonly #lifeAbort = new AbortController();
   readonly #watchdog: Watchdog | undefined;
   readonly #onMessageFn = (kind: number, payload: Uint8Array): void => this.#onMessage(kind, payload);
+  readonly #publishCommandsFn = (): void => this.#publishCommands();
+  /** A #publishCommands microtask is queued and has not run yet. */
+  #publishQueued = false;
+  /** Commands staged in the command ring since the last publication. */
+  #unpublished = 0;
 
   #phase: Phase = 'starting';
   #runner: Runner | undefined;
@@ -251,7 +269,8 @@ export class Sidecar extends EventEmitter {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
-    const { id, promise } = this.#pending.add(timeout, signal);
+    const promise = this.#pending.add(timeout, signal);
+    const id = this.#pending.lastId;
     if (this.#backlog.length === 0 && this.#writeCommand(type, id, bytes)) return promise;
     this.#backlog.push({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined });
     void this.#flushBacklog();
@@ -386,8 +405,50 @@ export class Sidecar extends EventEmitter {
     this.#ch.words[w] = type;
     this.#ch.words[w + 1] = id;
     slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
-    ring.commit(MSG_COMMAND); // publishes: the release that pairs with the runtime's acquire load of tail
+    // Staged, not yet published: every command written in this turn of the microtask queue is published at once by
+    // #publishCommands (one store of tail and one fence per batch instead of per command, and the runtime finds the
+    // whole batch behind one acquire load of tail).
+    ring.commit(MSG_COMMAND, false);
+    const staged = ++this.#unpublished;
+    if (staged >= COMMANDS_PER_PUBLISH && (staged >= COMMANDS_PER_WAKE || !this.#runtimeParked())) {
+      this.#publishNow(ring); // a long burst: let the runtime start on this part while the rest is written
+    } else if (!this.#publishQueued) {
+      this.#publishQueued = true;
+      queueMicrotask(this.#publishCommandsFn);
+    }
     return true;
+  }
+
+  /**
+   * Whether the runtime announced that it parks on the command ring (§5.1 step 2). A hint that only decides when to
+   * publish early: the publication itself runs the full wake protocol, so a stale answer costs time, never a record.
+   */
+  #runtimeParked(): boolean {
+    // Seq_cst load of a word the runtime writes; nothing is read on the strength of it.
+    return Atomics.load(this.#ch.words, this.#ch.commandConsumerParked) !== 0;
+  }
+
+  #publishNow(ring: Ring): void {
+    this.#unpublished = 0;
+    ring.publish(); // release of tail: pairs with the runtime's acquire load of tail (wire-format §5 edges #1/#2)
+  }
+
+  /**
+   * Publishes the commands staged by #writeCommand: the release store of tail pairs with the runtime's acquire load
+   * of tail (wire-format §5 edges #1/#2), and wakes a parked runtime. Runs as a microtask queued by the first command
+   * of a batch, so it follows every command the same synchronous burst (for example the continuations of the replies
+   * one drain settled) wrote. A closed producer end was published by closeProducer(); a broken or unmapped ring has
+   * nobody left to read it (the exit path fails the requests).
+   */
+  #publishCommands(): void {
+    this.#publishQueued = false;
+    if (this.#phase === 'stopped' || this.#unpublished === 0) return;
+    try {
+      this.#publishNow(this.#ch.commands);
+    } catch {
+      // ERR_RING_CLOSED (closeProducer() already published everything) or ERR_RING_CORRUPT (reported by the next
+      // request's claim, which throws it).
+    }
   }
 
   /** Moves queued commands into the ring in order, waiting for space (parked, per the wait policy) when full. */
