@@ -11,9 +11,12 @@
  *   ring B; the peer (`echo`, spin policy) copies it back. p50/p99 per round trip.
  * - round trip JS ↔ native process, park: the same with JS awaiting `readable()` (policy 'park', native parker) and
  *   the peer parking on its futex (policy park): both sides sleep, every message costs a wake-up.
+ * - round trip, JS spins / peer parks (diagnostic): what waking a parked native peer adds.
  * - 64 KiB one way, JS → native thread: claim(64 KiB), fill it with one TypedArray.set from a source buffer, commit;
  *   GB/s of payload.
  * Baselines: C-only (native/bench/baselines.c), worker postMessage, a Unix domain socket, child_process IPC.
+ * A full run repeats the plan ROUNDS times, interleaved, and keeps each scenario's best repetition (see run()).
+ * docs/benchmarks.md describes every scenario and what limits it.
  */
 import { NativeParker, Ring, SharedRegion, regionLayout } from '../src/index.js';
 import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions, type PeerResult } from '../src/testing/peers.js';
@@ -52,6 +55,7 @@ function startPeer(kind: PeerKind, region: SharedRegion, options: PeerOptions): 
   const handle: PeerHandle = kind === 'thread' ? startThreadPeer(region, options) : startProcessPeer(region, options);
   let settled = false;
   const done = handle.done.finally(() => (settled = true));
+  done.catch(() => undefined); // observed by finish(); a failure while the scenario itself throws must not go unhandled
   return {
     async finish() {
       const r = await done;
