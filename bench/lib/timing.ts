@@ -1,4 +1,4 @@
-/** Clock helpers: process.hrtime.bigint() in nanoseconds, and a run-until-deadline loop with warm-up. */
+/** Clock helpers: process.hrtime.bigint() in nanoseconds, measurement windows with warm-up, round-trip loops. */
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 
 /** Monotonic time in nanoseconds as a number (exact to 2^53 ns, i.e. ~104 days of uptime). */
@@ -21,11 +21,6 @@ export function durations(quick: boolean, measureSeconds = 2, warmupSeconds = 0.
   return quick
     ? { warmupNs: secondsNs(0.05), measureNs: secondsNs(0.15) }
     : { warmupNs: secondsNs(warmupSeconds), measureNs: secondsNs(measureSeconds) };
-}
-
-/** Resolves after `ms` milliseconds (a timer, not a spin). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Rate per second of `count` events over `elapsedNs` nanoseconds. */
