@@ -9,5 +9,6 @@ export { DEFAULT_WAIT_POLICY, DEFAULT_SPIN_THEN_PARK_MICROS, DEFAULT_SPIN_SLICE_
 export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
 export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions } from './region/shared-region.js';
 export { NativeParker } from './native/parker.js';
+export { EventfdParker } from './native/eventfd-parker.js';
 export * from './showcase/index.js';
 export * from './sidecar/index.js';

@@ -7,6 +7,7 @@ namespace ns_addon {
 void InitRegion(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitRingPeerThread(Napi::Env env, Napi::Object exports);
+void InitEventfd(Napi::Env env, Napi::Object exports);  // eventfd.cc
 }  // namespace ns_addon
 void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
@@ -16,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ns_addon::InitRegion(env, exports);
   ns_addon::InitFutex(env, exports);
   ns_addon::InitRingPeerThread(env, exports);
+  ns_addon::InitEventfd(env, exports);
   InitShowcase(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;

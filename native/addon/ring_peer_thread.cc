@@ -5,7 +5,9 @@
 //   new RingPeerThread(view: Uint8Array, options, callback)
 //     view      the whole buffer holding the rings (over a region's ArrayBuffer or a SharedArrayBuffer)
 //     options   { mode, input?: { offset, size }, output?: { offset, size }, count?, minLength?, maxLength?, seed?,
-//                 batch?, waitMode?: 'spin' | 'spin-then-park' | 'park', spinMicros?, idleTimeoutMs? }
+//                 batch?, waitMode?: 'spin' | 'spin-then-park' | 'park', spinMicros?, idleTimeoutMs?, wakeFd? }
+//               wakeFd: an eventfd (an EventfdParker's) the peer also writes when it wakes the JS side (§5.1.1); the
+//               peer uses its own duplicate, so closing the parker while the peer runs cannot make it write elsewhere
 //     callback  (result: { mode, ok, code, records, bytes, elapsedNs, error }) => void — once, on this JS thread
 //   stop()      asks the peer to stop (it notices within NS_PEER_SLICE_NS); the callback still runs
 //   running     true until the callback has run
@@ -14,7 +16,9 @@
 // owns the peer's side of each ring until it ends. The view is referenced and, when it is region memory, the mapping
 // is pinned (region_pin.h) until the thread has been joined, so neither GC nor SharedRegion.close() can unmap memory
 // the thread still uses. A running peer keeps the process alive; at environment teardown it is stopped and joined.
+#include <fcntl.h>
 #include <napi.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -39,6 +43,10 @@ struct PeerJob {
   ns_peer_options options;
   ns_peer_result result;
   std::atomic<uint32_t> stop{0};
+  int wake_fd = -1;  // our duplicate of options.wakeFd, closed with the job (after the thread was joined)
+  ~PeerJob() {
+    if (wake_fd >= 0) close(wake_fd);
+  }
 };
 
 class RingPeerThread : public Napi::ObjectWrap<RingPeerThread> {
@@ -69,6 +77,7 @@ class RingPeerThread : public Napi::ObjectWrap<RingPeerThread> {
     const bool needs_out = job_->options.mode == NS_PEER_ECHO || job_->options.mode == NS_PEER_PRODUCE;
     if (needs_in) job_->has_in = Attach(env, options, "input", base, length, &job_->in);
     if (needs_out) job_->has_out = Attach(env, options, "output", base, length, &job_->out);
+    AttachWakeFd(env, options);
     if (needs_out) {
       ns_peer_options &o = job_->options;
       if (o.max_length == 0) o.max_length = job_->out.max_payload < 4096u ? job_->out.max_payload : 4096u;
@@ -151,6 +160,20 @@ class RingPeerThread : public Napi::ObjectWrap<RingPeerThread> {
       o.idle_timeout_ns = ms < 0 || ms > 1e12 ? -1 : static_cast<int64_t>(ms * 1e6);
       if (o.idle_timeout_ns == 0 && ms >= 0) o.idle_timeout_ns = 1;  // 0 ms means "do not wait", not "the default"
     }
+  }
+
+  // options.wakeFd: duplicated (close-on-exec) and applied to the sides this peer wakes. Throws typed errors.
+  void AttachWakeFd(Napi::Env env, Napi::Object options) {
+    Napi::Value v = options.Get("wakeFd");
+    if (v.IsUndefined()) return;
+    double fd = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(fd >= 0 && fd <= INT32_MAX && fd == std::floor(fd))) {
+      throw InvalidArg(env, "options.wakeFd", "an open file descriptor (a non-negative integer)");
+    }
+    job_->wake_fd = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+    if (job_->wake_fd < 0) throw InvalidArg(env, "options.wakeFd", "an open file descriptor");
+    if (job_->has_out) ns_ring_set_consumer_wake_fd(&job_->out, job_->wake_fd);
+    if (job_->has_in) ns_ring_set_producer_wake_fd(&job_->in, job_->wake_fd);
   }
 
   // Attaches options[key] = { offset, size } as a ring inside [base, base + length). Throws typed errors.

@@ -2,11 +2,14 @@
  *
  *   ring_peer --fd N --mode echo|verify|produce|sink [--in SEGMENT] [--out SEGMENT] [--count N]
  *             [--min-length N] [--max-length N] [--seed N] [--wait spin|spin-then-park|park] [--spin-us N]
- *             [--batch N] [--idle-timeout-ms N (negative: none)] [--parent-pid PID]
+ *             [--batch N] [--idle-timeout-ms N (negative: none)] [--parent-pid PID] [--wake-fd N]
  *
  * Maps the region on inherited fd N (validating its header, wire-format §1), attaches the ring segments by index,
  * runs the mode of native/test/peer.h and prints one JSON line of results on stdout:
  *   {"mode":"verify","ok":true,"code":"ok","records":1000000,"bytes":...,"elapsedNs":...,"error":null}
+ * --wake-fd N: an inherited eventfd (the JavaScript side's EventfdParker) that the peer also writes each time it wakes
+ * the other side of its rings (wire-format §5.1.1): when it publishes to --out while the consumer is parked, and when
+ * it frees space in --in while the producer is parked.
  * Exit status: 0 when the mode succeeded, 1 when it failed (the JSON says why), 2 for bad arguments, an invalid
  * region or ring (the JSON says why).
  *
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -68,7 +72,7 @@ static void attach_segment(const ns_region_map *map, long long index, ns_ring *r
 
 int main(int argc, char **argv) {
   const pid_t parent_at_start = getppid();
-  long long fd = -1, in_index = -1, out_index = -1, parent_pid = -1;
+  long long fd = -1, in_index = -1, out_index = -1, parent_pid = -1, wake_fd = -1;
   ns_peer_options o;
   memset(&o, 0, sizeof o);
   o.mode = NS_PEER_SINK;
@@ -99,7 +103,8 @@ int main(int argc, char **argv) {
       o.idle_timeout_ns = ms < 0 ? -1 : ms * 1000000LL; /* 0: the default */
     } else if (strcmp(flag, "--wait") == 0) {
       if (ns_peer_parse_wait_mode(value, &o.policy.mode) != 0) die("--wait must be spin, spin-then-park or park, not '%s'", value);
-    } else if (strcmp(flag, "--parent-pid") == 0) parent_pid = parse_int(flag, value, 1, INT_MAX);
+    } else if (strcmp(flag, "--wake-fd") == 0) wake_fd = parse_int(flag, value, 0, INT_MAX);
+    else if (strcmp(flag, "--parent-pid") == 0) parent_pid = parse_int(flag, value, 1, INT_MAX);
     else die("unknown option %s", flag);
   }
 
@@ -125,6 +130,11 @@ int main(int argc, char **argv) {
     if (out_index == in_index) die("--in and --out must be different segments");
     attach_segment(&map, out_index, &out_ring, "--out");
     out = &out_ring;
+  }
+  if (wake_fd >= 0) {
+    if (fcntl((int)wake_fd, F_GETFD) < 0) die("--wake-fd %lld is not an open file descriptor: %s", wake_fd, strerror(errno));
+    if (out != NULL) ns_ring_set_consumer_wake_fd(out, (int)wake_fd);
+    if (in != NULL) ns_ring_set_producer_wake_fd(in, (int)wake_fd);
   }
   if (o.max_length == 0) {
     const uint32_t limit = out != NULL ? out->max_payload : 4096u;

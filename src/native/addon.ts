@@ -30,6 +30,24 @@ export interface NativeFutexWaiter {
   readonly closed: boolean;
 }
 
+/**
+ * An eventfd watched by libuv on this thread's event loop (native/addon/eventfd.cc); the native half of
+ * EventfdParker. All methods: the JavaScript thread that created it. The fd may be written by any thread or process.
+ */
+export interface NativeEventfdWaiter {
+  /** The eventfd (close-on-exec, non-blocking), to hand to a producer; -1 once closed. */
+  readonly fd: number;
+  readonly closed: boolean;
+  /** Keeps the event loop (and this object) alive: while a wait is pending. Idempotent. */
+  ref(): void;
+  /** Stops keeping the event loop alive. Idempotent. */
+  unref(): void;
+  /** Adds 1 to the eventfd's counter. ERR_INVALID_STATE once closed. */
+  signal(): void;
+  /** Stops watching and closes the fd; the constructor's callback never runs afterwards. Idempotent. */
+  close(): void;
+}
+
 /** A mapped region as the addon sees it; src/region/shared-region.ts is the public facade. */
 export interface NativeRegionHandle {
   /** The mapping as an external ArrayBuffer; undefined once closed (the buffer is then detached). */
@@ -59,6 +77,11 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number): number;
   readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
   readonly NativeRegion: NativeRegionConstructor;
+  /**
+   * `onReadable(count)` runs on this JavaScript thread each time the eventfd became readable, after it was drained
+   * (`count` > 0 writes' worth, coalesced), or once with -1 when polling failed (it then stops).
+   */
+  readonly EventfdWaiter: new (onReadable: (count: number) => void) => NativeEventfdWaiter;
   /** A test/benchmark peer on a native thread (native/addon/ring_peer_thread.cc); see src/testing/peers.ts. */
   readonly RingPeerThread: new (
     view: Uint8Array,

@@ -35,6 +35,11 @@ export interface PeerOptions {
   waitPolicy?: { mode: 'spin' | 'spin-then-park' | 'park'; spinMicros?: number };
   /** The peer gives up (code 'idle-timeout') after this long without progress; default 30 s; negative: never. */
   idleTimeoutMs?: number;
+  /**
+   * An eventfd (an EventfdParker's `fd`) the peer also writes each time it wakes the JavaScript side of its rings
+   * (wire-format §5.1.1). Process peer: inherited as the child's fd 4. Thread peer: the peer writes its own duplicate.
+   */
+  wakeFd?: number;
 }
 
 export interface PeerResult {
@@ -100,6 +105,7 @@ export function startThreadPeer(target: PeerTarget, options: PeerOptions): PeerH
     waitMode: options.waitPolicy?.mode,
     spinMicros: options.waitPolicy?.spinMicros,
     idleTimeoutMs: options.idleTimeoutMs,
+    wakeFd: options.wakeFd,
   };
   if (needsInput(options.mode)) native['input'] = segmentOf(target, 'input', options.input);
   if (needsOutput(options.mode)) native['output'] = segmentOf(target, 'output', options.output);
@@ -115,7 +121,8 @@ export function startThreadPeer(target: PeerTarget, options: PeerOptions): PeerH
 }
 
 /**
- * Starts a peer in a separate process (build/Release/ring_peer) that gets `region.fd` as its fd 3. The process dies
+ * Starts a peer in a separate process (build/Release/ring_peer) that gets `region.fd` as its fd 3 (and
+ * `options.wakeFd`, if given, as its fd 4). The process dies
  * with this one (PR_SET_PDEATHSIG). `child` is exposed for tests that kill it.
  */
 export function startProcessPeer(region: PeerTarget & { readonly fd: number }, options: PeerOptions): PeerHandle & { child: ChildProcess } {
@@ -133,7 +140,12 @@ export function startProcessPeer(region: PeerTarget & { readonly fd: number }, o
   add('--wait', options.waitPolicy?.mode);
   add('--spin-us', options.waitPolicy?.spinMicros);
   add('--idle-timeout-ms', options.idleTimeoutMs);
-  const child = spawn(ringPeerPath(), args, { stdio: ['ignore', 'pipe', 'pipe', region.fd] });
+  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe', region.fd];
+  if (options.wakeFd !== undefined) {
+    stdio.push(checkInteger('options.wakeFd', options.wakeFd, 0, 2147483647));
+    args.push('--wake-fd', String(stdio.length - 1));
+  }
+  const child = spawn(ringPeerPath(), args, { stdio });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

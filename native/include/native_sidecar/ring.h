@@ -40,6 +40,7 @@ typedef struct ns_ring_producer_local {
   int claimed;           /* a try_claim() awaits commit() or abort() */
   int closed;            /* ns_ring_close_producer() was called */
   int broken;            /* the consumer's head failed validation */
+  int wake_fd;           /* the consumer's eventfd, written on every wake of the consumer (§5.1.1), or -1 */
 } ns_ring_producer_local;
 
 /* Consumer-local state (process memory, never shared). */
@@ -54,6 +55,7 @@ typedef struct ns_ring_consumer_local {
   int peeked;              /* a peek() awaits release() */
   int closed;              /* ns_ring_close_consumer() was called */
   int broken;              /* the producer's tail or a record failed validation */
+  int wake_fd;             /* the producer's eventfd, written on every wake of the producer (§5.1.1), or -1 */
 } ns_ring_consumer_local;
 
 /* Process-local handle of one ring. The first fields are read-only after ns_ring_attach(); the producer's and the
@@ -170,7 +172,43 @@ static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
   r->consumer.head = head;
   r->consumer.head_published = head;
   r->consumer.tail_cache = tail;
+  r->producer.wake_fd = -1; /* no eventfd until ns_ring_set_consumer_wake_fd() */
+  r->consumer.wake_fd = -1;
   return NS_RING_OK;
+}
+
+/* ------------------------------------------------------------------------------------- eventfd wake (§5.1.1) */
+
+/* Makes this handle's producer side also write 1 to eventfd `fd` each time it wakes the consumer: when the
+ * exchange of §5.1 step 7 wins (after the futex wake, which stays) and when the producer closes. For a consumer that
+ * sleeps in an event loop watching the eventfd (the EventfdParker) instead of in futex_wait. Process-local
+ * configuration, not shared state: it changes nothing in the ring's memory, and the consumer's other waiters (futex)
+ * keep working. `fd` < 0 turns it off. The handle does not own `fd`: it must stay open (and be an eventfd, or
+ * anything a write of 8 bytes does no harm to) while the producer uses the handle. Call it on the producer thread, or
+ * before the producer thread starts. Returns NS_RING_OK, or NS_RING_EINVAL for a NULL handle. */
+static inline int ns_ring_set_consumer_wake_fd(ns_ring *r, int fd) {
+  if (r == NULL) return NS_RING_EINVAL;
+  r->producer.wake_fd = fd < 0 ? -1 : fd;
+  return NS_RING_OK;
+}
+
+/* The mirror image for a producer waiting for space: this handle's consumer side writes 1 to `fd` each time it wakes
+ * the producer (head store whose exchange wins, consumer close). Same contract as ns_ring_set_consumer_wake_fd(), on
+ * the consumer thread. */
+static inline int ns_ring_set_producer_wake_fd(ns_ring *r, int fd) {
+  if (r == NULL) return NS_RING_EINVAL;
+  r->consumer.wake_fd = fd < 0 ? -1 : fd;
+  return NS_RING_OK;
+}
+
+/* Adds 1 to the eventfd `fd` (if ≥ 0). Errors are ignored on purpose: EAGAIN means the counter is saturated, and a
+ * saturated eventfd is readable, which is all the sleeper needs; any other error is the owner's misconfiguration and
+ * the futex wake that precedes this call still wakes futex waiters. EINTR is retried. */
+static inline void ns_ring__signal_wake_fd(int fd) {
+  if (fd < 0) return;
+  const uint64_t one = 1;
+  while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
 }
 
 /* ----------------------------------------------------------------------------------------------- producer side */
@@ -296,6 +334,9 @@ static inline void ns_ring_publish(ns_ring *r) {
      * have read this increment before announcing that it parks. */
     NS_ATOMIC_FETCH_ADD(&s->data_seq, 1u, NS_MO_SEQ_CST);
     ns_futex_wake(&s->data_seq);
+    /* §5.1.1: same winning exchange, after the increment, so an eventfd sleeper that reads the counter and re-checks
+     * sees the new data_seq (and tail). */
+    ns_ring__signal_wake_fd(p->wake_fd);
   }
 }
 
@@ -362,6 +403,7 @@ static inline void ns_ring_close_producer(ns_ring *r) {
   /* Unconditional wake: increment first so a consumer between reading data_seq and sleeping does not sleep. */
   NS_ATOMIC_FETCH_ADD(&s->data_seq, 1u, NS_MO_SEQ_CST);
   ns_futex_wake(&s->data_seq);
+  ns_ring__signal_wake_fd(p->wake_fd); /* §5.1.1 */
 }
 
 /* ----------------------------------------------------------------------------------------------- consumer side */
@@ -472,6 +514,7 @@ static inline void ns_ring__consumer_store_head(ns_ring *r) {
     /* seq_cst (so release): pairs with the producer's acquire load of space_seq (§5.1 step 1). */
     NS_ATOMIC_FETCH_ADD(&s->space_seq, 1u, NS_MO_SEQ_CST);
     ns_futex_wake(&s->space_seq);
+    ns_ring__signal_wake_fd(c->wake_fd); /* §5.1.1, after the increment as in ns_ring_publish() */
   }
 }
 
@@ -557,6 +600,7 @@ static inline void ns_ring_close_consumer(ns_ring *r) {
   NS_ATOMIC_FETCH_OR(&s->closed, NS_RING_CLOSED_CONSUMER, NS_MO_SEQ_CST);
   NS_ATOMIC_FETCH_ADD(&s->space_seq, 1u, NS_MO_SEQ_CST);
   ns_futex_wake(&s->space_seq);
+  ns_ring__signal_wake_fd(c->wake_fd); /* §5.1.1 */
 }
 
 #endif /* NATIVE_SIDECAR_RING_H */

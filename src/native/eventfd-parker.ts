@@ -1,0 +1,167 @@
+/**
+ * The eventfd Parker (opt-in): the JavaScript thread sleeps in its own event loop, watching an eventfd that the
+ * waking side writes (docs/wire-format.md §5.1.1). A wake costs two sleeping wake-ups per direction — the peer's
+ * and the event loop's — instead of three through NativeParker's waiter thread.
+ *
+ * Only producers (and consumers, for space) that were given this parker's {@link EventfdParker.fd} write the eventfd:
+ * a C handle after `ns_ring_set_consumer_wake_fd()` / `ns_ring_set_producer_wake_fd()`, the `ring_peer` test program
+ * with `--wake-fd`, a RingPeerThread with `wakeFd`. A waker that only calls FUTEX_WAKE (a JavaScript Ring using
+ * another parker, a peer not configured with the fd) does not wake it; the wait then ends only on its timeout. Use
+ * NativeParker (the default) for those rings.
+ */
+import { NativeSidecarError, checkInteger, fromNative, invalidArg } from '../errors.js';
+import type { ParkResult, Parker } from '../ring/parker.js';
+import { loadAddon, type NativeEventfdWaiter } from './addon.js';
+
+/** Largest delay setTimeout honours (2^31 − 1 ms); longer timeouts wait without a limit. */
+const MAX_TIMER_MS = 2147483647;
+
+interface PendingWait {
+  resolve(result: ParkResult): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export class EventfdParker implements Parker {
+  readonly #native: NativeEventfdWaiter;
+  readonly #pending = new Set<PendingWait>();
+  #closed = false;
+  #failed = false;
+
+  /**
+   * Creates the eventfd and starts watching it on this thread's event loop (unreferenced: an idle parker does not
+   * keep the process alive). JavaScript thread; every method must be called on it. Throws ERR_ADDON_MISSING when the
+   * addon is not built, ERR_SYSTEM when the eventfd cannot be created or watched.
+   */
+  constructor() {
+    try {
+      this.#native = new (loadAddon().EventfdWaiter)((count) => this.#onReadable(count));
+    } catch (error) {
+      throw fromNative(NativeSidecarError, error);
+    }
+  }
+
+  /**
+   * The eventfd (close-on-exec, non-blocking); -1 after close(). Hand it to the waking side: a child process inherits
+   * it through `spawn`'s `stdio` array; a native thread may use it directly. The parker owns it: a producer that
+   * may outlive close() must use its own duplicate.
+   */
+  get fd(): number {
+    return this.#native.fd;
+  }
+
+  /**
+   * FUTEX_WAKE (shared) of every waiter on word `index` of `view`, in any thread or process, exactly like
+   * NativeParker.wake: this side waking a peer that sleeps in futex_wait. It does not write this parker's own
+   * eventfd (use {@link signal} for that). Any JavaScript thread; never blocks. ERR_INVALID_ARG for a bad view or index.
+   */
+  wake(view: Int32Array, index: number): void {
+    try {
+      loadAddon().futexWake(view, index);
+    } catch (error) {
+      throw fromNative(NativeSidecarError, error);
+    }
+  }
+
+  /**
+   * Adds 1 to this parker's eventfd, which resolves every pending wait with 'ok' on a later turn of the event loop
+   * (or the next wait that starts before then). For a waker in this thread. ERR_INVALID_STATE after close().
+   */
+  signal(): void {
+    if (this.#closed) throw new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; it cannot be signalled.');
+    try {
+      this.#native.signal();
+    } catch (error) {
+      throw fromNative(NativeSidecarError, error);
+    }
+  }
+
+  /**
+   * Resolves 'not-equal' at once when word `index` of `view` does not hold `expected` (so a wake that changed the word
+   * between the caller's re-check and this call is not lost), 'ok' the next time the eventfd is readable — the wake
+   * may be for another ring sharing this parker, or have been written before this wait started: the caller re-checks
+   * its condition anyway — and 'timed-out' after `timeoutMs` (negative, Infinity or above 2^31 − 1: no limit).
+   * Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG for bad arguments, ERR_INVALID_STATE after close() (also
+   * for waits pending at close()), ERR_SYSTEM if the event loop reported an error on the eventfd. Any number of waits
+   * may be pending; one readable eventfd resolves them all. JavaScript thread that created the parker; the promise
+   * settles on its event loop. A pending wait keeps the process alive.
+   */
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, signal?: AbortSignal): Promise<ParkResult> {
+    if (this.#closed) {
+      return Promise.reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; no more waits can start on it.'));
+    }
+    if (this.#failed) return Promise.reject(pollFailed());
+    if (!(view instanceof Int32Array) || view.length === 0) {
+      return Promise.reject(invalidArg('view', 'a non-empty Int32Array', view));
+    }
+    try {
+      checkInteger('index', index, 0, view.length - 1);
+      checkInteger('expected', expected, -2147483648, 4294967295);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) {
+      return Promise.reject(invalidArg('timeoutMs', 'a number (negative or Infinity to wait without a timeout)', timeoutMs));
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    // seq_cst load (Atomics): the caller's full fence (§5.1 step 3) precedes it; a waker increments the word before it
+    // writes the eventfd, so either this load sees the increment or the eventfd write comes after this wait is pending.
+    if (Atomics.load(view, index) !== (expected | 0)) return Promise.resolve('not-equal');
+    return new Promise<ParkResult>((resolve, reject) => {
+      const wait: PendingWait = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      if (timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS) {
+        wait.timer = setTimeout(() => this.#settle(wait)?.resolve('timed-out'), timeoutMs);
+      }
+      if (signal !== undefined) {
+        wait.onAbort = () => this.#settle(wait)?.reject(abortError(signal));
+        signal.addEventListener('abort', wait.onAbort, { once: true });
+      }
+      if (this.#pending.size === 0) this.#native.ref();
+      this.#pending.add(wait);
+    });
+  }
+
+  /**
+   * Stops watching and closes the eventfd. Pending waits reject with ERR_INVALID_STATE, and so do later waits.
+   * Idempotent. JavaScript thread.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#rejectAll(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed while a wait was pending.'));
+  }
+
+  /** Removes `wait` from the pending set (returns it), or undefined when it was already settled. */
+  #settle(wait: PendingWait): PendingWait | undefined {
+    if (!this.#pending.delete(wait)) return undefined;
+    if (wait.timer !== undefined) clearTimeout(wait.timer);
+    if (wait.onAbort !== undefined) wait.signal?.removeEventListener('abort', wait.onAbort);
+    if (this.#pending.size === 0 && !this.#closed) this.#native.unref();
+    return wait;
+  }
+
+  #rejectAll(error: Error): void {
+    for (const wait of [...this.#pending]) this.#settle(wait)?.reject(error);
+  }
+
+  /** Event loop: the eventfd was readable and has been drained (count > 0), or polling failed (count < 0). */
+  #onReadable(count: number): void {
+    if (count < 0) {
+      this.#failed = true;
+      this.#rejectAll(pollFailed());
+      return;
+    }
+    for (const wait of [...this.#pending]) this.#settle(wait)?.resolve('ok');
+  }
+}
+
+function abortError(signal: AbortSignal): NativeSidecarError {
+  return new NativeSidecarError('ERR_ABORTED', 'The wait was aborted by its AbortSignal.', { cause: signal.reason });
+}
+
+function pollFailed(): NativeSidecarError {
+  return new NativeSidecarError('ERR_SYSTEM', 'The event loop reported an error while watching the parker\'s eventfd; create a new parker.');
+}
