@@ -11,6 +11,9 @@
  *   ring B; the peer (`echo`, spin policy) copies it back. p50/p99 per round trip.
  * - round trip JS ↔ native process, park: the same with JS awaiting `readable()` (policy 'park', native parker) and
  *   the peer parking on its futex (policy park): both sides sleep, every message costs a wake-up.
+ * - round trip JS ↔ native process, park, eventfd wake: the parked round trip with JS parked through an
+ *   EventfdParker (its event loop watches an eventfd the peer writes when it wakes JS, wire-format §5.1.1) instead of
+ *   the native parker's waiter thread: two sleeping wake-ups per round trip instead of three.
  * - round trip, JS spins / peer parks (diagnostic): what waking a parked native peer adds.
  * - 64 KiB one way, JS → native thread: claim(64 KiB), fill it with one TypedArray.set from a source buffer, commit;
  *   GB/s of payload.
@@ -19,6 +22,7 @@
  * docs/benchmarks.md describes every scenario and what limits it.
  */
 import { NativeParker, Ring, SharedRegion, regionLayout } from '../src/index.js';
+import { EventfdParker, type Parker } from '../src/index.js';
 import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions, type PeerResult } from '../src/testing/peers.js';
 
 import { C_SCENARIOS, cBaselines, type CScenario } from './baselines/c.js';
@@ -77,7 +81,7 @@ interface Rings {
   segments: number[];
 }
 
-function makeRings(capacities: number[], options: { park: boolean; parker?: NativeParker }): Rings {
+function makeRings(capacities: number[], options: { park: boolean; parker?: Parker }): Rings {
   // Room for the region header and each segment rounded up to the segment alignment.
   const align = (n: number): number => Math.ceil(n / regionLayout.SEGMENT_ALIGN) * regionLayout.SEGMENT_ALIGN;
   const size = Math.max(regionLayout.REGION_MIN_SIZE, capacities.reduce((sum, c) => sum + align(Ring.segmentSize(c)), regionLayout.REGION_HEADER_SIZE));
@@ -277,6 +281,46 @@ export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Polic
   }
 }
 
+/**
+ * The parked round trip (JS awaits readable(), policy 'park'; the echo peer parks on its futex) with JS parked through
+ * an EventfdParker: the peer, started with the parker's eventfd, writes it whenever it wakes JS, and the event loop
+ * wakes directly from epoll — no waiter thread in between.
+ */
+export async function roundTripEventfd(ctx: BenchContext): Promise<BenchResult> {
+  const parker = new EventfdParker();
+  const { region, rings, segments } = makeRings([RTT_CAPACITY, RTT_CAPACITY], { park: true, parker });
+  const [toPeer, fromPeer] = [rings[0]!, rings[1]!];
+  let peer: Peer | undefined;
+  try {
+    peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: 'park' }, wakeFd: parker.fd });
+    const payload = new Uint8Array(SMALL_BYTES);
+    const d = durations(ctx.quick);
+    const s = await measureRoundTrips(async () => {
+      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
+      while (fromPeer.peek() === null) {
+        if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
+      }
+      fromPeer.release();
+    }, d);
+    toPeer.closeProducer();
+    const result = await peer.finish();
+    ctx.log(`round trip park, eventfd wake: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
+    return {
+      suite: SUITE,
+      scenario: 'JS ↔ native process, 32 B round trip, park, eventfd wake',
+      message_bytes: SMALL_BYTES,
+      rtt_p50_ns: s.p50,
+      rtt_p99_ns: s.p99,
+      msgs_per_s: perSecond(s.count, d.measureNs),
+      note: 'JS awaits readable() (EventfdParker: the event loop watches an eventfd the peer writes); peer parks on its futex',
+    };
+  } finally {
+    await peer?.dispose();
+    region.close();
+    parker.close();
+  }
+}
+
 function find(results: BenchResult[], scenario: string): BenchResult {
   const r = results.find((x) => x.scenario === scenario);
   if (!r) throw new Error(`The ring suite produced no result for '${scenario}'.`);
@@ -300,6 +344,9 @@ function targetChecks(results: BenchResult[]): TargetCheck[] {
   checks.push(check('spin round trip p50 ≤ 1.25 × C spin ping-pong p50 (ratio)', spin / cSpin, '<=', 1.25));
   checks.push(check('parked round trip p50 ≤ 1.5 × C futex ping-pong p50 (ratio)', parked / cFutex, '<=', 1.5));
   checks.push(check('parked round trip p50 < Unix socket round trip p50 (ratio)', parked / unix, '<', 1));
+  const eventfd = find(results, 'JS ↔ native process, 32 B round trip, park, eventfd wake').rtt_p50_ns ?? NaN;
+  checks.push(check('parked round trip (eventfd wake) p50 ≤ 1.5 × C futex ping-pong p50 (ratio)', eventfd / cFutex, '<=', 1.5));
+  checks.push(check('parked round trip (eventfd wake) p50 < Unix socket round trip p50 (ratio)', eventfd / unix, '<', 1));
   const big = find(results, 'JS → native thread, 64 KiB one way (claim/commit)').gbytes_per_s ?? NaN;
   checks.push(check('64 KiB claim/commit ≥ 8 GB/s (GB/s)', big, '>=', 8));
   return checks;
@@ -332,6 +379,7 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     ['C ring round trip, spin', c('c_ring_rtt_spin')],
     ['C futex ping-pong', c('c_futex_pingpong')],
     ['round trip, park', () => roundTrip(ctx, 'park')],
+    ['round trip, park, eventfd wake', () => roundTripEventfd(ctx)],
     ['Unix socket baseline', () => unixSocketBaseline(ctx, SUITE)],
     ['round trip, JS spins / peer parks', () => roundTrip(ctx, 'spin', 'park')],
     ['child_process IPC baseline', () => childIpcBaseline(ctx, SUITE)],
