@@ -41,18 +41,16 @@ struct PollState {
   napi_async_cleanup_hook_handle hook = nullptr;
 };
 
-// Reads the eventfd to zero. Returns the total drained (0 if nothing was pending).
+// Reads the eventfd to zero: one read of a (non-semaphore) eventfd returns the whole counter and resets it. A write
+// that lands after it leaves the fd readable, and the level-triggered poll reports it on the next loop iteration.
+// Returns the count read, 0 if there was none.
 uint64_t Drain(int fd) {
-  uint64_t total = 0;
   for (;;) {
     uint64_t value = 0;
     ssize_t n = read(fd, &value, sizeof value);
-    if (n == static_cast<ssize_t>(sizeof value)) {
-      total += value;
-      continue;  // a non-semaphore eventfd reads to zero at once; the loop only catches writes in between
-    }
+    if (n == static_cast<ssize_t>(sizeof value)) return value;
     if (n < 0 && errno == EINTR) continue;
-    return total;  // EAGAIN: empty
+    return 0;  // EAGAIN: empty
   }
 }
 
@@ -80,6 +78,7 @@ class EventfdWaiter : public Napi::ObjectWrap<EventfdWaiter> {
     // ordinary cycle the garbage collector can free when nobody holds the parker.
     info.This().As<Napi::Object>().DefineProperty(
         Napi::PropertyDescriptor::Value("onReadable", info[0], napi_default));
+    callback_ = Napi::Weak(info[0].As<Napi::Function>());  // cheap to fetch on every wake-up; the property owns it
     uv_loop_t *loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
       throw CodedError(env, "ERR_SYSTEM", "The Node.js event loop of this thread is not available.");
@@ -218,18 +217,19 @@ class EventfdWaiter : public Napi::ObjectWrap<EventfdWaiter> {
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
     Napi::Object self = Value();
-    Napi::Value callback = self.Get("onReadable");
-    if (!callback.IsFunction()) return;
+    Napi::Function callback = callback_.Value();
+    if (callback.IsEmpty()) return;
     try {
       // MakeCallback, not Call: it runs the microtask queue afterwards, so promises resolved by onReadable settle now.
       // (Its receiver must be an object.)
-      callback.As<Napi::Function>().MakeCallback(self, {Napi::Number::New(env, count)}, context_);
+      callback.MakeCallback(self, {Napi::Number::New(env, count)}, context_);
     } catch (const Napi::Error &e) {
       napi_fatal_exception(env, e.Value());  // reported like any exception thrown by an event-loop callback
     }
   }
 
   Napi::AsyncContext context_;
+  Napi::FunctionReference callback_;  // weak: the wrapper's onReadable property keeps the function alive
   Napi::Env env_ = Napi::Env(nullptr);
   PollState *state_ = nullptr;
   bool referenced_ = false;

@@ -19,7 +19,8 @@ const MAX_TIMER_MS = 2147483647;
 interface PendingWait {
   resolve(result: ParkResult): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() at which the wait times out; Infinity for none. */
+  deadline: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -29,6 +30,13 @@ export class EventfdParker implements Parker {
   readonly #pending = new Set<PendingWait>();
   #closed = false;
   #failed = false;
+  /**
+   * One timer for every pending wait, armed for the earliest deadline (or earlier) and left armed when waits end:
+   * a wait that ends before its timeout — the usual case — then costs no timer of its own. Unreferenced: the
+   * native poll keeps the process alive while a wait is pending.
+   */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
 
   /**
    * Creates the eventfd and starts watching it on this thread's event loop (unreferenced: an idle parker does not
@@ -110,10 +118,9 @@ export class EventfdParker implements Parker {
     // writes the eventfd, so either this load sees the increment or the eventfd write comes after this wait is pending.
     if (Atomics.load(view, index) !== (expected | 0)) return Promise.resolve('not-equal');
     return new Promise<ParkResult>((resolve, reject) => {
-      const wait: PendingWait = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      if (timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS) {
-        wait.timer = setTimeout(() => this.#settle(wait)?.resolve('timed-out'), timeoutMs);
-      }
+      const finite = timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS;
+      const wait: PendingWait = { resolve, reject, deadline: finite ? performance.now() + timeoutMs : Infinity, signal, onAbort: undefined };
+      if (wait.deadline < this.#timerAt) this.#armTimer(wait.deadline);
       if (signal !== undefined) {
         wait.onAbort = () => this.#settle(wait)?.reject(abortError(signal));
         signal.addEventListener('abort', wait.onAbort, { once: true });
@@ -131,16 +138,40 @@ export class EventfdParker implements Parker {
     if (this.#closed) return;
     this.#closed = true;
     this.#native.close();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#rejectAll(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed while a wait was pending.'));
   }
 
   /** Removes `wait` from the pending set (returns it), or undefined when it was already settled. */
   #settle(wait: PendingWait): PendingWait | undefined {
     if (!this.#pending.delete(wait)) return undefined;
-    if (wait.timer !== undefined) clearTimeout(wait.timer);
     if (wait.onAbort !== undefined) wait.signal?.removeEventListener('abort', wait.onAbort);
     if (this.#pending.size === 0 && !this.#closed) this.#native.unref();
     return wait;
+  }
+
+  /** (Re)arms the shared timer to fire at `at` (performance.now() time). */
+  #armTimer(at: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(at - performance.now())));
+    this.#timer.unref();
+  }
+
+  /** Resolves the waits whose deadline has passed and re-arms for the earliest remaining one. */
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    // Timers count whole milliseconds on their own clock: treat a deadline within 1 ms as reached, or it would be
+    // re-armed with a delay of 0 and spin.
+    const now = performance.now() + 1;
+    let next = Infinity;
+    for (const wait of [...this.#pending]) {
+      if (wait.deadline <= now) this.#settle(wait)?.resolve('timed-out');
+      else if (wait.deadline < next) next = wait.deadline;
+    }
+    if (next !== Infinity && !this.#closed) this.#armTimer(next);
   }
 
   #rejectAll(error: Error): void {
