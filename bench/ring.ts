@@ -7,6 +7,9 @@
  * - 32 B one way, JS → native thread / native process: JS stages records and publishes every BATCH records
  *   (stage() × BATCH, then publish()); the peer (`sink`, spin policy) consumes and counts. msgs/s are counted on the
  *   JS side over the measurement window, and the peer's final count must equal the number JS wrote.
+ * - the same with the batch API (one call per BATCH records, then publish()): `stageMany` copies BATCH packed 32 B
+ *   records from one source buffer, `stageFrames` copies BATCH records already laid out as ring records (one set()
+ *   per contiguous run). Same peer, same checks; targets checked against the same baselines, labelled "batch API".
  * - round trip JS ↔ native process, spin: JS writes one 32 B record to ring A and spins synchronously (bounded) on
  *   ring B; the peer (`echo`, spin policy) copies it back. p50/p99 per round trip.
  * - round trip JS ↔ native process, park: the same with JS awaiting `readable()` (policy 'park', native parker) and
@@ -21,7 +24,7 @@
  * A full run repeats the plan ROUNDS times, interleaved, and keeps each scenario's best repetition (see run()).
  * docs/benchmarks.md describes every scenario and what limits it.
  */
-import { NativeParker, Ring, SharedRegion, regionLayout } from '../src/index.js';
+import { NativeParker, Ring, SharedRegion, regionLayout, ringLayout } from '../src/index.js';
 import { EventfdParker, type Parker } from '../src/index.js';
 import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions, type PeerResult } from '../src/testing/peers.js';
 
@@ -134,16 +137,55 @@ function pumpSmall(ring: Ring, seq0: number, ns: number): number {
   return seq - seq0;
 }
 
-export async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<BenchResult> {
+/** How JS hands the 32 B records to the ring: stage() per record, or one batch call per BATCH records. */
+type SmallApi = 'stage' | 'stageMany' | 'stageFrames';
+
+/**
+ * Like pumpSmall with one batch call per BATCH records. Each record's first 4 bytes are its sequence number, written
+ * into the source before the call (records that did not fit are rewritten with the same numbers in the next batch).
+ */
+function pumpSmallBatched(ring: Ring, api: 'stageMany' | 'stageFrames', seq0: number, ns: number): number {
+  const framed = api === 'stageFrames';
+  const stride = framed ? ringLayout.recordSize(SMALL_BYTES) : SMALL_BYTES; // bytes per record in the source
+  const seqAt = framed ? ringLayout.RECORD_HEADER_SIZE : 0; // where a record's payload starts in its slot
+  const source = new Uint8Array(BATCH * stride);
+  const words = new Int32Array(source.buffer);
+  const strideWords = stride / Int32Array.BYTES_PER_ELEMENT;
+  const seqWord = seqAt / Int32Array.BYTES_PER_ELEMENT;
+  let seq = seq0;
+  let idle = 0;
+  const end = nowNs() + ns;
+  do {
+    for (let b = 0; b < BATCHES_PER_CLOCK_READ; b++) {
+      for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
+      const n = framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
+      if (n > 0) {
+        seq += n;
+        ring.publish();
+        idle = 0;
+      } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
+        pause(); // full: the peer frees space by advancing head
+      }
+    }
+  } while (nowNs() < end);
+  return seq - seq0;
+}
+
+function smallScenario(kind: PeerKind, api: SmallApi): string {
+  return `JS → native ${kind}, 32 B one way${api === 'stage' ? '' : `, ${api} batches of ${BATCH}`}`;
+}
+
+export async function smallOneWay(ctx: BenchContext, kind: PeerKind, api: SmallApi = 'stage'): Promise<BenchResult> {
   const { region, rings, segments } = makeRings([SMALL_CAPACITY], { park: false });
   const ring = rings[0]!;
   let peer: Peer | undefined;
   try {
     peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
     const d = durations(ctx.quick);
-    const warm = pumpSmall(ring, 0, d.warmupNs);
+    const pump = (seq0: number, ns: number): number => (api === 'stage' ? pumpSmall(ring, seq0, ns) : pumpSmallBatched(ring, api, seq0, ns));
+    const warm = pump(0, d.warmupNs);
     const t0 = nowNs();
-    const measured = pumpSmall(ring, warm, d.measureNs);
+    const measured = pump(warm, d.measureNs);
     const elapsed = nowNs() - t0;
     ring.closeProducer();
     const result = await peer.finish();
@@ -151,13 +193,13 @@ export async function smallOneWay(ctx: BenchContext, kind: PeerKind): Promise<Be
       throw new Error(`The ${kind} sink counted ${result.records} records but JS wrote ${warm + measured}.`);
     }
     const rate = perSecond(measured, elapsed);
-    ctx.log(`JS → native ${kind}: ${measured} records in ${(elapsed / 1e6).toFixed(0)} ms`);
+    ctx.log(`${smallScenario(kind, api)}: ${measured} records in ${(elapsed / 1e6).toFixed(0)} ms`);
     return {
       suite: SUITE,
-      scenario: `JS → native ${kind}, 32 B one way`,
+      scenario: smallScenario(kind, api),
       message_bytes: SMALL_BYTES,
       msgs_per_s: rate,
-      note: `batch ${BATCH}, capacity ${SMALL_CAPACITY} B`,
+      note: `${api === 'stage' ? 'stage() per record, ' : `one ${api}() per batch, `}batch ${BATCH}, capacity ${SMALL_CAPACITY} B`,
     };
   } finally {
     await peer?.dispose();
@@ -339,6 +381,14 @@ function targetChecks(results: BenchResult[]): TargetCheck[] {
     checks.push(check(`32 B one way JS → native ${kind} ≥ 100 × postMessage one way (ratio)`, rate / pmOneWay, '>=', 100));
     checks.push(check(`32 B one way JS → native ${kind} ≥ 50 % of the C-only ring (ratio)`, rate / cRing, '>=', 0.5));
   }
+  // The same targets for the batch API (one call per BATCH records), against the same baselines.
+  for (const api of ['stageMany', 'stageFrames'] as const) {
+    for (const kind of ['thread', 'process'] as const) {
+      const rate = find(results, smallScenario(kind, api)).msgs_per_s ?? NaN;
+      checks.push(check(`batch API ${api}: 32 B one way JS → native ${kind} ≥ 100 × postMessage one way (ratio)`, rate / pmOneWay, '>=', 100));
+      checks.push(check(`batch API ${api}: 32 B one way JS → native ${kind} ≥ 50 % of the C-only ring (ratio)`, rate / cRing, '>=', 0.5));
+    }
+  }
   const spin = find(results, 'JS ↔ native process, 32 B round trip, spin').rtt_p50_ns ?? NaN;
   const parked = find(results, 'JS ↔ native process, 32 B round trip, park').rtt_p50_ns ?? NaN;
   checks.push(check('spin round trip p50 ≤ 1.25 × C spin ping-pong p50 (ratio)', spin / cSpin, '<=', 1.25));
@@ -373,6 +423,10 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     ['C ring, 32 B one way', c('c_ring_32b_one_way')],
     ['JS → native thread, 32 B', () => smallOneWay(ctx, 'thread')],
     ['JS → native process, 32 B', () => smallOneWay(ctx, 'process')],
+    ['JS → native thread, 32 B, stageMany', () => smallOneWay(ctx, 'thread', 'stageMany')],
+    ['JS → native process, 32 B, stageMany', () => smallOneWay(ctx, 'process', 'stageMany')],
+    ['JS → native thread, 32 B, stageFrames', () => smallOneWay(ctx, 'thread', 'stageFrames')],
+    ['JS → native process, 32 B, stageFrames', () => smallOneWay(ctx, 'process', 'stageFrames')],
     ['postMessage baselines', () => postMessageBaselines(ctx, SUITE)],
     ['C spin ping-pong', c('c_spin_pingpong')],
     ['round trip, spin', () => roundTrip(ctx, 'spin')],

@@ -62,6 +62,8 @@ const CLOSED_I = RING_CLOSED_OFFSET / I32;
 const LENGTH_W = RECORD_LENGTH_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 const TYPE_W = RECORD_TYPE_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 const U32_RANGE = 2 ** 32;
+/** Payloads up to this many bytes from an unaligned stageMany() source are copied byte by byte (measured faster). */
+const SMALL_COPY = 64;
 
 /** Results of one poll inside a wait. */
 const NOT_READY = 0;
@@ -124,6 +126,9 @@ export class Ring {
   private readonly buffer: ArrayBufferLike;
   private readonly dataOffset: number;
   private readonly headers: Uint32Array;
+  /** The data area as signed 32-bit words: the batch path (stageMany) copies payload words and writes headers through
+   * it, since Int32 loads and stores stay integers in optimised code where Uint32 values above 2^31 would not. */
+  private readonly dataWords: Int32Array;
   private readonly givenParker: Parker | undefined;
   private readonly policy: ResolvedWaitPolicy;
   private brokenReason: string | undefined;
@@ -170,6 +175,7 @@ export class Ring {
     this.buffer = buffer;
     this.dataOffset = byteOffset + RING_DATA_OFFSET;
     this.headers = new Uint32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / Uint32Array.BYTES_PER_ELEMENT);
+    this.dataWords = new Int32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / I32);
     this.givenParker = parker;
     this.policy = policy;
     // Read head before tail: whichever side this object serves, the side that may still move (the other one) moves
@@ -284,6 +290,67 @@ export class Ring {
     this.checkProducer();
     const bytes = this.checkRecord(type, payload);
     return this.put(type, bytes);
+  }
+
+  /**
+   * Stages up to `count` records of one `type`, each `recordLength` payload bytes, taken back to back from `records`
+   * (record k is bytes [k × recordLength, (k + 1) × recordLength) of the view), and returns how many fit: 0 … count,
+   * the first ones in order (records after the first that does not fit are not staged). Like stage() nothing is
+   * published: the records become visible at the next publish() (or tryWrite, tryWriteMany, commit, write,
+   * closeProducer). The ring bytes are exactly those of the same records staged one by one with stage(), padding
+   * included; the arguments are checked, and head is re-read at most once, per call instead of per record.
+   *
+   * `count` defaults to as many whole records as `records` holds (it is required when recordLength is 0).
+   * Producer thread only. The records are copied before the call returns; the caller keeps ownership of `records`,
+   * which must not overlap this ring's data area. Fastest when `records` starts at a multiple of 4 bytes in its buffer
+   * and recordLength is a multiple of 4 (the payload is then copied as 32-bit words).
+   *
+   * Throws ERR_INVALID_ARG naming the bad argument (type, records, recordLength, count — count × recordLength more
+   * than records.byteLength), ERR_RING_TOO_BIG if recordLength exceeds maxPayload, ERR_INVALID_STATE while a claim is
+   * open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the consumer has closed, and
+   * ERR_RING_CORRUPT when the shared head is invalid. A call that throws stages nothing.
+   */
+  stageMany(type: number, records: ArrayBufferView, recordLength: number, count?: number): number {
+    this.checkProducer();
+    this.checkNoClaim('Writing records');
+    checkType(type);
+    const src = toBytes(records, 'records');
+    checkInteger('recordLength', recordLength, 0, U32_RANGE - 1);
+    if (recordLength > this.maxPayload) throw this.tooBig('recordLength', recordLength);
+    const n = checkCount(count, recordLength, src.length);
+    return n === 0 ? 0 : this.putMany(type, src, recordLength, n, false);
+  }
+
+  /**
+   * The fastest batch path: like stageMany() (same return value, publication, thread, memory contract and errors),
+   * but `frames` already has the ring's record layout, so each contiguous run is copied with one set(). Frame k is
+   * bytes [k × F, (k + 1) × F) of the view with F = ringLayout.recordSize(recordLength) (the 8-byte record header,
+   * the payload, then alignment up to 8 bytes); its payload is at offset ringLayout.RECORD_HEADER_SIZE in the frame.
+   * The ring writes every record header itself after the copy: what the caller leaves in a frame's header slot is
+   * ignored. The alignment bytes after each payload (which no reader reads) are copied from the frame, where stage()
+   * would leave the ring's old bytes. `count` defaults to the whole frames `frames` holds; count × F must fit in it.
+   */
+  stageFrames(type: number, frames: ArrayBufferView, recordLength: number, count?: number): number {
+    this.checkProducer();
+    this.checkNoClaim('Writing records');
+    checkType(type);
+    const src = toBytes(frames, 'frames');
+    checkInteger('recordLength', recordLength, 0, U32_RANGE - 1);
+    if (recordLength > this.maxPayload) throw this.tooBig('recordLength', recordLength);
+    const n = checkCount(count, recordSize(recordLength), src.length);
+    return n === 0 ? 0 : this.putMany(type, src, recordLength, n, true);
+  }
+
+  /**
+   * stageMany() followed by publish() when at least one record was staged: returns how many of the `count` records
+   * were written and published (0 when the ring has no room; then nothing changes). Same arguments, errors, thread
+   * and memory contract as stageMany(); like tryWrite() it also publishes records staged earlier, and throws
+   * ERR_ADDON_MISSING when the consumer is parked and no parker can wake it (the records are published nonetheless).
+   */
+  tryWriteMany(type: number, records: ArrayBufferView, recordLength: number, count?: number): number {
+    const n = this.stageMany(type, records, recordLength, count);
+    if (n > 0) this.publishTail();
+    return n;
   }
 
   /** Publishes every staged record and wakes a parked consumer (§5 steps (d)–(f)). Cheap when nothing is staged. */
@@ -511,6 +578,109 @@ export class Ring {
     this.writeHeader(idx, length, type);
     this.pTail = (pos + recordSize(length)) >>> 0;
     return true;
+  }
+
+  /**
+   * Stages up to `count` (≥ 1) records of `length` bytes from `src` (arguments validated): returns how many fit.
+   * `framed`: the source holds frames of recordSize(length) bytes with the payload at RECORD_HEADER_SIZE (stageFrames);
+   * otherwise payloads back to back (stageMany). Works run by run: a run is as many records as fit both before the end
+   * of the data area and in the free space; at the end of the data area it writes padding exactly as reserve() would
+   * (only when the next record then fits at index 0). Head is refreshed only when the cached free space holds no
+   * further record, as reserve() does per record.
+   */
+  private putMany(type: number, src: Uint8Array, length: number, count: number, framed: boolean): number {
+    const size = recordSize(length);
+    const capacity = this.capacity;
+    // One Int32Array view of the source per call when every payload starts on a 4-byte boundary and is whole words.
+    const wordSrc = !framed && (src.byteOffset & 3) === 0 && (length & 3) === 0
+      ? new Int32Array(src.buffer, src.byteOffset, (count * length) / I32)
+      : null;
+    let tail = this.pTail;
+    let done = 0;
+    let refreshed = false;
+    while (done < count) {
+      const idx = tail & this.mask;
+      const toEnd = capacity - idx;
+      const free = capacity - ((tail - this.pHeadCache) >>> 0);
+      const fitToEnd = Math.floor(toEnd / size);
+      // Records that fit now: none at the end of the data area (padding first) or when the free space is short.
+      const n = fitToEnd === 0 ? 0 : Math.min(count - done, fitToEnd, Math.floor(free / size));
+      if (n > 0) {
+        if (framed) this.copyFrames(idx, type, src, done * size, length, n, size);
+        else if (wordSrc !== null) this.copyWords(idx, type, wordSrc, done * (length / I32), length, n, size);
+        else this.copyBytes(idx, type, src, done * length, length, n, size);
+        done += n;
+        tail = (tail + n * size) >>> 0;
+      } else if (fitToEnd === 0 && free >= toEnd + size) {
+        this.writeHeader(idx, toEnd - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING); // (a) padding to the end of the data area
+        tail = (tail + toEnd) >>> 0;
+      } else if (!refreshed) {
+        this.pTail = tail; // the records copied so far stay staged even if refreshHead() finds the ring corrupt
+        this.refreshHead();
+        refreshed = true;
+      } else {
+        break;
+      }
+    }
+    // Only padding with no record after it cannot happen: padding is written only when a record fits at index 0.
+    this.pTail = tail;
+    if (done === 0 && (Atomics.load(this.words, CLOSED_I) & RING_CLOSED_CONSUMER) !== 0) {
+      throw new RingError('ERR_RING_CLOSED', 'The ring is full and its consumer has closed it; no record will be read again.');
+    }
+    return done;
+  }
+
+  /**
+   * Copies a run of `n` frames with one set() (the source already has the ring's record layout), then writes every
+   * header from the arguments, so whatever the caller left in the frames' header slots never reaches the consumer.
+   */
+  private copyFrames(idx: number, type: number, src: Uint8Array, srcByte: number, length: number, n: number, size: number): void {
+    const bytes = n * size;
+    this.bytes.set(srcByte === 0 && bytes === src.length ? src : src.subarray(srcByte, srcByte + bytes), idx);
+    const dst = this.dataWords;
+    const sizeWords = size / I32;
+    let w = idx >>> 2;
+    for (let k = 0; k < n; k++) {
+      dst[w + LENGTH_W] = length;
+      dst[w + TYPE_W] = type;
+      w += sizeWords;
+    }
+  }
+
+  /** Copies `n` records as 32-bit words: per record (b) the payload, then (c) its header (§5 publication order). */
+  private copyWords(idx: number, type: number, src: Int32Array, srcWord: number, length: number, n: number, size: number): void {
+    const dst = this.dataWords;
+    const lengthWords = length / I32;
+    const sizeWords = size / I32;
+    const headerWords = RECORD_HEADER_SIZE / I32;
+    let w = idx >>> 2;
+    let s = srcWord;
+    for (let k = 0; k < n; k++) {
+      const p = w + headerWords;
+      for (let j = 0; j < lengthWords; j++) dst[p + j] = src[s + j]!;
+      dst[w + LENGTH_W] = length;
+      dst[w + TYPE_W] = type;
+      w += sizeWords;
+      s += lengthWords;
+    }
+  }
+
+  /**
+   * Copies `n` records from a source that is not word-aligned: payloads up to SMALL_COPY bytes with a byte loop (a
+   * subarray() and set() per record cost more than that), longer ones with one set() each; then each header.
+   */
+  private copyBytes(idx: number, type: number, src: Uint8Array, srcByte: number, length: number, n: number, size: number): void {
+    const dst = this.bytes;
+    let d = idx;
+    let s = srcByte;
+    for (let k = 0; k < n; k++) {
+      const p = d + RECORD_HEADER_SIZE;
+      if (length <= SMALL_COPY) for (let j = 0; j < length; j++) dst[p + j] = src[s + j]!;
+      else dst.set(src.subarray(s, s + length), p);
+      this.writeHeader(d, length, type);
+      d += size;
+      s += length;
+    }
   }
 
   /** A view of `length` bytes at data index `idx` (the bounds were validated by the caller). */
@@ -825,10 +995,20 @@ function checkType(type: unknown): void {
   checkInteger('type', type, 0, RECORD_TYPE_MAX_USER);
 }
 
-function toBytes(payload: unknown): Uint8Array {
+function toBytes(payload: unknown, name = 'payload'): Uint8Array {
   if (payload instanceof Uint8Array) return payload;
   if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
-  throw invalidArg('payload', 'an ArrayBufferView such as a Uint8Array', payload);
+  throw invalidArg(name, 'an ArrayBufferView such as a Uint8Array', payload);
+}
+
+/** stageMany's count: default all whole records of the source; count × recordLength must fit in it. */
+function checkCount(count: unknown, recordLength: number, available: number): number {
+  if (count === undefined) {
+    if (recordLength === 0) throw invalidArg('count', 'given (an integer ≥ 0) when recordLength is 0', count);
+    return Math.floor(available / recordLength);
+  }
+  const limit = recordLength === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(available / recordLength);
+  return checkInteger('count', count, 0, limit);
 }
 
 function checkWaitOptions(options: unknown): { timeout: number; signal: AbortSignal | undefined } {
