@@ -87,6 +87,18 @@ for (const mode of MODES) {
       }
     });
 
+    test('host services called from a thread of the plugin are refused with NS_PLUGIN_ESTATE', async () => {
+      const sidecar = await Sidecar.start({ plugin: testPlugin('lifecycle'), mode }); // type 11: calls from a thread
+      try {
+        const reply = await sidecar.request('t', { type: 11, timeout: 10_000 });
+        const codes = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+        assert.deepEqual([codes.getInt32(0, true), codes.getInt32(4, true)], [-4, -4], 'emit_event and reply return NS_PLUGIN_ESTATE');
+        assert.equal(decode(await sidecar.request('still fine', { type: 1 })), 'still fine');
+      } finally {
+        await sidecar.stop();
+      }
+    });
+
     test('a request without a reply rejects with ERR_TIMEOUT or ERR_ABORTED and the sidecar keeps working', async () => {
       const sidecar = await Sidecar.start({ plugin: testPlugin('lifecycle'), mode }); // type 10: never replied to
       try {

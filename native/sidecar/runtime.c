@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,7 +155,11 @@ static ns_runtime *services_owner(const ns_host_services *host) {
   ns_runtime *rt;
   if (host == NULL) return NULL;
   rt = (ns_runtime *)host->context;
-  return rt != NULL && rt->in_call ? rt : NULL;
+  /* The event ring has one producer: the runtime thread. A plugin thread of its own must not write to it, so it gets
+   * NS_PLUGIN_ESTATE. loop_thread is written before the plugin's first call, so any thread the plugin starts reads it
+   * after that write; in_call is then read only by the runtime thread itself. */
+  if (rt == NULL || !pthread_equal(pthread_self(), rt->loop_thread)) return NULL;
+  return rt->in_call ? rt : NULL;
 }
 
 static int service_emit_event(const ns_host_services *host, uint32_t event_id, const void *data, uint32_t length) {
@@ -296,6 +301,7 @@ static void run_dispose(ns_runtime *rt) {
 uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
   uint32_t reason;
   rt->plugin = plugin;
+  rt->loop_thread = pthread_self();
   rt->services.abi_version = NS_PLUGIN_ABI_VERSION;
   rt->services.struct_size = (uint32_t)sizeof rt->services;
   rt->services.context = rt;

@@ -7,6 +7,7 @@
 #ifndef NATIVE_SIDECAR_RUNTIME_H
 #define NATIVE_SIDECAR_RUNTIME_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ typedef struct ns_runtime {
   void *state;
   ns_host_services services;
   uint32_t host_flags;
+  pthread_t loop_thread;       /* the thread running ns_runtime_run(): the only one that may call host services */
   int in_call;                 /* services are usable only inside a plugin call */
   int host_gone;               /* the host closed its end of the event ring: drop messages */
   int failed;                  /* a ring failed validation: stop the loop */
