@@ -111,22 +111,20 @@ const SPINS_BEFORE_PAUSE = 2000;
 /** Batches between two reads of the clock: a clock read costs about as much as staging a few records. */
 const BATCHES_PER_CLOCK_READ = 16;
 
-/** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
-function pumpSmall(ring: Ring, seq0: number, ns: number): number {
-  const payload = new Uint8Array(SMALL_BYTES);
-  const seqView = new Uint32Array(payload.buffer, 0, 1);
+/**
+ * Runs `stageBatch` for `ns` nanoseconds: each call stages up to BATCH records numbered from `seq` and returns how
+ * many fit; a batch that staged any is published, and a ring that stays full is paused on now and then. Returns the
+ * records staged (numbered from `seq0`).
+ */
+function pumpBatches(ring: Ring, seq0: number, ns: number, stageBatch: (seq: number) => number): number {
   let seq = seq0;
   let idle = 0;
   const end = nowNs() + ns;
   do {
     for (let b = 0; b < BATCHES_PER_CLOCK_READ; b++) {
-      let k = 0;
-      for (; k < BATCH; k++) {
-        seqView[0] = seq;
-        if (!ring.stage(RECORD_TYPE, payload)) break;
-        seq++;
-      }
-      if (k > 0) {
+      const n = stageBatch(seq);
+      if (n > 0) {
+        seq += n;
         ring.publish();
         idle = 0;
       } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
@@ -135,6 +133,20 @@ function pumpSmall(ring: Ring, seq0: number, ns: number): number {
     }
   } while (nowNs() < end);
   return seq - seq0;
+}
+
+/** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
+function pumpSmall(ring: Ring, seq0: number, ns: number): number {
+  const payload = new Uint8Array(SMALL_BYTES);
+  const seqView = new Uint32Array(payload.buffer, 0, 1);
+  return pumpBatches(ring, seq0, ns, (seq) => {
+    let k = 0;
+    for (; k < BATCH; k++) {
+      seqView[0] = seq + k;
+      if (!ring.stage(RECORD_TYPE, payload)) break;
+    }
+    return k;
+  });
 }
 
 /** How JS hands the 32 B records to the ring: stage() per record, or one batch call per BATCH records. */
@@ -152,23 +164,10 @@ function pumpSmallBatched(ring: Ring, api: 'stageMany' | 'stageFrames', seq0: nu
   const words = new Int32Array(source.buffer);
   const strideWords = stride / Int32Array.BYTES_PER_ELEMENT;
   const seqWord = seqAt / Int32Array.BYTES_PER_ELEMENT;
-  let seq = seq0;
-  let idle = 0;
-  const end = nowNs() + ns;
-  do {
-    for (let b = 0; b < BATCHES_PER_CLOCK_READ; b++) {
-      for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
-      const n = framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
-      if (n > 0) {
-        seq += n;
-        ring.publish();
-        idle = 0;
-      } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
-        pause(); // full: the peer frees space by advancing head
-      }
-    }
-  } while (nowNs() < end);
-  return seq - seq0;
+  return pumpBatches(ring, seq0, ns, (seq) => {
+    for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
+    return framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
+  });
 }
 
 function smallScenario(kind: PeerKind, api: SmallApi): string {
