@@ -252,6 +252,20 @@ export async function bigOneWay(ctx: BenchContext, kind: PeerKind = 'thread'): P
   }
 }
 
+/** Sends one 32 B request of a round trip: every earlier one was answered, so a full ring is a bug. */
+function sendRequest(toPeer: Ring, payload: Uint8Array): void {
+  if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
+}
+
+/** One round trip that awaits the reply with readable() (parking as `fromPeer`'s policy and parker say). */
+async function awaitedRoundTrip(toPeer: Ring, fromPeer: Ring, payload: Uint8Array): Promise<void> {
+  sendRequest(toPeer, payload);
+  while (fromPeer.peek() === null) {
+    if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
+  }
+  fromPeer.release();
+}
+
 /**
  * Round trips JS ↔ native process. `js`: 'spin' spins synchronously (bounded) on peek() of the reply ring; 'park'
  * awaits readable() with policy 'park' (the native parker's waiter thread sleeps in FUTEX_WAIT and calls back on the
@@ -269,14 +283,11 @@ export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Polic
     // batch 1: the echo publishes each reply at once instead of on its next empty read.
     peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: peerPolicy } });
     const payload = new Uint8Array(SMALL_BYTES);
-    const send = (): void => {
-      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
-    };
     const d = durations(ctx.quick);
     let s;
     if (js === 'spin') {
       s = measureRoundTripsSync(() => {
-        send();
+        sendRequest(toPeer, payload);
         let spins = 0;
         let deadline = 0;
         while (fromPeer.peek() === null) {
@@ -290,13 +301,7 @@ export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Polic
         fromPeer.release();
       }, d);
     } else {
-      s = await measureRoundTrips(async () => {
-        send();
-        while (fromPeer.peek() === null) {
-          if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
-        }
-        fromPeer.release();
-      }, d);
+      s = await measureRoundTrips(() => awaitedRoundTrip(toPeer, fromPeer, payload), d);
     }
     toPeer.closeProducer();
     const result = await peer.finish();
@@ -336,13 +341,7 @@ export async function roundTripEventfd(ctx: BenchContext): Promise<BenchResult> 
     peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: 'park' }, wakeFd: parker.fd });
     const payload = new Uint8Array(SMALL_BYTES);
     const d = durations(ctx.quick);
-    const s = await measureRoundTrips(async () => {
-      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
-      while (fromPeer.peek() === null) {
-        if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
-      }
-      fromPeer.release();
-    }, d);
+    const s = await measureRoundTrips(() => awaitedRoundTrip(toPeer, fromPeer, payload), d);
     toPeer.closeProducer();
     const result = await peer.finish();
     ctx.log(`round trip park, eventfd wake: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);
