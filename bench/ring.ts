@@ -111,22 +111,20 @@ const SPINS_BEFORE_PAUSE = 2000;
 /** Batches between two reads of the clock: a clock read costs about as much as staging a few records. */
 const BATCHES_PER_CLOCK_READ = 16;
 
-/** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
-function pumpSmall(ring: Ring, seq0: number, ns: number): number {
-  const payload = new Uint8Array(SMALL_BYTES);
-  const seqView = new Uint32Array(payload.buffer, 0, 1);
+/**
+ * Runs `stageBatch` for `ns` nanoseconds: each call stages up to BATCH records numbered from `seq` and returns how
+ * many fit; a batch that staged any is published, and a ring that stays full is paused on now and then. Returns the
+ * records staged (numbered from `seq0`).
+ */
+function pumpBatches(ring: Ring, seq0: number, ns: number, stageBatch: (seq: number) => number): number {
   let seq = seq0;
   let idle = 0;
   const end = nowNs() + ns;
   do {
     for (let b = 0; b < BATCHES_PER_CLOCK_READ; b++) {
-      let k = 0;
-      for (; k < BATCH; k++) {
-        seqView[0] = seq;
-        if (!ring.stage(RECORD_TYPE, payload)) break;
-        seq++;
-      }
-      if (k > 0) {
+      const n = stageBatch(seq);
+      if (n > 0) {
+        seq += n;
         ring.publish();
         idle = 0;
       } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
@@ -135,6 +133,20 @@ function pumpSmall(ring: Ring, seq0: number, ns: number): number {
     }
   } while (nowNs() < end);
   return seq - seq0;
+}
+
+/** Writes 32 B records for `ns` nanoseconds in batches of BATCH; returns records written (seq continues at `seq0`). */
+function pumpSmall(ring: Ring, seq0: number, ns: number): number {
+  const payload = new Uint8Array(SMALL_BYTES);
+  const seqView = new Uint32Array(payload.buffer, 0, 1);
+  return pumpBatches(ring, seq0, ns, (seq) => {
+    let k = 0;
+    for (; k < BATCH; k++) {
+      seqView[0] = seq + k;
+      if (!ring.stage(RECORD_TYPE, payload)) break;
+    }
+    return k;
+  });
 }
 
 /** How JS hands the 32 B records to the ring: stage() per record, or one batch call per BATCH records. */
@@ -152,23 +164,10 @@ function pumpSmallBatched(ring: Ring, api: 'stageMany' | 'stageFrames', seq0: nu
   const words = new Int32Array(source.buffer);
   const strideWords = stride / Int32Array.BYTES_PER_ELEMENT;
   const seqWord = seqAt / Int32Array.BYTES_PER_ELEMENT;
-  let seq = seq0;
-  let idle = 0;
-  const end = nowNs() + ns;
-  do {
-    for (let b = 0; b < BATCHES_PER_CLOCK_READ; b++) {
-      for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
-      const n = framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
-      if (n > 0) {
-        seq += n;
-        ring.publish();
-        idle = 0;
-      } else if (++idle % SPINS_BEFORE_PAUSE === 0) {
-        pause(); // full: the peer frees space by advancing head
-      }
-    }
-  } while (nowNs() < end);
-  return seq - seq0;
+  return pumpBatches(ring, seq0, ns, (seq) => {
+    for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
+    return framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
+  });
 }
 
 function smallScenario(kind: PeerKind, api: SmallApi): string {
@@ -253,6 +252,20 @@ export async function bigOneWay(ctx: BenchContext, kind: PeerKind = 'thread'): P
   }
 }
 
+/** Sends one 32 B request of a round trip: every earlier one was answered, so a full ring is a bug. */
+function sendRequest(toPeer: Ring, payload: Uint8Array): void {
+  if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
+}
+
+/** One round trip that awaits the reply with readable() (parking as `fromPeer`'s policy and parker say). */
+async function awaitedRoundTrip(toPeer: Ring, fromPeer: Ring, payload: Uint8Array): Promise<void> {
+  sendRequest(toPeer, payload);
+  while (fromPeer.peek() === null) {
+    if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
+  }
+  fromPeer.release();
+}
+
 /**
  * Round trips JS ↔ native process. `js`: 'spin' spins synchronously (bounded) on peek() of the reply ring; 'park'
  * awaits readable() with policy 'park' (the native parker's waiter thread sleeps in FUTEX_WAIT and calls back on the
@@ -270,14 +283,11 @@ export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Polic
     // batch 1: the echo publishes each reply at once instead of on its next empty read.
     peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: peerPolicy } });
     const payload = new Uint8Array(SMALL_BYTES);
-    const send = (): void => {
-      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
-    };
     const d = durations(ctx.quick);
     let s;
     if (js === 'spin') {
       s = measureRoundTripsSync(() => {
-        send();
+        sendRequest(toPeer, payload);
         let spins = 0;
         let deadline = 0;
         while (fromPeer.peek() === null) {
@@ -291,13 +301,7 @@ export async function roundTrip(ctx: BenchContext, js: Policy, peerPolicy: Polic
         fromPeer.release();
       }, d);
     } else {
-      s = await measureRoundTrips(async () => {
-        send();
-        while (fromPeer.peek() === null) {
-          if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
-        }
-        fromPeer.release();
-      }, d);
+      s = await measureRoundTrips(() => awaitedRoundTrip(toPeer, fromPeer, payload), d);
     }
     toPeer.closeProducer();
     const result = await peer.finish();
@@ -337,13 +341,7 @@ export async function roundTripEventfd(ctx: BenchContext): Promise<BenchResult> 
     peer = startPeer('process', region, { mode: 'echo', input: segments[0]!, output: segments[1]!, batch: 1, waitPolicy: { mode: 'park' }, wakeFd: parker.fd });
     const payload = new Uint8Array(SMALL_BYTES);
     const d = durations(ctx.quick);
-    const s = await measureRoundTrips(async () => {
-      if (!toPeer.tryWrite(RECORD_TYPE, payload)) throw new Error('The request ring is full although every request was answered.');
-      while (fromPeer.peek() === null) {
-        if (!(await fromPeer.readable({ timeout: REPLY_TIMEOUT_MS }))) throw new Error('The echo peer closed its ring.');
-      }
-      fromPeer.release();
-    }, d);
+    const s = await measureRoundTrips(() => awaitedRoundTrip(toPeer, fromPeer, payload), d);
     toPeer.closeProducer();
     const result = await peer.finish();
     ctx.log(`round trip park, eventfd wake: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips; peer echoed ${result.records}`);

@@ -1,10 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { EventfdParker, SharedRegion, type Parker, type ParkResult, type WaitPolicy } from '../src/index.js';
 import { startProcessPeer, startThreadPeer, type PeerHandle, type PeerOptions } from '../src/testing/peers.js';
 import { STRESS_TYPE, checkStressRecord, fillStressPayload } from './helpers/stress-payload.js';
+import { consumeStressRecords } from './helpers/stress-consumer.js';
+import { assertExitsWithWaitsPending, runNode } from './helpers/run-node.js';
 
 /** Every test that could hang on a lost wake-up fails after this instead. */
 const BOUND = { timeout: 60_000 };
@@ -13,11 +14,6 @@ const WAIT_MS = 10_000;
 const INDEX_URL = new URL('../src/index.js', import.meta.url).href;
 const PARK: WaitPolicy = { mode: 'park' };
 const CAPACITY = 16 * 1024;
-
-function runNode(script: string, args: string[] = []): { status: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...args, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;
@@ -178,27 +174,7 @@ describe('EventfdParker and process lifetime', () => {
   });
 
   test('process.exit and worker termination with waits pending exit cleanly', BOUND, () => {
-    const exit = runNode(
-      `import { EventfdParker } from ${JSON.stringify(INDEX_URL)};
-       const p = new EventfdParker(); const v = new Int32Array(new SharedArrayBuffer(4));
-       for (let i = 0; i < 4; i++) p.wait(v, 0, 0, -1).catch(() => {});
-       setTimeout(() => process.exit(3), 20);`,
-    );
-    assert.equal(exit.signal, null, exit.stderr);
-    assert.equal(exit.status, 3, exit.stderr);
-    const terminate = runNode(
-      `import { Worker } from 'node:worker_threads';
-       const code = "import(" + ${JSON.stringify(JSON.stringify(INDEX_URL))} + ").then(({ EventfdParker }) => { const p = new EventfdParker(); const v = new Int32Array(new SharedArrayBuffer(4)); p.wait(v, 0, 0, -1); p.wait(v, 0, 0, -1); require('node:worker_threads').parentPort.postMessage('waiting'); })";
-       for (let i = 0; i < 5; i++) {
-         const w = new Worker(code, { eval: true, execArgv: [] });
-         await new Promise((r) => w.once('message', r));
-         await w.terminate();
-       }
-       console.log('done');`,
-    );
-    assert.equal(terminate.signal, null, terminate.stderr);
-    assert.equal(terminate.status, 0, terminate.stderr);
-    assert.equal(terminate.stdout.trim(), 'done');
+    assertExitsWithWaitsPending(INDEX_URL, 'EventfdParker');
   });
 });
 
@@ -220,15 +196,7 @@ describe('rings parked through the eventfd, woken by native peers', () => {
       // batch 1: every record is published (and, when the consumer is parked, woken) on its own.
       const peer = start(region, { mode: 'produce', output: 0, count, maxLength: 64, batch: 1, waitPolicy: PARK, idleTimeoutMs: WAIT_MS, wakeFd: parker.inner.fd });
       assert.equal(await first, true);
-      let expected = 0;
-      while (await ring.readable({ timeout: WAIT_MS })) {
-        ring.drain((type, payload) => {
-          const problem = checkStressRecord(type, payload, expected);
-          if (problem !== null) throw new Error(problem);
-          expected++;
-        });
-      }
-      assert.equal(expected, count);
+      assert.equal(await consumeStressRecords(ring, WAIT_MS), count);
       const result = await peer.done;
       assert.equal(result.ok, true, result.error ?? '');
       assert.ok((parker.results.get('ok') ?? 0) >= 1, 'at least the first wait was ended by the eventfd');

@@ -1,11 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { NativeParker, SharedRegion, type WaitPolicy } from '../src/index.js';
 import { startProcessPeer, startThreadPeer, type PeerHandle } from '../src/testing/peers.js';
 import { STRESS_TYPE, checkStressRecord, fillStressPayload } from './helpers/stress-payload.js';
+import { consumeStressRecords } from './helpers/stress-consumer.js';
+import { assertExitsWithWaitsPending, runNode } from './helpers/run-node.js';
 import { loadAddon, type FutexWaitResult, type NativeFutexWaiter } from '../src/native/addon.js';
 
 /** Every test that could hang on a lost wake-up fails after this instead. */
@@ -15,11 +16,6 @@ const ADDON_URL = new URL('../src/native/addon.js', import.meta.url).href;
 
 function waitOnce(waiter: NativeFutexWaiter, view: Int32Array, index: number, expected: number, timeoutMs: number): Promise<FutexWaitResult> {
   return new Promise((resolve) => waiter.wait(view, index, expected, timeoutMs, resolve));
-}
-
-function runNode(script: string, timeout = 30_000): { status: number | null; signal: string | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 for (const singleWordWait of [false, true]) {
@@ -265,27 +261,7 @@ describe('process lifetime', () => {
   });
 
   test('process.exit and worker termination with a wait pending exit cleanly', BOUND, () => {
-    const exit = runNode(
-      `import { NativeParker } from ${JSON.stringify(INDEX_URL)};
-       const p = new NativeParker(); const v = new Int32Array(new SharedArrayBuffer(4));
-       for (let i = 0; i < 4; i++) p.wait(v, 0, 0, -1);
-       setTimeout(() => process.exit(3), 20);`,
-    );
-    assert.equal(exit.signal, null, exit.stderr);
-    assert.equal(exit.status, 3, exit.stderr);
-    const terminate = runNode(
-      `import { Worker } from 'node:worker_threads';
-       const code = "import(" + ${JSON.stringify(JSON.stringify(INDEX_URL))} + ").then(({ NativeParker }) => { const p = new NativeParker(); const v = new Int32Array(new SharedArrayBuffer(4)); p.wait(v, 0, 0, -1); p.wait(v, 0, 0, -1); require('node:worker_threads').parentPort.postMessage('waiting'); })";
-       for (let i = 0; i < 5; i++) {
-         const w = new Worker(code, { eval: true, execArgv: [] });
-         await new Promise((r) => w.once('message', r));
-         await w.terminate();
-       }
-       console.log('done');`,
-    );
-    assert.equal(terminate.signal, null, terminate.stderr);
-    assert.equal(terminate.status, 0, terminate.stderr);
-    assert.equal(terminate.stdout.trim(), 'done');
+    assertExitsWithWaitsPending(INDEX_URL, 'NativeParker');
   });
 });
 
@@ -309,15 +285,7 @@ describe('parked rings woken across threads and processes', () => {
       // batch 1: every record is published (and, when the consumer is parked, woken) on its own.
       const peer = start(region, { mode: 'produce', output: 0, count, maxLength: 64, batch: 1, waitPolicy: PARK, idleTimeoutMs: WAIT_MS });
       assert.equal(await first, true);
-      let expected = 0;
-      while (await ring.readable({ timeout: WAIT_MS })) {
-        ring.drain((type, payload) => {
-          const problem = checkStressRecord(type, payload, expected);
-          if (problem !== null) throw new Error(problem);
-          expected++;
-        });
-      }
-      assert.equal(expected, count);
+      assert.equal(await consumeStressRecords(ring, WAIT_MS), count);
       const result = await peer.done;
       assert.equal(result.ok, true, result.error ?? '');
     });

@@ -11,6 +11,7 @@
  */
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 import { invalidArg } from '../errors.js';
+import { RegisteredCallback } from './callback-handle.js';
 import { showcaseLibraryPath } from './library-path.js';
 import { ThreadHandle, type RawReport, type ThreadOps } from './native-thread.js';
 import { check, statusError, SC_EBUSY, SC_ECLOSED, SC_EDEADLOCK, SC_EEMPTY, SC_EFULL, SC_ERELEASED } from './status.js';
@@ -141,33 +142,10 @@ function fromC(r: CReport): RawReport {
 const RELEASE_POLL_MS = 1;
 const TEXT_CAPACITY = 4096;
 
-class KoffiCallback implements CallbackHandle {
-  readonly id: number;
-  readonly #binding: KoffiBinding;
-  readonly #pointer: bigint;
-  #released = false;
-
-  constructor(id: number, pointer: bigint, binding: KoffiBinding) {
-    this.id = id;
-    this.#pointer = pointer;
-    this.#binding = binding;
-  }
-
-  get released(): boolean {
-    return this.#released;
-  }
-
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#binding.releaseCallback(this.id, this.#pointer);
-  }
-}
-
 export class KoffiBinding implements InteropBinding {
   readonly name = 'koffi' as const;
   readonly #lib: Lib;
-  readonly #callbacks = new Map<number, KoffiCallback>();
+  readonly #callbacks = new Map<number, RegisteredCallback>();
   /** Threads not yet joined, with the buffer each borrows (kept referenced so it cannot be collected). */
   readonly #threads = new Map<number, ArrayBuffer | null>();
   readonly #threadOps: ThreadOps;
@@ -249,7 +227,7 @@ export class KoffiBinding implements InteropBinding {
       koffi.unregister(pointer);
       throw statusError(id, 'Registering the callback');
     }
-    const handle = new KoffiCallback(id, pointer, this);
+    const handle = new RegisteredCallback(id, () => this.#releaseCallback(id, pointer));
     this.#callbacks.set(id, handle);
     return handle;
   }
@@ -259,7 +237,7 @@ export class KoffiBinding implements InteropBinding {
    * still running: a native thread may be inside it, waiting for this JS thread, which must first return to its
    * event loop — so the check is polled from a timer rather than waited for.
    */
-  releaseCallback(id: number, pointer: bigint): void {
+  #releaseCallback(id: number, pointer: bigint): void {
     this.#callbacks.delete(id);
     const running = this.#lib.unregister(id) as number;
     if (running === SC_ERELEASED) return;

@@ -4,6 +4,7 @@
  */
 import { invalidArg, NativeSidecarError } from '../errors.js';
 import { loadAddon } from '../native/addon.js';
+import { RegisteredCallback } from './callback-handle.js';
 import { showcaseLibraryPath } from './library-path.js';
 import { ThreadHandle, type RawReport, type ThreadOps } from './native-thread.js';
 import { CALL_MESSAGE, CALL_VALUE, nativeStatusOf, statusError, SC_ERELEASED } from './status.js';
@@ -62,32 +63,6 @@ function call<T>(what: string, body: () => T): T {
   }
 }
 
-class NapiCallback implements CallbackHandle {
-  readonly id: number;
-  readonly #native: NativeShowcase;
-  #released = false;
-
-  constructor(id: number, native: NativeShowcase) {
-    this.id = id;
-    this.#native = native;
-  }
-
-  get released(): boolean {
-    return this.#released;
-  }
-
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    try {
-      this.#native.unregister(this.id);
-    } catch (error) {
-      // Already released by close() (the binding released everything): nothing left to do.
-      if (nativeStatusOf(error) !== SC_ERELEASED) call('Releasing the callback', () => { throw error; });
-    }
-  }
-}
-
 export class NapiBinding implements InteropBinding {
   readonly name = 'napi' as const;
   readonly #native: NativeShowcase;
@@ -115,15 +90,26 @@ export class NapiBinding implements InteropBinding {
   }
 
   registerMessageCallback(fn: (message: string) => void): CallbackHandle {
-    v.fn('fn', fn);
-    const id = call('Registering the callback', () => this.#native.register(CALL_MESSAGE, fn));
-    return new NapiCallback(id, this.#native);
+    return this.#register(CALL_MESSAGE, fn);
   }
 
   registerValueCallback(fn: (value: number) => number): CallbackHandle {
+    return this.#register(CALL_VALUE, fn);
+  }
+
+  #register(kind: typeof CALL_MESSAGE | typeof CALL_VALUE, fn: (arg: never) => unknown): CallbackHandle {
     v.fn('fn', fn);
-    const id = call('Registering the callback', () => this.#native.register(CALL_VALUE, fn));
-    return new NapiCallback(id, this.#native);
+    const id = call('Registering the callback', () => this.#native.register(kind, fn));
+    return new RegisteredCallback(id, () => this.#unregister(id));
+  }
+
+  #unregister(id: number): void {
+    try {
+      this.#native.unregister(id);
+    } catch (error) {
+      // Already released by close() (the binding released everything): nothing left to do.
+      if (nativeStatusOf(error) !== SC_ERELEASED) call('Releasing the callback', () => { throw error; });
+    }
   }
 
   sayHello(callback: CallbackRef): void {

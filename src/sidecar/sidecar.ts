@@ -32,6 +32,8 @@ import {
   MSG_LOG,
   MSG_PROCESS,
   MSG_READY,
+  MSG_ARG0_OFFSET,
+  MSG_ARG1_OFFSET,
   MSG_REPLY,
   SIDECAR_MSG_HEADER_SIZE,
 } from './layout.js';
@@ -104,6 +106,9 @@ const COMMANDS_PER_WAKE = 256;
 const DRAIN_LIMIT = 4096;
 /** Drain batches in a row (park mode) before the pump lets the event loop run other callbacks (I/O, timers). */
 const TURNS_BEFORE_YIELD = 16;
+/** Where a message header's arg0 and arg1 sit, in words from the start of its payload (SidecarChannel.words). */
+const ARG0_WORD = MSG_ARG0_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+const ARG1_WORD = MSG_ARG1_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 
 /**
  * Resolves from the event loop's check phase, after every pending microtask. The pump goes through it after it
@@ -402,8 +407,8 @@ export class Sidecar extends EventEmitter {
     const slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
     if (slot === null) return false;
     const w = slot.byteOffset >>> 2; // payloads are 8-byte aligned (wire-format §4)
-    this.#ch.words[w] = type;
-    this.#ch.words[w + 1] = id;
+    this.#ch.words[w + ARG0_WORD] = type;
+    this.#ch.words[w + ARG1_WORD] = id;
     slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
     // Staged, not yet published: every command written in this turn of the microtask queue is published at once by
     // #publishCommands (one store of tail and one fence per batch instead of per command, and the runtime finds the
@@ -461,8 +466,8 @@ export class Sidecar extends EventEmitter {
         if (!this.#writeCommand(item.type, item.id, item.bytes)) {
           const message = new Uint8Array(SIDECAR_MSG_HEADER_SIZE + item.bytes.byteLength);
           const header = new DataView(message.buffer);
-          header.setUint32(0, item.type, true);
-          header.setUint32(4, item.id, true);
+          header.setUint32(MSG_ARG0_OFFSET, item.type, true);
+          header.setUint32(MSG_ARG1_OFFSET, item.id, true);
           message.set(item.bytes, SIDECAR_MSG_HEADER_SIZE);
           await this.#ch.commands.write(MSG_COMMAND, message, { signal: this.#lifeAbort.signal });
         }
@@ -525,8 +530,8 @@ export class Sidecar extends EventEmitter {
       return;
     }
     const w = payload.byteOffset >>> 2;
-    const arg0 = this.#ch.words[w]!;
-    const arg1 = this.#ch.words[w + 1]!;
+    const arg0 = this.#ch.words[w + ARG0_WORD]!;
+    const arg1 = this.#ch.words[w + ARG1_WORD]!;
     switch (kind) {
       case MSG_REPLY:
         if (arg1 === 0) this.#pending.resolve(arg0, payload.slice(SIDECAR_MSG_HEADER_SIZE));

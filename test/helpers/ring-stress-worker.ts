@@ -89,40 +89,50 @@ function produce(data: StressWorkerData): StressWorkerResult {
   return { role: 'producer', records: data.count, error: null, fullOrEmptyWaits: backoff.total };
 }
 
+/** Checks records in arrival order against the stress format; `handler` (for drain) stops at the first bad one. */
+class StressChecker {
+  expected = 0;
+  error: string | null = null;
+  readonly handler = (type: number, payload: Uint8Array): boolean => {
+    this.error = checkStressRecord(type, payload, this.expected);
+    if (this.error !== null) return true;
+    this.expected++;
+    return false;
+  };
+
+  /** The consumer's result once the ring is done: the first problem seen, else a count that is not `count`. */
+  result(count: number, fullOrEmptyWaits: number): StressWorkerResult {
+    const error = this.error ?? (this.expected !== count ? `received ${this.expected} records, expected ${count}` : null);
+    return { role: 'consumer', records: this.expected, error, fullOrEmptyWaits };
+  }
+}
+
 function consume(data: StressWorkerData): StressWorkerResult {
   const ring = Ring.attach(data.buffer, { waitPolicy: { mode: 'spin' } });
   const closed = new Int32Array(data.buffer, RING_CLOSED_OFFSET, 1);
   const backoff = new Backoff();
   const deadline = Date.now() + data.deadlineMs;
-  let expected = 0;
-  let error: string | null = null;
-  const handler = (type: number, payload: Uint8Array): boolean => {
-    error = checkStressRecord(type, payload, expected);
-    if (error !== null) return true;
-    expected++;
-    return false;
-  };
+  const check = new StressChecker();
   for (;;) {
-    const n = ring.drain(handler, 256);
-    if (error !== null) break;
+    const n = ring.drain(check.handler, 256);
+    if (check.error !== null) break;
     if (n > 0) {
       backoff.reset();
       continue;
     }
     // Seq_cst load of the closed bit, after which one more drain sees every record published before the close.
     if ((Atomics.load(closed, 0) & RING_CLOSED_PRODUCER) !== 0) {
-      ring.drain(handler, Number.MAX_SAFE_INTEGER);
-      if (error === null && ring.peek() !== null) error = 'records remained after the final drain';
+      ring.drain(check.handler, Number.MAX_SAFE_INTEGER);
+      if (check.error === null && ring.peek() !== null) check.error = 'records remained after the final drain';
       break;
     }
     backoff.idle();
     if ((backoff.total & 1023) === 0 && Date.now() > deadline) {
-      error = `timed out after ${expected} records`;
+      check.error = `timed out after ${check.expected} records`;
       break;
     }
   }
-  if (error === null && expected !== data.count) error = `received ${expected} records, expected ${data.count}`;
-  return { role: 'consumer', records: expected, error, fullOrEmptyWaits: backoff.total };
+  return check.result(data.count, backoff.total);
 }
 
 /** The async variant: write() and readable() park through the default (native) parker when the policy says so. */
@@ -145,25 +155,17 @@ async function produceAsync(data: StressWorkerData): Promise<StressWorkerResult>
 
 async function consumeAsync(data: StressWorkerData): Promise<StressWorkerResult> {
   const ring = Ring.attach(data.buffer, { waitPolicy: { mode: data.asyncMode! } });
-  let expected = 0;
-  let error: string | null = null;
-  const handler = (type: number, payload: Uint8Array): boolean => {
-    error = checkStressRecord(type, payload, expected);
-    if (error !== null) return true;
-    expected++;
-    return false;
-  };
+  const check = new StressChecker();
   let waits = 0;
   try {
-    while (error === null && (await ring.readable({ timeout: data.deadlineMs }))) {
+    while (check.error === null && (await ring.readable({ timeout: data.deadlineMs }))) {
       waits++;
-      ring.drain(handler, 64); // small batches: the producer often finds the ring full and parks too
+      ring.drain(check.handler, 64); // small batches: the producer often finds the ring full and parks too
     }
   } catch (e) {
-    error = String(e);
+    check.error = String(e);
   }
-  if (error === null && expected !== data.count) error = `received ${expected} records, expected ${data.count}`;
-  return { role: 'consumer', records: expected, error, fullOrEmptyWaits: waits };
+  return check.result(data.count, waits);
 }
 
 // Inert unless started as a worker by ring-workers.test.ts (a test runner may load every .js file it finds).
