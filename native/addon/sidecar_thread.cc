@@ -1,16 +1,22 @@
 // Thread mode of a Sidecar: the runtime loop of native/sidecar/runtime.c on a native thread of this process.
 //
-// JavaScript: new SidecarThread(buffer, pluginPath, waitMode, spinNs) starts a thread that attaches to the region in
-// `buffer` (an ArrayBuffer over a SharedRegion), loads the plugin and runs Init → Loop → Dispose. Everything the
+// JavaScript: new SidecarThread(buffer, pluginPath, waitMode, spinNs, wakeFd) starts a thread that attaches to the
+// region in `buffer` (an ArrayBuffer over a SharedRegion), loads the plugin and runs Init → Loop → Dispose. `wakeFd`
+// (optional, -1 = none) is the host's eventfd (its EventfdParker): the runtime writes it on every wake of the host's
+// event-ring consumer (wire-format §5.1.1). Everything the
 // host needs to know (start failures, state, heartbeat) goes through the control block and the event ring, exactly
 // as in process mode, so src/sidecar/ treats both modes alike. join() reaps the thread once the runtime has said it
 // is done (event ring closed, or state EXITED/FAILED): it blocks only for the few instructions between that and the
 // thread's return.
 //
 // Memory: the object holds a strong reference to `buffer` until join(), so the mapping the thread uses cannot be
-// collected under it. The caller must not close the region before join() returns.
+// collected under it. The caller must not close the region before join() returns. The thread writes its own duplicate
+// of `wakeFd` (close-on-exec), closed when the thread is joined: the host may close its parker at any time, even
+// while a thread it gave up on still runs, without the thread writing to a recycled descriptor number.
+#include <fcntl.h>
 #include <napi.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -56,11 +62,32 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
       throw Coded(env, "ERR_INVALID_ARG", "The wait policy must have mode 0, 1 or 2 and spinNs from 0 to 4e9.");
     wait_.mode = static_cast<ns_wait_mode>(mode);
     wait_.spin_ns = static_cast<uint32_t>(spin);
+    int wake_fd = -1;
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      double fd = info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : -2;
+      if (!(fd >= -1 && fd <= 2147483647) || fd != static_cast<double>(static_cast<int>(fd)))
+        throw Coded(env, "ERR_INVALID_ARG", "The argument 'wakeFd' must be a file descriptor number or -1.");
+      wake_fd = static_cast<int>(fd);
+    }
     plugin_ = info[1].As<Napi::String>().Utf8Value();
+    if (wake_fd >= 0) {
+      wake_fd_ = fcntl(wake_fd, F_DUPFD_CLOEXEC, 0);
+      if (wake_fd_ < 0) {
+        int err = errno;
+        if (err == EBADF)
+          throw Coded(env, "ERR_INVALID_ARG", "The argument 'wakeFd' is not an open file descriptor.");
+        Napi::Error error = Coded(env, "ERR_SYSTEM", std::string("The system call fcntl(F_DUPFD_CLOEXEC) failed while "
+                                                                 "starting the sidecar thread: ") + std::strerror(err) + ".");
+        error.Value().Set("errno", Napi::Number::New(env, err));
+        error.Value().Set("syscall", Napi::String::New(env, "fcntl"));
+        throw error;
+      }
+    }
     buffer_ = Napi::Persistent(buffer.As<Napi::Object>());
     rc = pthread_create(&thread_, nullptr, &SidecarThread::Main, this);
     if (rc != 0) {
       buffer_.Reset();
+      CloseWakeFd();
       Napi::Error error = Coded(env, "ERR_SYSTEM", std::string("The system call pthread_create() failed while "
                                                                "starting the sidecar thread: ") + std::strerror(rc) + ".");
       error.Value().Set("errno", Napi::Number::New(env, rc));
@@ -80,7 +107,8 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
  private:
   static void *Main(void *arg) {
     SidecarThread *self = static_cast<SidecarThread *>(arg);
-    uint32_t reason = ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, nullptr, nullptr);
+    uint32_t reason =
+        ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, self->wake_fd_, nullptr, nullptr);
     self->reason_.store(reason, std::memory_order_relaxed);
     // release: pairs with the acquire in Finished()/Join(): a JS thread that sees finished sees the reason.
     self->finished_.store(true, std::memory_order_release);
@@ -99,6 +127,7 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
       joined_ = true;
       napi_remove_env_cleanup_hook(env_, &SidecarThread::Cleanup, this);
       buffer_.Reset();
+      CloseWakeFd();
     }
     return Napi::Number::New(info.Env(), reason_.load(std::memory_order_relaxed));
   }
@@ -115,11 +144,18 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
     if (pthread_timedjoin_np(thread_, nullptr, &deadline) == 0) {
       joined_ = true;
       buffer_.Reset();
+      CloseWakeFd();
     } else {
       pthread_detach(thread_);
       joined_ = true;
-      buffer_.SuppressDestruct();
+      buffer_.SuppressDestruct(); // and the wake fd stays open: the detached thread may still write it
     }
+  }
+
+  // Only once the thread is gone (joined) or never started: it writes wake_fd_ until it returns.
+  void CloseWakeFd() {
+    if (wake_fd_ >= 0) close(wake_fd_);
+    wake_fd_ = -1;
   }
 
   void CloseCommands() {
@@ -141,6 +177,7 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
   ns_region_header header_{};
   ns_wait_policy wait_{};
   std::string plugin_;
+  int wake_fd_ = -1;  // owned duplicate of the host's eventfd, or -1
   Napi::ObjectReference buffer_;
   pthread_t thread_{};
   bool started_ = false;

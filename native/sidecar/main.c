@@ -2,6 +2,10 @@
  * inherited file descriptor, with a plugin loaded by dlopen.
  *
  *   native-sidecar-host --fd N --plugin PATH --parent-pid PID [--wait spin|spin-then-park|park] [--spin-us N]
+ *                       [--wake-fd M]
+ *
+ * --wake-fd M: an inherited eventfd of the host (its EventfdParker); the runtime writes it on every wake of the
+ * host's event-ring consumer (wire-format §5.1.1). It stays open for the life of the process.
  *
  * Exit status: 0 when the host stopped it normally (dispose ran); NS_SIDECAR_EXIT_CODE_BASE + NS_SIDECAR_EXIT_* for
  * every other end (the control block holds the same reason and a sentence). A crash of the plugin ends the process by
@@ -12,6 +16,7 @@
  * idle loop re-checks getppid() in case the death signal is lost. The region is a memfd, so there is no name to
  * unlink: the memory is freed when the last mapping goes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 
 typedef struct options {
   int fd;
+  int wake_fd; /* -1: none */
   const char *plugin;
   long parent_pid;
   ns_wait_policy wait;
@@ -33,7 +39,7 @@ static int usage(const char *problem) {
   fprintf(stderr,
           "native-sidecar-host: %s\n"
           "usage: native-sidecar-host --fd N --plugin PATH --parent-pid PID [--wait spin|spin-then-park|park] "
-          "[--spin-us N]\n",
+          "[--spin-us N] [--wake-fd M]\n",
           problem);
   return NS_SIDECAR_EXIT_CODE_BASE + (int)NS_SIDECAR_EXIT_USAGE;
 }
@@ -53,6 +59,7 @@ static int parse_options(int argc, char **argv, options *o) {
   long v;
   ns_wait_policy defaults = NS_WAIT_POLICY_DEFAULT;
   o->fd = -1;
+  o->wake_fd = -1;
   o->plugin = NULL;
   o->parent_pid = 0;
   o->wait = defaults;
@@ -63,6 +70,10 @@ static int parse_options(int argc, char **argv, options *o) {
     if (strcmp(arg, "--fd") == 0) {
       if (parse_long(value, 0, 1 << 20, &v) != 0) return -1;
       o->fd = (int)v;
+    } else if (strcmp(arg, "--wake-fd") == 0) {
+      /* Must be an open descriptor: writing a number that names nothing (or, later, something else) is refused. */
+      if (parse_long(value, 0, 1 << 20, &v) != 0 || fcntl((int)v, F_GETFD) == -1) return -1;
+      o->wake_fd = (int)v;
     } else if (strcmp(arg, "--plugin") == 0) {
       o->plugin = value;
     } else if (strcmp(arg, "--parent-pid") == 0) {
@@ -80,7 +91,7 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     i++;
   }
-  return o->fd >= 0 && o->plugin != NULL && o->parent_pid > 0 ? 0 : -1;
+  return o->fd >= 0 && o->fd != o->wake_fd && o->plugin != NULL && o->parent_pid > 0 ? 0 : -1;
 }
 
 static int parent_gone(void *ctx) { return (long)getppid() != *(const long *)ctx; }
@@ -106,7 +117,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "native-sidecar-host: the region on fd %d %s.\n", o.fd, ns_region_strerror(rc));
     return exit_code(NS_SIDECAR_EXIT_BAD_REGION);
   }
-  reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, parent_gone, &o.parent_pid);
+  reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, o.wake_fd, parent_gone, &o.parent_pid);
   if (reason == NS_SIDECAR_EXIT_BAD_REGION)
     fprintf(stderr, "native-sidecar-host: the region on fd %d holds no valid sidecar control block or rings.\n", o.fd);
   return exit_code(reason);

@@ -332,13 +332,17 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
 }
 
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, ns_runtime_should_stop should_stop, void *should_stop_ctx) {
+                         ns_wait_policy wait, int event_wake_fd, ns_runtime_should_stop should_stop,
+                         void *should_stop_ctx) {
   ns_runtime rt;
   void *handle = NULL;
   const ns_plugin *plugin = NULL;
   char message[NS_SIDECAR_ERROR_MAX];
   uint32_t reason;
   if (ns_runtime_attach(&rt, region_base, header, wait) != 0) return NS_SIDECAR_EXIT_BAD_REGION;
+  /* Set before anything is published on the event ring (even a start failure's close), so every wake of the host's
+   * consumer reaches its eventfd; the futex wake stays for a host that parks on the futex instead. */
+  (void)ns_ring_set_consumer_wake_fd(&rt.events, event_wake_fd);
   rt.should_stop = should_stop;
   rt.should_stop_ctx = should_stop_ctx;
   reason = ns_plugin_load(plugin_path, &handle, &plugin, message, sizeof message);

@@ -70,9 +70,12 @@ uint32_t ns_plugin_load(const char *path, void **handle, const ns_plugin **plugi
 /* The whole life of a sidecar over an attached region: finds the control block and rings in the validated header
  * snapshot, loads the plugin at `plugin_path`, runs it, unloads it. Every failure is recorded in the control block
  * (when one was found) so the host can report it. Returns an NS_SIDECAR_EXIT_* reason. Runs on the calling thread,
- * which becomes the runtime thread. */
+ * which becomes the runtime thread. `event_wake_fd` (< 0: none) is the host's eventfd: every wake of the host's
+ * event-ring consumer also writes it (ns_ring_set_consumer_wake_fd(), wire-format §5.1.1), so a host sleeping in its
+ * event loop (EventfdParker) is woken directly. It is not owned: the caller keeps it open until this returns. */
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, ns_runtime_should_stop should_stop, void *should_stop_ctx);
+                         ns_wait_policy wait, int event_wake_fd, ns_runtime_should_stop should_stop,
+                         void *should_stop_ctx);
 
 #ifdef __cplusplus
 }

@@ -35,8 +35,13 @@ function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
-/** Creates and initialises the channel for `o`. Throws the region's errors (ERR_SYSTEM, ERR_ADDON_MISSING). */
-export function createChannel(o: ResolvedSidecarOptions, parker: Parker): SidecarChannel {
+/**
+ * Creates and initialises the channel for `o`. `commandParker` serves the command ring (this side waits for space,
+ * which the runtime signals by FUTEX_WAKE only); `eventParker` serves the event ring (this side waits for data, which
+ * the runtime also signals on the eventfd of an EventfdParker given to it). The parkers stay the caller's to close.
+ * Throws the region's errors (ERR_SYSTEM, ERR_ADDON_MISSING).
+ */
+export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, eventParker: Parker): SidecarChannel {
   const controlSize = controlSegmentSize(o.config.byteLength);
   const commandSize = Ring.segmentSize(o.commandRingBytes);
   const eventSize = Ring.segmentSize(o.eventRingBytes);
@@ -59,8 +64,8 @@ export function createChannel(o: ResolvedSidecarOptions, parker: Parker): Sideca
       hostPid: process.pid,
     });
     const policy = { mode: o.waitPolicy.mode, spinMicros: o.waitPolicy.spinMicros };
-    const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker, waitPolicy: policy });
-    const events = Ring.create(buffer, { byteOffset: eventSegment.offset, capacity: o.eventRingBytes, parker, waitPolicy: policy });
+    const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker: commandParker, waitPolicy: policy });
+    const events = Ring.create(buffer, { byteOffset: eventSegment.offset, capacity: o.eventRingBytes, parker: eventParker, waitPolicy: policy });
     const commandConsumerParked = (commandSegment.offset + RING_CONSUMER_PARKED_OFFSET) / Uint32Array.BYTES_PER_ELEMENT;
     return { region, control, commands, events, words: new Uint32Array(buffer), commandConsumerParked };
   } catch (error) {

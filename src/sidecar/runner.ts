@@ -44,7 +44,7 @@ interface NativeSidecarThread {
   readonly finished: boolean;
   join(): number;
 }
-type SidecarThreadConstructor = new (buffer: ArrayBuffer, plugin: string, waitMode: number, spinNs: number) => NativeSidecarThread;
+type SidecarThreadConstructor = new (buffer: ArrayBuffer, plugin: string, waitMode: number, spinNs: number, wakeFd: number) => NativeSidecarThread;
 
 /** How often a thread runner checks for a loop that ended without closing its event ring (it always closes it). */
 const THREAD_POLL_MS = 250;
@@ -56,13 +56,17 @@ export class ThreadRunner implements Runner {
   private settle!: (exit: RunnerExit) => void;
   private poll: NodeJS.Timeout | undefined;
 
-  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy) {
+  /**
+   * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd); the thread writes a duplicate of its own, so the
+   * caller may close the parker whenever it likes.
+   */
+  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy, wakeFd: number) {
     const { SidecarThread } = loadAddon() as unknown as { SidecarThread: SidecarThreadConstructor };
     this.exited = new Promise((resolve) => {
       this.settle = resolve;
     });
     try {
-      this.thread = new SidecarThread(region.buffer, plugin, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000);
+      this.thread = new SidecarThread(region.buffer, plugin, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000, wakeFd);
     } catch (error) {
       throw fromNative(SidecarError, error);
     }
@@ -101,7 +105,11 @@ export class ProcessRunner implements Runner {
   private readonly child: ChildProcess;
   private done = false;
 
-  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy) {
+  /**
+   * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd), inherited as the child's fd 4; the child's copy is its
+   * own, so the caller may close the parker whenever it likes.
+   */
+  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy, wakeFd: number) {
     const executable = nativeExecutable('native-sidecar-host');
     const args = [
       '--fd', '3',
@@ -109,10 +117,12 @@ export class ProcessRunner implements Runner {
       '--parent-pid', String(process.pid),
       '--wait', wait.mode,
       '--spin-us', String(wait.spinMicros),
+      '--wake-fd', '4',
     ];
-    // The region's fd becomes the child's fd 3 (stdio entries past 2 are inherited descriptors). Its own copy stays
-    // close-on-exec, so no other child inherits it. stdout/stderr are shared so a plugin's output is visible.
-    this.child = spawn(executable, args, { stdio: ['ignore', 'inherit', 'inherit', region.fd] });
+    // The region's fd becomes the child's fd 3 and the eventfd its fd 4 (stdio entries past 2 are inherited
+    // descriptors). Our own copies stay close-on-exec, so no other child inherits them. stdout/stderr are shared so a
+    // plugin's output is visible.
+    this.child = spawn(executable, args, { stdio: ['ignore', 'inherit', 'inherit', region.fd, wakeFd] });
     this.pid = this.child.pid ?? -1;
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {

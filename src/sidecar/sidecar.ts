@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
 import { createChannel, type SidecarChannel } from './channel.js';
@@ -164,6 +165,11 @@ export class Sidecar extends EventEmitter {
 
   readonly #o: ResolvedSidecarOptions;
   readonly #ch: SidecarChannel;
+  /**
+   * The event ring's parker: the pump sleeps in this thread's event loop on its eventfd, which the runtime (thread or
+   * process, given the fd at every launch) writes on each wake of the event-ring consumer. Owned; closed by #finalize.
+   */
+  readonly #eventParker: EventfdParker;
   readonly #pending = new PendingRequests();
   readonly #streams = new EventStreams();
   readonly #backlog: BacklogItem[] = [];
@@ -194,11 +200,17 @@ export class Sidecar extends EventEmitter {
   #finish!: (exit: SidecarExit) => void;
   #lastExit: SidecarExit | undefined;
 
-  private constructor(o: ResolvedSidecarOptions, parker: Parker) {
+  private constructor(o: ResolvedSidecarOptions, commandParker: Parker) {
     super();
     this.mode = o.mode;
     this.#o = o;
-    this.#ch = createChannel(o, parker);
+    this.#eventParker = new EventfdParker();
+    try {
+      this.#ch = createChannel(o, commandParker, this.#eventParker);
+    } catch (error) {
+      this.#eventParker.close();
+      throw error;
+    }
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve;
     });
@@ -338,8 +350,8 @@ export class Sidecar extends EventEmitter {
     this.#ch.control.resetStatus();
     const runner =
       this.mode === 'thread'
-        ? new ThreadRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy)
-        : new ProcessRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy);
+        ? new ThreadRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd)
+        : new ProcessRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd);
     this.#runner = runner;
     this.#startedAt = performance.now();
     this.#pumpAbort = new AbortController();
@@ -736,6 +748,8 @@ export class Sidecar extends EventEmitter {
         : new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before replying to request ${id}.`),
     );
     this.#streams.end();
+    // The runner writes its own copy of the eventfd (a thread kept alive by keepRegion included): closing is safe.
+    this.#eventParker.close();
     if (!keepRegion) this.#ch.region.close();
     if (!starting) this.emit('exit', info);
     this.#finish(info);

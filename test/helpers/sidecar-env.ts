@@ -29,7 +29,26 @@ export interface ResourceCounts {
   fds: number;
   threads: number;
   mappings: number;
+  /**
+   * Mappings other than V8 heap pages: anonymous read-write mappings that start on a 256 KiB boundary and span a
+   * multiple of 256 KiB (V8's page size; adjacent pages merge) are left out. The young generation grows page by page
+   * (up to tens of MiB) as survivors accumulate, whatever the test does; a leaked region, thread stack guard or
+   * library mapping is still counted.
+   */
+  otherMappings: number;
   memfdMappings: number;
+}
+
+const V8_PAGE = 256 * 1024;
+
+/** `start-end perms offset dev inode [path]` of /proc/self/maps: is it (a run of) V8 heap pages? */
+function isV8HeapPages(line: string): boolean {
+  const [range, perms, , , inode, path] = line.split(/\s+/);
+  if (range === undefined || perms !== 'rw-p' || inode !== '0' || (path !== undefined && path !== '')) return false;
+  const [start, end] = range.split('-').map((hex) => BigInt(`0x${hex}`));
+  if (start === undefined || end === undefined) return false;
+  const page = BigInt(V8_PAGE);
+  return start % page === 0n && (end - start) % page === 0n;
 }
 
 /** What this process holds right now, from /proc/self. */
@@ -39,6 +58,7 @@ export function resourceCounts(): ResourceCounts {
     fds: readdirSync('/proc/self/fd').length,
     threads: readdirSync('/proc/self/task').length,
     mappings: maps.length,
+    otherMappings: maps.filter((l) => !isV8HeapPages(l)).length,
     memfdMappings: maps.filter((l) => l.includes('/memfd:')).length,
   };
 }
