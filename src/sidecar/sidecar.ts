@@ -109,6 +109,8 @@ const DRAIN_LIMIT = 4096;
 const TURNS_BEFORE_YIELD = 16;
 /** Where a message header's arg0 and arg1 sit, in words from the start of its payload (SidecarChannel.words). */
 const ARG0_WORD = MSG_ARG0_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+/** Byte offset → index in the Uint32Array view of the region: payloads are 8-byte aligned (wire-format §4). */
+const wordIndex = (byteOffset: number): number => byteOffset / Uint32Array.BYTES_PER_ELEMENT;
 const ARG1_WORD = MSG_ARG1_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 
 /**
@@ -418,7 +420,7 @@ export class Sidecar extends EventEmitter {
     const ring = this.#ch.commands;
     const slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
     if (slot === null) return false;
-    const w = slot.byteOffset >>> 2; // payloads are 8-byte aligned (wire-format §4)
+    const w = wordIndex(slot.byteOffset);
     this.#ch.words[w + ARG0_WORD] = type;
     this.#ch.words[w + ARG1_WORD] = id;
     slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
@@ -541,7 +543,7 @@ export class Sidecar extends EventEmitter {
       this.#protocolError = `a message of kind ${kind} is ${payload.byteLength} bytes long, shorter than its header`;
       return;
     }
-    const w = payload.byteOffset >>> 2;
+    const w = wordIndex(payload.byteOffset);
     const arg0 = this.#ch.words[w + ARG0_WORD]!;
     const arg1 = this.#ch.words[w + ARG1_WORD]!;
     switch (kind) {
