@@ -71,6 +71,7 @@
     { "target_name": "test_bad_abi", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/bad_abi.c"] },
     { "target_name": "test_init_fails", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/init_fails.c"] },
     { "target_name": "test_not_plugin", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/not_plugin.c"] },
-    { "target_name": "test_lifecycle", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/lifecycle.c"] }
+    { "target_name": "test_lifecycle", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/lifecycle.c"] },
+    { "target_name": "test_ledger", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/ledger.c"] }
   ]
 }
