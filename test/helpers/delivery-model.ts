@@ -42,6 +42,10 @@ export const TYPE_NORMAL = 0;
 export const TYPE_SEGFAULT = 1;
 export const TYPE_HANG = 2;
 export const TYPE_CRASH_ONCE = 3;
+/** Sleeps 1–16 ms inside process() (payload byte 8), then as TYPE_NORMAL: a started command a timeout can race. */
+export const TYPE_SLOW = 4;
+/** Types whose process() runs to its end (and writes the ledger) when it is delivered. */
+const COMPLETES = new Set([TYPE_NORMAL, TYPE_CRASH_ONCE, TYPE_SLOW]);
 
 export interface ModelConfig {
   mode: SidecarMode;
@@ -89,6 +93,8 @@ export interface Stats {
   exits: number;
   restarts: number;
   poisons: number;
+  /** Quarantined commands of a type that completes: the sidecar died twice (kill -9, watchdog, corruption) while it ran. */
+  poisonedByOtherFaults: number;
   dropped: number;
   lostReported: number;
   ledgerEntries: number;
@@ -101,7 +107,7 @@ export function emptyStats(): Stats {
   return {
     runs: 0, commands: 0, sends: 0, sendsResolved: 0, requests: 0, requestsResolved: 0, requestsRejected: {}, sendsRejected: {},
     kills: 0, killsDuringRestart: 0, crashes: 0, crashOnce: 0, hangs: 0, corruptions: 0, corruptionsSkipped: 0, aborts: 0,
-    stops: 0, stopsWithoutDrain: 0, exits: 0, restarts: 0, poisons: 0, dropped: 0, lostReported: 0, ledgerEntries: 0,
+    stops: 0, stopsWithoutDrain: 0, exits: 0, restarts: 0, poisons: 0, poisonedByOtherFaults: 0, dropped: 0, lostReported: 0, ledgerEntries: 0,
     redeliveries: 0, finalReasons: {}, violations: 0,
   };
 }
@@ -478,7 +484,8 @@ export class DeliveryHarness {
         }
         return;
       }
-      await sleep(1);
+      // Every turn of the event loop: the restart spawns from a timer, and this check runs right after it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -648,7 +655,7 @@ export class DeliveryHarness {
         v.push(`[ledger] entry ${entry.index} has seq ${entry.seq}, which no command carried`);
         continue;
       }
-      if (entry.type !== sent.type || (entry.type !== TYPE_NORMAL && entry.type !== TYPE_CRASH_ONCE)) {
+      if (entry.type !== sent.type || !COMPLETES.has(entry.type)) {
         v.push(`[ledger] entry ${entry.index} (seq ${entry.seq}) has type ${entry.type}; the command had type ${sent.type}`);
       }
       const flagged = (entry.flags & LEDGER_REDELIVERED) !== 0;
@@ -689,7 +696,12 @@ export class DeliveryHarness {
         v.push(`[poison] a poison event carries ${p.data.byteLength} bytes that match no command`);
         continue;
       }
-      if (sent.type !== TYPE_SEGFAULT && sent.type !== TYPE_HANG) v.push(`[poison] seq ${seq} of type ${sent.type} (which completes when redelivered) was quarantined`);
+      // A command of a type that completes is quarantined only when the sidecar died twice while it ran: the host
+      // cannot tell an outside kill -9, the watchdog or a corruption from a crash the command caused.
+      if (sent.type !== TYPE_SEGFAULT && sent.type !== TYPE_HANG) {
+        this.stats.poisonedByOtherFaults++;
+        if (this.#exits.filter((e) => e.reason !== 'stopped').length < 2) v.push(`[poison] seq ${seq} of type ${sent.type} (which completes when redelivered) was quarantined after fewer than two deaths`);
+      }
       if (p.type !== sent.type) v.push(`[poison] the poison event of seq ${seq} says type ${p.type}, the command had ${sent.type}`);
       if ((p.requestId === 0) !== (sent.kind === 'send')) v.push(`[poison] the poison event of seq ${seq} has requestId ${p.requestId} for a ${sent.kind}`);
       if (poisoned.has(seq)) v.push(`[poison] seq ${seq} was quarantined twice`);
@@ -708,8 +720,8 @@ export class DeliveryHarness {
       }
       if (s.state !== 'resolved') continue;
       if (s.afterStop) v.push(`[after-stop] send ${s.seq} made after stop() resolved instead of rejecting`);
-      const writes = s.type === TYPE_NORMAL || s.type === TYPE_CRASH_ONCE;
-      if (writes && n === 0) {
+      const writes = COMPLETES.has(s.type);
+      if (writes && n === 0 && !poisoned.has(s.seq)) {
         missing++;
         missingSeqs.push(s.seq);
       }
@@ -764,9 +776,10 @@ export class DeliveryHarness {
     }
     // … and `dropped` counts nothing that ran (no double counting).
     const ran = new Set([...ledger.bySeq.keys()]).size;
-    // The command inside process() at a final death may have written its ledger entry (the write is the last thing
-    // process() does) and still count as unfinished, so dropped: one more is allowed then.
-    const inProcessAtDeath = exit !== undefined && exit.reason !== 'stopped' ? 1 : 0;
+    // The command inside process() at the last death may have written its ledger entry (the write is the last thing
+    // process() does) and still count as unfinished — and so as dropped when it is not redelivered (a final death, or
+    // stop({ drain: false }) during the restart that would have redelivered it): one more is allowed then.
+    const inProcessAtDeath = this.#exits.some((e) => e.reason !== 'stopped') ? 1 : 0;
     const upper = accepted - ran - withdrawn - poisoned.size + inProcessAtDeath;
     if (dropped > Math.max(0, upper)) {
       const outcomes: Record<string, number> = {};
@@ -784,6 +797,7 @@ export class DeliveryHarness {
         if (r.timeoutMs !== undefined || r.controller !== undefined || r.afterStop) continue;
         if (r.state === 'rejected' && codeOf(r.error) === 'ERR_QUEUE_FULL') continue;
         const kills = r.type === TYPE_SEGFAULT || r.type === TYPE_HANG;
+        if (r.state === 'rejected' && codeOf(r.error) === 'ERR_SIDECAR_POISON' && poisoned.has(r.seq)) continue; // checked above
         if (kills) {
           if (r.state !== 'rejected' || codeOf(r.error) !== 'ERR_SIDECAR_POISON') {
             v.push(`[poison] request ${r.seq} of type ${r.type} ended ${r.state === 'rejected' ? `rejected with ${codeOf(r.error)}: ${messageOf(r.error)}` : r.state}, not ERR_SIDECAR_POISON`);
@@ -823,16 +837,23 @@ class SendCmd implements Cmd {
 }
 
 class RequestCmd implements Cmd {
-  constructor(readonly count: number, readonly size: number, readonly timeoutMs: number | undefined, readonly signal: 'none' | 'manual' | number) {}
+  constructor(
+    readonly count: number,
+    readonly size: number,
+    readonly timeoutMs: number | undefined,
+    readonly signal: 'none' | 'manual' | number,
+    readonly type = TYPE_NORMAL,
+  ) {}
   check(): boolean {
     return true;
   }
   async run(m: Model, r: DeliveryHarness): Promise<void> {
     r.stats.commands++;
-    r.request(this.count, this.size, TYPE_NORMAL, this.timeoutMs, this.signal);
+    r.request(this.count, this.size, this.type, this.timeoutMs, this.signal);
   }
   toString(): string {
-    return `request(${this.count}×${this.size}B${this.timeoutMs === undefined ? '' : `, timeout ${this.timeoutMs}`}${this.signal === 'none' ? '' : `, signal ${this.signal}`})`;
+    const what = this.type === TYPE_SLOW ? 'slowRequest' : 'request';
+    return `${what}(${this.count}×${this.size}B${this.timeoutMs === undefined ? '' : `, timeout ${this.timeoutMs}`}${this.signal === 'none' ? '' : `, signal ${this.signal}`})`;
   }
 }
 
@@ -956,6 +977,16 @@ export function commandArbitraries(): fc.Arbitrary<Cmd>[] {
       fc.oneof(fc.constant<'none'>('none'), fc.constant<'none'>('none'), fc.constant<'manual'>('manual'), fc.integer({ min: 0, max: 30 })),
     )
     .map(([n, s, t, sig]): Cmd => new RequestCmd(n, s, t, sig));
+  // Slow requests (1–16 ms each inside process()) with timeouts and signals that fire while one runs: the withdrawal
+  // races the runtime's claim (rule 5, wire-format §8.3).
+  const slowRequest = fc
+    .tuple(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 9, max: 72 }),
+      fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined, freq: 4 }),
+      fc.oneof(fc.constant<'none'>('none'), fc.constant<'manual'>('manual'), fc.integer({ min: 0, max: 30 })),
+    )
+    .map(([n, s, t, sig]): Cmd => new RequestCmd(n, s, t, sig, TYPE_SLOW));
   const abort = fc.nat(1000).map((p): Cmd => new AbortCmd(p));
   const fault = fc
     .tuple(fc.constantFrom(TYPE_SEGFAULT, TYPE_SEGFAULT, TYPE_CRASH_ONCE, TYPE_CRASH_ONCE, TYPE_HANG), fc.boolean())
@@ -972,7 +1003,8 @@ export function commandArbitraries(): fc.Arbitrary<Cmd>[] {
   return [
     fc.oneof(
       { arbitrary: send, weight: 6 },
-      { arbitrary: request, weight: 5 },
+      { arbitrary: request, weight: 4 },
+      { arbitrary: slowRequest, weight: 2 },
       { arbitrary: abort, weight: 1 },
       { arbitrary: pause, weight: 3 },
       { arbitrary: settle, weight: 1 },

@@ -11,7 +11,9 @@
  *      (a request) or emit event 0 with the payload (a send), then return 0;
  *   1: segfault (raise SIGSEGV) before writing anything;
  *   2: hang forever (a pause() loop) before writing anything;
- *   3: segfault unless the command is a redelivery (command_flags() says NS_COMMAND_REDELIVERED): then as type 0.
+ *   3: segfault unless the command is a redelivery (command_flags() says NS_COMMAND_REDELIVERED): then as type 0;
+ *   4: slow — sleep (payload byte 8) % 16 + 1 milliseconds (2 ms for a shorter payload), then as type 0: keeps a
+ *      command started-but-unfinished long enough for a timeout or abort to race with it (the withdrawal CAS, §8.3).
  * A record in the ledger therefore says "process() ran to its end for this command (apart from the reply)". */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "native_sidecar/plugin.h"
@@ -83,6 +86,13 @@ static int ledger_process(void *state, uint32_t type, const uint8_t *payload, ui
     case 3:
       if ((flags & LEDGER_REDELIVERED) == 0) raise(SIGSEGV);
       break;
+    case 4: {
+      unsigned ms = length > 8 ? (unsigned)(payload[8] % 16u) + 1u : 2u;
+      struct timespec t = {0, (long)ms * 1000000L};
+      while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+      }
+      break;
+    }
     default: break;
   }
   uint8_t record[16];
