@@ -1,15 +1,17 @@
 /**
  * `npm run soak` — the long proof of the delivery contract (docs/reliability.md, "How it is proven"):
  *
- * 1. model: the model-based fault-injection test of test/sidecar-model.test.ts (test/helpers/delivery-model.ts), in
- *    both modes alternately, for --minutes N (default 1). Every failing run is reported with its seed and path.
- * 2. kills: --kills N (default 1000) kill -9s of the sidecar process (ledger plugin, process mode, restart policy on)
- *    under a steady load of pipelined sends and requests, at random moments (while it processes, while it drains,
- *    while a restart loads and inits it). The ledger proves that no resolved send was lost and that no completed
- *    command ran twice (a command runs again only as the flagged redelivery of the one that was inside process()).
- * 3. messages: --messages N (default 10^8) checksummed 32-byte messages across the process boundary through the echo
+ * Three phases, run in this order (the messages first, so that their RSS figures start from a fresh process):
+ *
+ * 1. messages: --messages N (default 10^8) checksummed 32-byte messages across the process boundary through the echo
  *    plugin (examples/plugins/echo.c): pipelined send()s, every event checked in order (sequence number) and by
  *    checksum. Prints msgs/s, elapsed time and the RSS of this process (and of the sidecar) at start, middle and end.
+ * 2. kills: --kills N (default 1000) kill -9s of the sidecar process (ledger plugin, process mode, restart policy on)
+ *    under a steady load of pipelined sends and requests, at random moments (while it processes, while a restart
+ *    loads and inits it, and once while stop() drains). The ledger proves that no resolved send was lost and that no
+ *    completed command ran twice (a command runs again only as the flagged redelivery of the one inside process()).
+ * 3. model: the model-based fault-injection test of test/sidecar-model.test.ts (test/helpers/delivery-model.ts), in
+ *    both modes, for --minutes N (default 1). Every failing run is reported with its seed and path.
  *
  * Options: --minutes N, --kills N, --messages N, --only model|kills|messages (repeatable), --seed N (model).
  * Exit code 1 when any violation was found. The summary's figures are exact counts meant for docs/reliability.md.
@@ -124,6 +126,9 @@ interface KillResult {
   requestsRejected: Record<string, number>;
   ledgerEntries: number;
   redeliveries: number;
+  poisons: number;
+  /** Kills during the final drain that landed (1, or 0 when the drain had finished first). */
+  drainKills: number;
   finalExit: SidecarExit | undefined;
   violations: string[];
 }
@@ -142,7 +147,7 @@ async function soakKills(killsWanted: number): Promise<KillResult> {
   });
   const r: KillResult = {
     seconds: 0, kills: 0, killsDuringStart: 0, exits: 0, restarts: 0, sends: 0, sendsResolved: 0, requests: 0, requestsResolved: 0,
-    requestsRejected: {}, ledgerEntries: 0, redeliveries: 0, finalExit: undefined, violations: [],
+    requestsRejected: {}, ledgerEntries: 0, redeliveries: 0, poisons: 0, drainKills: 0, finalExit: undefined, violations: [],
   };
   const marks = new Set<number>();
   let ready = true;
@@ -159,7 +164,13 @@ async function soakKills(killsWanted: number): Promise<KillResult> {
   });
   sidecar.on('restart', () => r.restarts++);
   sidecar.on('error', (error: Error) => r.violations.push(`[error] ${error.message}`));
-  sidecar.on('poison', () => r.violations.push('[poison] a command was quarantined (only type 0 commands are sent)'));
+  // Two kills that land while the same command runs (its first delivery and its redelivery) quarantine it: the host
+  // cannot tell an outside kill -9 from a crash the command caused. Allowed, counted, and checked below.
+  const poisoned = new Set<bigint>();
+  sidecar.on('poison', (p: { data: Uint8Array }) => {
+    r.poisons++;
+    poisoned.add(new DataView(p.data.buffer, p.data.byteOffset, p.data.byteLength).getBigUint64(0, true));
+  });
 
   const resolvedSends: bigint[] = [];
   const requestOutcome = new Map<bigint, 'resolved' | 'rejected' | 'pending'>();
@@ -213,57 +224,74 @@ async function soakKills(killsWanted: number): Promise<KillResult> {
     }
   })();
 
-  // The killer: random moments, a quarter of them while a restart loads and inits the next sidecar.
+  // The killer: one kill -9 per sidecar process, at random moments of its run (after READY, under load), and every
+  // fourth time also the next one right after a restart spawned it (while it loads the plugin and runs init). Each
+  // kill waits for the 'exit' of its process, so every kill is a death.
+  const waitForExit = async (exitsBefore: number): Promise<void> => {
+    const end = Date.now() + 10_000;
+    while (r.exits === exitsBefore && Date.now() < end) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (r.exits === exitsBefore) r.violations.push('[hang] no exit event within 10 s of a kill -9');
+  };
+  let lastReport = Date.now();
   while (r.kills < killsWanted) {
-    const duringStart = r.kills % 4 === 3;
-    if (duringStart) {
-      // Wait for a restart to spawn a process that has not said READY yet.
-      const pid = sidecar.pid;
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-      r.kills++;
-      const end = Date.now() + 3000;
-      while (Date.now() < end && (sidecar.pid <= 0 || sidecar.pid === pid)) await sleep(0);
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && !ready) await sleep(1);
+    await sleep(Math.floor(Math.random() * 12));
+    const pid = sidecar.pid;
+    if (pid <= 0) continue;
+    let exitsBefore = r.exits;
+    process.kill(pid, 'SIGKILL');
+    r.kills++;
+    await waitForExit(exitsBefore);
+    if (r.kills % 4 === 0 && r.kills < killsWanted) {
+      // The restart spawns from a timer; this check runs right after it, in the same turn of the event loop.
+      const spawnEnd = Date.now() + 5000;
+      while (Date.now() < spawnEnd && (sidecar.pid <= 0 || sidecar.pid === pid)) await new Promise<void>((resolve) => setImmediate(resolve));
       const next = sidecar.pid;
-      if (next > 0 && next !== pid && !ready) {
-        try {
-          process.kill(next, 'SIGKILL');
-          r.kills++;
-          r.killsDuringStart++;
-        } catch {
-          // it was already gone
-        }
-      }
-    } else {
-      const end = Date.now() + 5000;
-      while (Date.now() < end && !ready) await sleep(1);
-      await sleep(Math.floor(Math.random() * 12));
-      const pid = sidecar.pid;
-      if (pid > 0) {
-        try {
-          process.kill(pid, 'SIGKILL');
-          r.kills++;
-        } catch {
-          // between runs
-        }
+      if (next > 0 && next !== pid) {
+        exitsBefore = r.exits;
+        const early = !ready;
+        process.kill(next, 'SIGKILL');
+        r.kills++;
+        if (early) r.killsDuringStart++;
+        await waitForExit(exitsBefore);
       }
     }
-    if (r.kills % 100 === 0) console.log(`kills: ${r.kills} kill -9s, ${fmt(r.sendsResolved)} sends resolved, ${r.violations.length} violations`);
+    if (Date.now() - lastReport > 5000) {
+      lastReport = Date.now();
+      console.log(`kills: ${r.kills} kill -9s, ${fmt(r.sendsResolved)} sends resolved, ${r.violations.length} violations`);
+    }
   }
   producing = false;
   await producer;
-  // A last kill while stop() drains: the restarted sidecar must finish the drain (rule 1).
+  // A last kill while stop() drains a backlog: the restarted sidecar must finish the drain (rule 1).
+  for (let i = 0; i < 4096; i++) {
+    const s = seq++;
+    view.setBigUint64(0, s, true);
+    view.setBigUint64(8, s ^ 0x5a5a5a5a5a5a5a5an, true);
+    r.sends++;
+    void sidecar.send(payload).then(
+      () => {
+        r.sendsResolved++;
+        resolvedSends.push(s);
+      },
+      (error: Error) => r.violations.push(`[send] send ${s} rejected: ${error.message}`),
+    );
+  }
   stopCalled = true;
+  const restartsBeforeStop = r.restarts;
   const stopping = sidecar.stop();
-  await sleep(1);
+  await sleep(2);
   if (sidecar.pid > 0) {
     try {
       process.kill(sidecar.pid, 'SIGKILL');
-      r.kills++;
     } catch {
       // it had finished already
     }
   }
   r.finalExit = await stopping;
+  r.drainKills = r.restarts - restartsBeforeStop;
+  r.kills += r.drainKills;
   await Promise.all([...inFlight]);
   ledger.poll();
   r.seconds = (Date.now() - started) / 1000;
@@ -271,10 +299,11 @@ async function soakKills(killsWanted: number): Promise<KillResult> {
 
   // The ledger: every resolved send exactly once (or once more, flagged, right after a death); answered requests too;
   // nothing twice otherwise.
-  for (const s of resolvedSends) if (ledger.count(s) === 0) r.violations.push(`[lost] resolved send ${s} never ran`);
+  for (const s of resolvedSends) if (ledger.count(s) === 0 && !poisoned.has(s)) r.violations.push(`[lost] resolved send ${s} never ran`);
   for (const [s, outcome] of requestOutcome) {
     if (outcome === 'resolved' && ledger.count(s) === 0) r.violations.push(`[reply] request ${s} was answered but never ran`);
     if (outcome === 'pending') r.violations.push(`[unsettled] request ${s} still pending after stop()`);
+    if (outcome === 'rejected' && !poisoned.has(s)) r.violations.push(`[rejected] request ${s} rejected although the restart policy allows every restart`);
   }
   for (const [s, list] of ledger.bySeq) {
     if (s >= seq) r.violations.push(`[ledger] seq ${s} was never sent`);
@@ -307,8 +336,11 @@ interface MessageResult {
 }
 
 const MESSAGE_BYTES = 32;
-/** Events not yet received that the producer allows before it waits (the window of the pipeline). */
-const WINDOW = 1 << 16;
+/**
+ * Events not yet received that the producer allows before it waits (the window of the pipeline): below what the
+ * command ring holds (1 MiB / 48-byte records ≈ 21,800), so that sends go straight into the ring, never the backlog.
+ */
+const WINDOW = 16_384;
 
 /** Word i (1…5) of message `seq`'s body, and its checksum (word 7): cheap, position- and sequence-dependent. */
 function bodyWord(seqLo: number, i: number): number {
@@ -430,6 +462,30 @@ async function main(): Promise<void> {
   const summary: string[] = [];
   console.log(`soak: node ${process.version}, ${startedAt.toISOString()}, options ${JSON.stringify({ ...args, only: [...args.only] })}`);
 
+  // Messages first: its RSS figures then start from a fresh process, not from the other phases' garbage.
+  if (want('messages') && args.messages > 0) {
+    const m = await soakMessages(args.messages);
+    violations += m.violations.length;
+    summary.push(
+      `messages: ${fmt(m.messages)} checksummed 32-byte messages JS → echo (process) → JS in ${m.seconds.toFixed(1)} s = ${fmt(Math.round(m.perSecond))} msgs/s; ` +
+        `RSS host ${mib(m.rss.start)} / ${mib(m.rss.middle)} / ${mib(m.rss.end)} (start / middle / end; growth ${mib(m.rss.end - m.rss.start)}, second half ${mib(m.rss.end - m.rss.middle)}), ` +
+        `sidecar ${mib(m.sidecarRss.start)} / ${mib(m.sidecarRss.middle)} / ${mib(m.sidecarRss.end)}; violations ${fmt(m.violations.length)}`,
+    );
+    for (const x of m.violations) summary.push(`  ${x}`);
+  }
+
+  if (want('kills') && args.kills > 0) {
+    const k = await soakKills(args.kills);
+    violations += k.violations.length;
+    summary.push(
+      `kills: ${fmt(k.kills)} kill -9s (${fmt(k.killsDuringStart)} of a restarted sidecar before its READY, ${k.drainKills} during the final drain) in ${k.seconds.toFixed(0)} s; ` +
+        `${fmt(k.exits)} exits, ${fmt(k.restarts)} restarts; ${fmt(k.sends)} sends (${fmt(k.sendsResolved)} resolved), ${fmt(k.requests)} requests ` +
+        `(${fmt(k.requestsResolved)} answered, rejected ${JSON.stringify(k.requestsRejected)}); ledger ${fmt(k.ledgerEntries)} entries, ` +
+        `${fmt(k.redeliveries)} flagged redeliveries, ${fmt(k.poisons)} commands quarantined after two kills landed on them; final exit ${k.finalExit?.reason} dropped ${k.finalExit?.dropped}; violations ${fmt(k.violations.length)}`,
+    );
+    for (const x of k.violations.slice(0, 20)) summary.push(`  ${x}`);
+  }
+
   if (want('model') && args.minutes > 0) {
     const m = await soakModel(args.minutes, args.seed);
     const both = [m.stats.thread, m.stats.process];
@@ -450,29 +506,6 @@ async function main(): Promise<void> {
     summary.push(`model final exits: thread ${JSON.stringify(m.stats.thread.finalReasons)}, process ${JSON.stringify(m.stats.process.finalReasons)}`);
     summary.push(`model rejections: requests ${JSON.stringify(m.stats.process.requestsRejected)} (process) ${JSON.stringify(m.stats.thread.requestsRejected)} (thread); sends ${JSON.stringify(m.stats.process.sendsRejected)} (process) ${JSON.stringify(m.stats.thread.sendsRejected)} (thread)`);
     for (const f of m.failures) summary.push(`  FAILED ${f.mode}: MODEL_SEED=${f.seed} MODEL_PATH=${f.path ?? ''} — ${f.error.split('\n').slice(0, 3).join(' ')}`);
-  }
-
-  if (want('kills') && args.kills > 0) {
-    const k = await soakKills(args.kills);
-    violations += k.violations.length;
-    summary.push(
-      `kills: ${fmt(k.kills)} kill -9s (${fmt(k.killsDuringStart)} during a restart's start, 1 during the final drain) in ${k.seconds.toFixed(0)} s; ` +
-        `${fmt(k.exits)} exits, ${fmt(k.restarts)} restarts; ${fmt(k.sends)} sends (${fmt(k.sendsResolved)} resolved), ${fmt(k.requests)} requests ` +
-        `(${fmt(k.requestsResolved)} answered, rejected ${JSON.stringify(k.requestsRejected)}); ledger ${fmt(k.ledgerEntries)} entries, ` +
-        `${fmt(k.redeliveries)} flagged redeliveries; final exit ${k.finalExit?.reason} dropped ${k.finalExit?.dropped}; violations ${fmt(k.violations.length)}`,
-    );
-    for (const x of k.violations.slice(0, 20)) summary.push(`  ${x}`);
-  }
-
-  if (want('messages') && args.messages > 0) {
-    const m = await soakMessages(args.messages);
-    violations += m.violations.length;
-    summary.push(
-      `messages: ${fmt(m.messages)} checksummed 32-byte messages JS → echo (process) → JS in ${m.seconds.toFixed(1)} s = ${fmt(Math.round(m.perSecond))} msgs/s; ` +
-        `RSS host ${mib(m.rss.start)} / ${mib(m.rss.middle)} / ${mib(m.rss.end)} (start / middle / end; growth ${mib(m.rss.end - m.rss.start)}, second half ${mib(m.rss.end - m.rss.middle)}), ` +
-        `sidecar ${mib(m.sidecarRss.start)} / ${mib(m.sidecarRss.middle)} / ${mib(m.sidecarRss.end)}; violations ${fmt(m.violations.length)}`,
-    );
-    for (const x of m.violations) summary.push(`  ${x}`);
   }
 
   console.log(`\nsoak summary (${startedAt.toISOString()}, ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s):`);

@@ -620,10 +620,16 @@ export class DeliveryHarness {
       if (exit.reason === 'start-failed') v.push('[start-failed] the final exit is start-failed');
       if (mode === 'thread' && exit.reason !== 'stopped') v.push(`[stop] thread mode ended with ${exit.reason}`);
     }
-    for (const e of this.#exits) if (e.reason === 'start-failed') v.push(`[start-failed] an exit of a restart says start-failed (rule 8): ${e.message ?? ''}`);
-    if (this.#exits.length > 0 && exit !== undefined && this.#exits[this.#exits.length - 1] !== exit && !this.#exits.some((e) => e.restarting === false)) {
-      v.push('[stop] no final exit event (restarting: false) was emitted');
+    for (const e of this.#exits) {
+      if (e.reason === 'start-failed') v.push(`[start-failed] an exit of a restart says start-failed (rule 8): ${e.message ?? ''}`);
+      if (e.restarting && e.dropped !== 0) v.push(`[dropped] an exit with restarting: true counts ${e.dropped} dropped (only the final exit counts them)`);
     }
+    const finals = this.#exits.filter((e) => !e.restarting);
+    if (finals.length !== 1) v.push(`[exit] ${finals.length} final 'exit' events (restarting: false) instead of one`);
+    else if (exit !== undefined && finals[0] !== exit && JSON.stringify(finals[0]) !== JSON.stringify(exit)) {
+      v.push(`[exit] stop() resolved with ${JSON.stringify(exit)} but the final 'exit' event said ${JSON.stringify(finals[0])}`);
+    }
+    if (finals.length === 1 && this.#exits[this.#exits.length - 1] !== finals[0]) v.push("[exit] an 'exit' event came after the final one");
     const restartingExits = this.#exits.filter((e) => e.restarting).length;
     if (restartingExits !== this.#restarts) v.push(`[restart] ${restartingExits} exits said restarting but ${this.#restarts} 'restart' events came`);
     if (this.cfg.restart === undefined && this.#restarts > 0) v.push('[restart] restarted without a restart policy');
