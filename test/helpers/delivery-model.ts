@@ -201,8 +201,10 @@ function classifyRejection(error: unknown): RejectClass {
   const message = messageOf(error);
   if (code === 'ERR_QUEUE_FULL') return 'never-ran';
   if (code === 'ERR_TIMEOUT' || code === 'ERR_ABORTED') {
-    if (/may still complete|already started/.test(message)) return 'may-finish';
-    return 'never-ran'; // "still queued … will not be sent", "withdrawn … will not run", "aborted … before it was sent"
+    // The sentence says whether the command never started (rule 5: "the message says so"); what it does not claim
+    // is checked as may-finish.
+    if (/will not be sent|withdrawn before the plugin started it|before it was sent/.test(message)) return 'never-ran';
+    return 'may-finish';
   }
   if (code === 'ERR_SIDECAR_STOPPED' && /accepts no more commands|drain: false|before the command could be sent/.test(message)) return 'never-ran';
   if (code === 'ERR_SIDECAR_CRASHED' && /accepts no more commands|before the command could be (sent|processed)/.test(message)) return 'frozen';
@@ -489,13 +491,27 @@ export class DeliveryHarness {
     }
   }
 
-  corrupt(ring: CorruptRing, target: CorruptTarget, pick: number): void {
+  /**
+   * Damages `ring` (corruptSidecar). With `burst` > 0 it first sends that many commands so that the ring has records to
+   * damage: the command ring right after they are published (the runtime consumes them meanwhile), the event ring
+   * after up to 3 ms of busy waiting on this thread (the runtime fills it, this thread does not drain it).
+   */
+  async corrupt(ring: CorruptRing, target: CorruptTarget, pick: number, burst: number): Promise<void> {
+    if (burst > 0) {
+      this.send(burst, 24);
+      await Promise.resolve(); // the microtask that publishes the staged commands runs first
+      await Promise.resolve();
+    }
     const pid = this.sidecar.pid;
     if (pid <= 0) {
       this.stats.corruptionsSkipped++;
       return;
     }
-    const result = corruptSidecar(pid, ring, target, pick);
+    let result = corruptSidecar(pid, ring, target, pick);
+    if (!result.done && burst > 0 && ring === 'event' && target !== 'tail' && target !== 'head') {
+      const end = performance.now() + 3;
+      while (!result.done && performance.now() < end) result = corruptSidecar(pid, ring, target, pick);
+    }
     this.log.push(`corrupt: ${result.what}`);
     if (!result.done) {
       this.stats.corruptionsSkipped++;
@@ -910,17 +926,17 @@ class KillCmd implements Cmd {
 }
 
 class CorruptCmd implements Cmd {
-  constructor(readonly ring: CorruptRing, readonly target: CorruptTarget, readonly pick: number) {}
+  constructor(readonly ring: CorruptRing, readonly target: CorruptTarget, readonly pick: number, readonly burst: number) {}
   check(m: Readonly<Model>): boolean {
     return m.cfg.mode === 'process' && m.faults < MAX_FAULTS;
   }
   async run(m: Model, r: DeliveryHarness): Promise<void> {
     r.stats.commands++;
     m.faults++;
-    r.corrupt(this.ring, this.target, this.pick);
+    await r.corrupt(this.ring, this.target, this.pick, this.burst);
   }
   toString(): string {
-    return `corrupt(${this.ring} ${this.target} #${this.pick})`;
+    return `corrupt(${this.ring} ${this.target} #${this.pick}${this.burst > 0 ? ` after ${this.burst} sends` : ''})`;
   }
 }
 
@@ -1001,8 +1017,13 @@ export function commandArbitraries(): fc.Arbitrary<Cmd>[] {
     .tuple(fc.constantFrom<'now' | 'delayed' | 'restart'>('now', 'delayed', 'restart'), fc.integer({ min: 0, max: 15 }))
     .map(([h, d]): Cmd => new KillCmd(h, d));
   const corrupt = fc
-    .tuple(fc.constantFrom<CorruptRing>('command', 'event'), fc.constantFrom<CorruptTarget>('tail', 'head', 'record-type', 'record-length'), fc.nat(1000))
-    .map(([ring, target, pick]): Cmd => new CorruptCmd(ring, target, pick));
+    .tuple(
+      fc.constantFrom<CorruptRing>('command', 'event'),
+      fc.constantFrom<CorruptTarget>('tail', 'head', 'record-type', 'record-length'),
+      fc.nat(1000),
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
+    )
+    .map(([ring, target, pick, burst]): Cmd => new CorruptCmd(ring, target, pick, burst));
   const stop = fc.tuple(fc.boolean(), fc.option(fc.integer({ min: 30, max: 1500 }), { nil: undefined, freq: 3 })).map(([d, t]): Cmd => new StopCmd(d, t));
   const pause = fc.integer({ min: 0, max: 25 }).map((ms): Cmd => new PauseCmd(ms));
   const settle = fc.constant<Cmd>(new SettleCmd());
