@@ -24,6 +24,9 @@ int main(void) {
   CONST("MSG_REPLY", NS_SIDECAR_MSG_REPLY);
   CONST("MSG_LOG", NS_SIDECAR_MSG_LOG);
   CONST("MSG_DISPOSED", NS_SIDECAR_MSG_DISPOSED);
+  CONST("COMMAND_STARTED_BIT", NS_SIDECAR_CMD_STARTED_BIT);
+  CONST("COMMAND_WITHDRAWN", NS_SIDECAR_CMD_WITHDRAWN);
+  CONST("MAX_REQUEST_ID", NS_SIDECAR_MAX_REQUEST_ID);
   CONST("STATE_CREATED", NS_SIDECAR_STATE_CREATED);
   CONST("STATE_LOADING", NS_SIDECAR_STATE_LOADING);
   CONST("STATE_INITIALIZING", NS_SIDECAR_STATE_INITIALIZING);
@@ -55,6 +58,7 @@ int main(void) {
   FIELD(CONFIG_LENGTH, config_length);
   FIELD(HOST_FLAGS, host_flags);
   FIELD(HOST_PID, host_pid);
+  FIELD(REDELIVERED, redelivered);
   FIELD(STATE, state);
   FIELD(HEARTBEAT, heartbeat);
   FIELD(IN_PLUGIN, in_plugin);
@@ -62,6 +66,8 @@ int main(void) {
   FIELD(EXIT_REASON, exit_reason);
   FIELD(ERROR_CODE, error_code);
   FIELD(PROCESSED, processed);
+  FIELD(STARTED, started);
+  FIELD(COMPLETED, completed);
   FIELD(ERROR_LENGTH, error_length);
   printf("  \"CONTROL_ERROR_OFFSET\": %u\n}\n", (unsigned)offsetof(ns_sidecar_control, error));
   return 0;
