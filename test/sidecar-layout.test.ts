@@ -24,6 +24,7 @@ test('the delivery words of wire-format §8.3 are in the C dump too, so they are
     'COMMAND_STARTED_BIT',
     'COMMAND_WITHDRAWN',
     'MAX_REQUEST_ID',
+    'COMMAND_REDELIVERED',
   ]) {
     assert.equal(typeof fromTs[name], 'number', `${name} is exported by src/sidecar/layout.ts`);
     assert.equal(fromC[name], fromTs[name], `${name}: C has ${String(fromC[name])}, TypeScript has ${String(fromTs[name])}`);

@@ -96,6 +96,8 @@ int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_head
   rt->config = (const uint8_t *)control + NS_SIDECAR_CONTROL_SIZE;
   rt->config_length = config_length;
   rt->host_flags = control->host_flags;
+  /* Host-written and untrusted, read once: any value is harmless, it only flags that many leading commands. */
+  rt->redeliver_remaining = control->redelivered;
   rt->wait = wait;
   rt->idle_poll_ns = NS_RUNTIME_IDLE_POLL_NS;
   if (attach_ring(&rt->commands, region_base, header, command_segment) != 0 ||
@@ -180,6 +182,12 @@ static int service_reply(const ns_host_services *host, uint32_t request_id, cons
   return rc;
 }
 
+static uint32_t service_command_flags(const ns_host_services *host) {
+  ns_runtime *rt = services_owner(host);
+  /* current_flags is non-zero only while process runs (0 during init and dispose) */
+  return rt == NULL ? 0u : rt->current_flags;
+}
+
 static void service_log(const ns_host_services *host, int level, const char *message) {
   ns_runtime *rt = services_owner(host);
   size_t n;
@@ -235,6 +243,7 @@ static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t
   uint32_t type, request_id = 0;
   const uint8_t *data;
   uint32_t data_length;
+  uint32_t flags = 0;
   int rc;
   if (kind != NS_SIDECAR_MSG_COMMAND || length < NS_SIDECAR_MSG_HEADER_SIZE) {
     rt->failed = 1;
@@ -243,6 +252,11 @@ static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t
   memcpy(&type, payload, sizeof type); /* arg0: host-written before publication, read once */
   data = payload + NS_SIDECAR_MSG_HEADER_SIZE;
   data_length = length - NS_SIDECAR_MSG_HEADER_SIZE;
+  if (rt->redeliver_remaining > 0) {
+    /* Counted per command taken, withdrawn ones included: `redelivered` names the first N commands of the ring. */
+    rt->redeliver_remaining--;
+    flags = NS_COMMAND_REDELIVERED;
+  }
   /* arg1 is the claim word (§8.3). The payload is 8-byte aligned (§4), so arg1 is an aligned u32 of the shared
    * mapping: the ring handler's const view is cast away for the claim, the only write the sidecar makes to a
    * command record. */
@@ -264,6 +278,7 @@ static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t
       (void)put_message(rt, NS_SIDECAR_MSG_PROCESS, type, request_id, NULL, 0);
   }
   rt->current_request = request_id;
+  rt->current_flags = flags;
   rt->replied = 0;
   /* Stored right before the call, after the claim and the PROCESS message: started = completed + 1 after a death
    * says process may have run for this command (no earlier step runs plugin code). */
@@ -271,6 +286,7 @@ static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t
   enter_call(rt, NS_SIDECAR_CALL_PROCESS);
   rc = rt->plugin->process(rt->state, type, data, data_length, request_id);
   leave_call(rt);
+  rt->current_flags = 0;
   NS_ATOMIC_STORE(&rt->control->processed,
                         NS_ATOMIC_LOAD(&rt->control->processed, NS_MO_RELAXED) + 1u,
                         NS_MO_RELAXED);
@@ -360,6 +376,7 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
   rt->services.emit_event = service_emit_event;
   rt->services.reply = service_reply;
   rt->services.log = service_log;
+  rt->services.command_flags = service_command_flags; /* ABI 1.1 */
   NS_ATOMIC_STORE(&rt->control->error_code, 0, NS_MO_RELAXED);
   reason = run_init(rt);
   if (reason != 0) return reason;
