@@ -109,6 +109,240 @@ function countRegionMappings(): number {
   return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('memfd:native-sidecar')).length;
 }
 
+describe('a wait pending on a ring when its region closes', () => {
+  for (const [how, make] of MAKERS) {
+    for (const [parkerName, makeParker] of PARKERS) {
+      test(`readable() without a timeout on a ring ${how}, parked in ${parkerName}, rejects with ERR_REGION_CLOSED`, BOUND, async () => {
+        const parker = makeParker();
+        const region = SharedRegion.create({ size: REGION_SIZE });
+        const ring = make(region, { parker, waitPolicy: PARK });
+        const pending = ring.readable();
+        await delay(20);
+        region.close();
+        await assert.rejects(pending, regionClosed);
+        parker.close();
+      });
+    }
+
+    test(`write() waiting for space on a ring ${how} rejects with ERR_REGION_CLOSED and writes nothing`, BOUND, async () => {
+      const region = SharedRegion.create({ size: REGION_SIZE });
+      const ring = make(region, { waitPolicy: PARK });
+      fill(ring);
+      const pending = ring.write(2, new Uint8Array(100));
+      await delay(20);
+      region.close();
+      await assert.rejects(pending, regionClosed);
+    });
+  }
+
+  for (const mode of ['spin', 'spin-then-park'] as const) {
+    test(`readable() and write() in '${mode}' mode reject with ERR_REGION_CLOSED`, BOUND, async () => {
+      const region = SharedRegion.create({ size: REGION_SIZE });
+      const consumer = region.createRing(CAP, { waitPolicy: { mode } });
+      const producer = region.createRing(CAP, { waitPolicy: { mode } });
+      fill(producer);
+      const reading = consumer.readable();
+      const writing = producer.write(1, new Uint8Array(100));
+      await delay(20);
+      region.close();
+      await assert.rejects(reading, regionClosed);
+      await assert.rejects(writing, regionClosed);
+    });
+  }
+
+  test('a dozen readable() calls, with and without a signal, and a write() pending on one Ring object all reject', BOUND, async () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const ring = region.createRing(CAP, { waitPolicy: PARK });
+    const abort = new AbortController();
+    const readers = Array.from({ length: 12 }, (_, i) => ring.readable(i % 2 === 0 ? {} : { signal: abort.signal }));
+    const full = region.createRing(CAP, { waitPolicy: PARK });
+    fill(full);
+    const writer = full.write(1, new Uint8Array(100), { signal: abort.signal });
+    await delay(20);
+    region.close();
+    for (const reader of readers) await assert.rejects(reader, regionClosed);
+    await assert.rejects(writer, regionClosed);
+    assert.equal(abort.signal.aborted, false, "the caller's signal is not aborted by the region's close");
+  });
+
+  test('an AbortSignal still aborts a parked wait with ERR_ABORTED, and the region then closes cleanly', BOUND, async () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const ring = region.createRing(CAP, { waitPolicy: PARK });
+    const abort = new AbortController();
+    const pending = ring.readable({ signal: abort.signal });
+    await delay(20);
+    abort.abort(new Error('stop'));
+    await assert.rejects(pending, { name: 'RingError', code: 'ERR_ABORTED' });
+    // The same (aborted) signal again: refused at once; a wait without a signal still parks and is released.
+    await assert.rejects(ring.readable({ signal: abort.signal }), { code: 'ERR_ABORTED' });
+    const second = ring.readable();
+    await delay(20);
+    region.close();
+    await assert.rejects(second, regionClosed);
+  });
+
+  test('the native waiter is cancelled while the memory is still mapped, and the mapping goes once it has let go', BOUND, async () => {
+    const inner = new NativeParker();
+    const mappedAtAbort: boolean[] = [];
+    const spy: Parker = {
+      wake: (view, index) => inner.wake(view, index),
+      close: () => inner.close(),
+      wait: (view, index, expected, timeoutMs, signal) => {
+        assert.ok(signal instanceof AbortSignal, 'a Ring always hands the parker a signal');
+        signal.addEventListener('abort', () => mappedAtAbort.push(view.length > 0 && Atomics.load(view, 0) !== 0), { once: true });
+        return inner.wait(view, index, expected, timeoutMs, signal);
+      },
+    };
+    const before = countRegionMappings();
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const ring = region.createRing(CAP, { parker: spy, waitPolicy: PARK });
+    assert.equal(countRegionMappings(), before + 1);
+    const pending = ring.readable();
+    await delay(20);
+    region.close();
+    // The magic word at offset 0 could still be read when the abort ran: the memory was mapped then.
+    assert.deepEqual(mappedAtAbort, [true]);
+    await assert.rejects(pending, regionClosed);
+    for (let i = 0; i < 200 && countRegionMappings() > before; i++) await delay(10);
+    assert.equal(countRegionMappings(), before, 'the waiter released its pin: the region is unmapped');
+    inner.close();
+  });
+
+  test('a process whose only pending work is a readable() and a write() on rings of a region exits once the region closes', CHILD_BOUND, () => {
+    const r = runNode(
+      `import { SharedRegion, Ring } from ${JSON.stringify(INDEX_URL)};
+       const region = SharedRegion.create({ size: 65536 });
+       const consumer = region.createRing(1024);
+       const segment = region.addSegment(1, Ring.segmentSize(1024));
+       const producer = Ring.create(region.buffer, { capacity: 1024, byteOffset: segment.offset });
+       while (producer.tryWrite(1, new Uint8Array(100)));
+       consumer.readable().then(() => console.log('resolved'), (e) => console.log(e.code));
+       producer.write(1, new Uint8Array(100)).then(() => console.log('written'), (e) => console.log(e.code));
+       setTimeout(() => region.close(), 50);`,
+    );
+    assert.equal(r.signal, null, `the child hung (killed by ${r.signal}): ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['ERR_REGION_CLOSED', 'ERR_REGION_CLOSED']);
+  });
+});
+
+describe('Ring calls after its region was closed', () => {
+  for (const [how, make] of MAKERS) {
+    test(`every method of a ring ${how} throws RingError ERR_REGION_CLOSED, the async ones reject with it`, BOUND, async () => {
+      const region = SharedRegion.create({ size: REGION_SIZE });
+      const ring = make(region, {});
+      ring.tryWrite(1, new Uint8Array([1, 2, 3]));
+      ring.stage(2, new Uint8Array(4));
+      ring.peek();
+      ring.claim(16);
+      region.close();
+      const payload = new Uint8Array(8);
+      const sync: Array<[string, () => unknown]> = [
+        ['tryWrite', () => ring.tryWrite(1, payload)],
+        ['stage', () => ring.stage(1, payload)],
+        ['stageMany', () => ring.stageMany(1, payload, 4)],
+        ['stageFrames', () => ring.stageFrames(1, new Uint8Array(16), 8)],
+        ['tryWriteMany', () => ring.tryWriteMany(1, payload, 4)],
+        ['publish', () => ring.publish()],
+        ['claim', () => ring.claim(8)],
+        ['commit', () => ring.commit(1)],
+        ['abort', () => ring.abort()],
+        ['peek', () => ring.peek()],
+        ['release', () => ring.release()],
+        ['drain', () => ring.drain(() => {})],
+        ['closeProducer', () => ring.closeProducer()],
+        ['closeConsumer', () => ring.closeConsumer()],
+      ];
+      for (const [name, call] of sync) assert.throws(call, regionClosed, name);
+      await assert.rejects(ring.write(1, payload), regionClosed);
+      await assert.rejects(ring.readable(), regionClosed);
+      await assert.rejects(ring.readable({ timeout: 0 }), regionClosed);
+      await assert.rejects(ring[Symbol.asyncIterator]().next(), regionClosed);
+      // Still readable: what the Ring validated when it was made.
+      assert.equal(ring.capacity, CAP);
+    });
+  }
+
+  test('closeProducer() and closeConsumer() of sides closed before the region stay no-ops, and region.close() is idempotent', () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const ring = region.createRing(CAP);
+    ring.closeProducer();
+    ring.closeConsumer();
+    region.close();
+    ring.closeProducer();
+    ring.closeConsumer();
+    region.close();
+    assert.equal(region.closed, true);
+    assert.throws(() => ring.tryWrite(1, new Uint8Array(1)), regionClosed, 'the memory is the first reason given');
+  });
+
+  test('the region refuses every use after close() with RegionError ERR_REGION_CLOSED', () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    region.createRing(CAP);
+    region.close();
+    const closed = (e: unknown): boolean => {
+      assert.ok(e instanceof RegionError, `expected a RegionError, got ${String(e)}`);
+      assert.equal(e.code, 'ERR_REGION_CLOSED');
+      assert.match(e.message, /^The region was closed; .+\.$/);
+      return true;
+    };
+    assert.throws(() => region.buffer, closed);
+    assert.throws(() => region.fd, closed);
+    assert.throws(() => region.segments, closed);
+    assert.throws(() => region.addSegment(1, 1024), closed);
+    assert.throws(() => region.createRing(CAP), closed);
+    assert.throws(() => region.ring(0), closed);
+    assert.equal(region.size, REGION_SIZE);
+  });
+
+  test('Ring.create and Ring.attach on the buffer of a closed region throw RingError ERR_REGION_CLOSED', () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const segment = region.addSegment(1, Ring.segmentSize(CAP));
+    const buffer = region.buffer;
+    Ring.create(buffer, { capacity: CAP, byteOffset: segment.offset });
+    region.close();
+    const closed = (e: unknown): boolean => {
+      assert.ok(e instanceof RingError, `expected a RingError, got ${String(e)}`);
+      assert.equal(e.code, 'ERR_REGION_CLOSED');
+      assert.match(e.message, /'buffer'/);
+      return true;
+    };
+    assert.throws(() => Ring.attach(buffer, { byteOffset: segment.offset }), closed);
+    assert.throws(() => Ring.create(buffer, { capacity: CAP, byteOffset: segment.offset }), closed);
+  });
+
+  test('a drain() handler that closes the region ends the drain with ERR_REGION_CLOSED', () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    const ring = region.createRing(CAP);
+    for (let i = 0; i < 3; i++) ring.tryWrite(1, new Uint8Array([i]));
+    let calls = 0;
+    assert.throws(
+      () =>
+        ring.drain(() => {
+          calls++;
+          region.close();
+        }),
+      regionClosed,
+    );
+    assert.equal(calls, 1);
+    assert.throws(() => ring.peek(), regionClosed);
+  });
+
+  test('closing one region leaves rings over other memory alone', () => {
+    const region = SharedRegion.create({ size: REGION_SIZE });
+    region.createRing(CAP);
+    const other = SharedRegion.create({ size: REGION_SIZE });
+    const inOther = other.createRing(CAP);
+    const plain = Ring.create(new ArrayBuffer(Ring.segmentSize(CAP)), { capacity: CAP });
+    region.close();
+    assert.equal(inOther.tryWrite(1, new Uint8Array([7])), true);
+    assert.equal(plain.tryWrite(1, new Uint8Array([8])), true);
+    assert.deepEqual([...inOther.peek()!.payload], [7]);
+    assert.deepEqual([...plain.peek()!.payload], [8]);
+    other.close();
+  });
+});
+
 describe('wait arguments', () => {
   const notSignals: unknown[] = [{}, null, 1, { aborted: false, addEventListener() {}, removeEventListener() {} }];
 
