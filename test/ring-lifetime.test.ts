@@ -343,6 +343,70 @@ describe('Ring calls after its region was closed', () => {
   });
 });
 
+describe('payloads whose buffer is detached', () => {
+  function ring(): { ring: Ring; tail: () => number } {
+    const buffer = new ArrayBuffer(Ring.segmentSize(CAP));
+    const words = new Int32Array(buffer);
+    return { ring: Ring.create(buffer, { capacity: CAP }), tail: () => Atomics.load(words, RING_TAIL_OFFSET / 4) };
+  }
+
+  test('tryWrite, stage, stageMany, stageFrames and tryWriteMany refuse them with ERR_INVALID_ARG naming the argument and write nothing', () => {
+    const { ring: r, tail } = ring();
+    const { bytes, doubles, data } = detachedViews();
+    for (const view of [bytes, doubles, data] as ArrayBufferView[]) {
+      const detached = /its buffer is detached/;
+      assert.throws(() => r.tryWrite(1, view), invalidArg('payload', detached));
+      assert.throws(() => r.stage(1, view), invalidArg('payload', detached));
+      assert.throws(() => r.stageMany(1, view, 4, 0), invalidArg('records', detached));
+      assert.throws(() => r.stageMany(1, view, 4), invalidArg('records', detached));
+      assert.throws(() => r.tryWriteMany(1, view, 4), invalidArg('records', detached));
+      assert.throws(() => r.stageFrames(1, view, 8), invalidArg('frames', detached));
+    }
+    r.publish();
+    assert.equal(tail(), 0, 'nothing was staged');
+    assert.equal(r.peek(), null);
+    const slot = r.claim(8);
+    assert.ok(slot !== null, 'no claim was left open');
+    r.abort();
+  });
+
+  test('write() refuses a detached payload with ERR_INVALID_ARG, and one detached while it waits for room', BOUND, async () => {
+    const { ring: r, tail } = ring();
+    await assert.rejects(r.write(1, detachedView()), invalidArg('payload', /its buffer is detached/));
+    const written = fill(r);
+    const before = tail();
+    const buffer = new ArrayBuffer(100);
+    const pending = r.write(1, new Uint8Array(buffer), { timeout: 5_000 });
+    structuredClone(buffer, { transfer: [buffer] });
+    await assert.rejects(pending, invalidArg('payload', /was detached while write\(\) waited/));
+    assert.equal(tail(), before, 'nothing was written');
+    assert.equal(r.drain(() => {}), written);
+  });
+
+  test('empty payloads that are not detached are still written', () => {
+    const { ring: r } = ring();
+    assert.equal(r.tryWrite(1, new Uint8Array(0)), true);
+    assert.equal(r.tryWrite(2, new Uint8Array(new SharedArrayBuffer(8), 8, 0)), true);
+    assert.equal(r.tryWrite(3, new DataView(new ArrayBuffer(0))), true);
+    assert.equal(r.stageMany(4, new Uint8Array(0), 0, 2), 2);
+    r.publish();
+    const seen: number[] = [];
+    r.drain((type, payload) => {
+      assert.equal(payload.length, 0);
+      seen.push(type);
+    });
+    assert.deepEqual(seen, [1, 2, 3, 4, 4]);
+  });
+
+  test('Ring.create and Ring.attach refuse a detached buffer with ERR_INVALID_ARG naming it', () => {
+    const buffer = new ArrayBuffer(Ring.segmentSize(CAP));
+    Ring.create(buffer, { capacity: CAP });
+    structuredClone(buffer, { transfer: [buffer] });
+    assert.throws(() => Ring.attach(buffer), invalidArg('buffer', /its buffer is detached/));
+    assert.throws(() => Ring.create(buffer, { capacity: CAP }), invalidArg('buffer', /its buffer is detached/));
+  });
+});
+
 describe('wait arguments', () => {
   const notSignals: unknown[] = [{}, null, 1, { aborted: false, addEventListener() {}, removeEventListener() {} }];
 

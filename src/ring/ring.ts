@@ -311,7 +311,8 @@ export class Ring implements BufferUser {
    * when the ring has no room. Throws ERR_RING_TOO_BIG if `payload` exceeds maxPayload, ERR_RING_CLOSED after
    * closeProducer() or when the ring is full and the consumer has closed, ERR_INVALID_STATE while a claim is open,
    * ERR_ADDON_MISSING when the consumer is parked and no parker can wake it (the record is published nonetheless),
-   * ERR_INVALID_ARG naming `type` or `payload`, ERR_REGION_CLOSED once the ring's region was closed. The payload is copied; the caller keeps ownership of it.
+   * ERR_INVALID_ARG naming `type` or `payload` (also a payload whose buffer is detached; nothing is written then),
+   * ERR_REGION_CLOSED once the ring's region was closed. The payload is copied; the caller keeps ownership of it.
    */
   tryWrite(type: number, payload: ArrayBufferView): boolean {
     this.checkProducer();
@@ -345,8 +346,8 @@ export class Ring implements BufferUser {
    * which must not overlap this ring's data area. Fastest when `records` starts at a multiple of 4 bytes in its buffer
    * and recordLength is a multiple of 4 (the payload is then copied as 32-bit words).
    *
-   * Throws ERR_INVALID_ARG naming the bad argument (type, records, recordLength, count — count × recordLength more
-   * than records.byteLength), ERR_REGION_CLOSED, ERR_RING_TOO_BIG if recordLength exceeds maxPayload, ERR_INVALID_STATE while a claim is
+   * Throws ERR_INVALID_ARG naming the bad argument (type, records — also when its buffer is detached —, recordLength,
+   * count — count × recordLength more than records.byteLength), ERR_REGION_CLOSED, ERR_RING_TOO_BIG if recordLength exceeds maxPayload, ERR_INVALID_STATE while a claim is
    * open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the consumer has closed, and
    * ERR_RING_CORRUPT when the shared head is invalid. A call that throws stages nothing.
    */
@@ -445,7 +446,8 @@ export class Ring implements BufferUser {
    * records before it waits, so a consumer is never left waiting for them. Rejects with ERR_TIMEOUT, ERR_ABORTED,
    * ERR_RING_CLOSED (either side closed), ERR_RING_TOO_BIG, ERR_RING_CORRUPT, ERR_ADDON_MISSING when it must park
    * and no parker exists, ERR_REGION_CLOSED when the ring's region is (or gets) closed — a pending write() settles
-   * then, unwritten — and ERR_INVALID_ARG for bad arguments (`options.timeout`, `options.signal`). Concurrent write()
+   * then, unwritten — and ERR_INVALID_ARG for bad arguments (`options.timeout`, `options.signal`, a detached
+   * payload, or a payload whose buffer is detached while it waits: nothing is written then). Concurrent write()
    * calls may complete in any order: await each to keep records in order. The payload is copied before the promise
    * resolves; do not modify it until then.
    */
@@ -459,9 +461,12 @@ export class Ring implements BufferUser {
       return;
     }
     this.publishTail();
+    const length = bytes.length;
     const attempt = (): number => {
       this.checkProducer();
       this.checkNoClaim('write');
+      // A payload transferred while we wait would read as empty: refuse it rather than write an empty record.
+      if (bytes.length !== length) throw detachedArg('payload', 'was detached while write() waited for room');
       if (!this.put(type, bytes)) return NOT_READY;
       this.publishTail();
       return READY;
@@ -1154,9 +1159,22 @@ function checkType(type: unknown): void {
   checkInteger('type', type, 0, RECORD_TYPE_MAX_USER);
 }
 
+/** `payload` as bytes; ERR_INVALID_ARG naming `name` when it is no view, or a view of a detached buffer. */
 function toBytes(payload: unknown, name = 'payload'): Uint8Array {
-  if (payload instanceof Uint8Array) return payload;
-  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload instanceof Uint8Array) {
+    // Only an empty view can be detached: the check costs one comparison on the usual path.
+    if (payload.length === 0 && isDetached(payload.buffer)) throw detachedArg(name);
+    return payload;
+  }
+  if (ArrayBuffer.isView(payload)) {
+    try {
+      return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+    } catch (error) {
+      // A detached view: the constructor (or a DataView's byteLength) throws a TypeError.
+      if (isDetached(payload.buffer)) throw detachedArg(name);
+      throw error;
+    }
+  }
   throw invalidArg(name, 'an ArrayBufferView such as a Uint8Array', payload);
 }
 
