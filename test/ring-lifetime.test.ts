@@ -250,6 +250,7 @@ describe('Ring calls after its region was closed', () => {
         ['peek', () => ring.peek()],
         ['release', () => ring.release()],
         ['drain', () => ring.drain(() => {})],
+        ['salvage', () => ring.salvage()],
         ['closeProducer', () => ring.closeProducer()],
         ['closeConsumer', () => ring.closeConsumer()],
       ];

@@ -121,6 +121,14 @@ export interface RingWaitOptions {
   signal?: AbortSignal;
 }
 
+/** What {@link Ring.salvage} returns: the records recovered, oldest first, and why it stopped early (if it did). */
+export interface RingSalvage {
+  /** Copies of the records (type, and a fresh Uint8Array the caller owns), in ring order. */
+  records: RingRecord[];
+  /** ERR_RING_CORRUPT describing the first check that failed, or undefined when every record up to tail was valid. */
+  error: RingError | undefined;
+}
+
 /** One parked wait of this Ring object (§5.1 step 5): how to cancel it when the region closes. */
 interface PendingPark {
   /** The controller whose signal the parker was given: aborting it makes the parker stop using the memory. */
@@ -491,6 +499,75 @@ export class Ring implements BufferUser {
     Atomics.or(this.words, CLOSED_I, RING_CLOSED_PRODUCER);
     this.wakeForClose(DATA_SEQ_I, CONSUMER_PARKED_I, this.parkedCount[CONSUMER] > 0);
     if (this.parkedCount[PRODUCER] > 0) this.wakeSelf(SPACE_SEQ_I);
+  }
+
+  /**
+   * Crash recovery, producer side: returns copies of the records this producer wrote that the consumer never
+   * released, oldest first, so that they can be handed to another consumer. Call it only after the consumer has
+   * ended for good (its process died, its thread was joined): while a consumer still runs, records it is reading may
+   * be returned too.
+   *
+   * The range is [head, t) with `head` loaded from shared memory and `t` this object's own tail: every record
+   * published, and every record staged (stage(), stageMany(), commit(type, false)) but not yet published — both are
+   * records no consumer released. An open claim is not a record and is left out. The shared tail is not read.
+   *
+   * The consumer-written head is untrusted and is validated as §3 says for a producer (a multiple of 8, and within
+   * [the last head this object validated, the published tail], hence within capacity of the tail); then every header
+   * from head on is validated exactly as a consumer reading it would (§4: type a user type or padding, padding ending
+   * exactly at the end of the data area and skipped, length ≤ maxPayload, the record within the range and not crossing
+   * the end of the data area). It stops at the first failure: `records` holds the records before it and `error` is
+   * a RingError ERR_RING_CORRUPT describing the failure (it is returned, not thrown); `error` is undefined when the
+   * whole range was valid. An empty range gives no records and no error.
+   *
+   * It changes nothing: no position, no closed bit, no wake-up, and it does not mark the ring corrupt. It works after
+   * closeProducer(), after the consumer closed, and on a ring this object found corrupt earlier. Producer thread.
+   * Throws only RingError ERR_REGION_CLOSED, when the ring's region was closed (its memory is gone).
+   */
+  salvage(): RingSalvage {
+    if (this.regionClosed) throw regionClosedError();
+    const records: RingRecord[] = [];
+    const stop = (detail: string): RingSalvage => ({
+      records,
+      error: new RingError(
+        'ERR_RING_CORRUPT',
+        `salvage() stopped after ${records.length} record${records.length === 1 ? '' : 's'}: the ring's shared memory is corrupt: ${detail}.`,
+      ),
+    });
+    // Edge #4: acquire (seq_cst) load of head, pairing with the consumer's last release store of it (edge #3).
+    const head = Atomics.load(this.words, HEAD_I) >>> 0;
+    if (head % RECORD_ALIGN !== 0) return stop(`head ${head} is not a multiple of ${RECORD_ALIGN}`);
+    if (((head - this.pHeadCache) >>> 0) > ((this.pPublished - this.pHeadCache) >>> 0)) {
+      return stop(`head ${head} is outside [${this.pHeadCache}, tail ${this.pPublished}]`);
+    }
+    const end = this.pTail;
+    let p = head;
+    // The checks of locate(), on a range ending at this producer's tail. Both ends are multiples of 8 and every step
+    // is too, so p reaches end exactly unless a check fails, and a non-zero avail is ≥ 8 (§4 check 1).
+    while (p !== end) {
+      const avail = (end - p) >>> 0;
+      const idx = p & this.mask;
+      const w = idx >>> 2;
+      // Read each header word once: the checks apply to these values whatever the memory holds later.
+      const length = this.headers[w + LENGTH_W]!;
+      const type = this.headers[w + TYPE_W]!;
+      if (type === RECORD_TYPE_PADDING) {
+        if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
+          return stop(`a padding record at ${p} with length ${length} does not end exactly at the end of the data area within the written bytes`);
+        }
+        p = (p + RECORD_HEADER_SIZE + length) >>> 0;
+        continue;
+      }
+      if (type > RECORD_TYPE_MAX_USER) return stop(`the record at ${p} has the invalid type 0x${hex(type)}`);
+      if (length > this.maxPayload) return stop(`the record at ${p} has length ${length}, more than maxPayload ${this.maxPayload}`);
+      const size = recordSize(length);
+      if (size > avail || idx + size > this.capacity) {
+        return stop(`the record at ${p} with length ${length} extends past the tail or the end of the data area`);
+      }
+      const start = idx + RECORD_HEADER_SIZE;
+      records.push({ type, payload: this.bytes.slice(start, start + length) });
+      p = (p + size) >>> 0;
+    }
+    return { records, error: undefined };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
