@@ -16,6 +16,7 @@ import {
   type WaitPolicy,
 } from '../src/index.js';
 import { RING_TAIL_OFFSET } from '../src/ring/layout.js';
+import { loadAddon, type FutexWaitResult } from '../src/native/addon.js';
 import { PollingParker } from './helpers/fake-parker.js';
 import { runNode } from './helpers/run-node.js';
 
@@ -105,8 +106,9 @@ function detachedView(): Uint8Array {
   return detachedViews().bytes;
 }
 
-function countRegionMappings(): number {
-  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes('memfd:native-sidecar')).length;
+/** How many mappings of this process show the shm object `name` (a named region's mapping is recognisable by it). */
+function countMappingsOf(name: string): number {
+  return readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.includes(`/dev/shm${name}`)).length;
 }
 
 describe('a wait pending on a ring when its region closes', () => {
@@ -193,19 +195,41 @@ describe('a wait pending on a ring when its region closes', () => {
         return inner.wait(view, index, expected, timeoutMs, signal);
       },
     };
-    const before = countRegionMappings();
-    const region = SharedRegion.create({ size: REGION_SIZE });
+    // A named region: its mapping is told apart from those other tests leave for their waiters to release.
+    const region = SharedRegion.create({ size: REGION_SIZE, name: true });
+    const name = region.name!;
+    region.unlink();
     const ring = region.createRing(CAP, { parker: spy, waitPolicy: PARK });
-    assert.equal(countRegionMappings(), before + 1);
+    assert.equal(countMappingsOf(name), 1);
     const pending = ring.readable();
     await delay(20);
     region.close();
     // The magic word at offset 0 could still be read when the abort ran: the memory was mapped then.
     assert.deepEqual(mappedAtAbort, [true]);
     await assert.rejects(pending, regionClosed);
-    for (let i = 0; i < 200 && countRegionMappings() > before; i++) await delay(10);
-    assert.equal(countRegionMappings(), before, 'the waiter released its pin: the region is unmapped');
+    for (let i = 0; i < 200 && countMappingsOf(name) > 0; i++) await delay(10);
+    assert.equal(countMappingsOf(name), 0, 'the waiter released its pin: the region is unmapped');
     inner.close();
+  });
+
+  test('a native futex wait on a word of a region keeps the mapping past close() until the waiter has left the kernel', BOUND, async () => {
+    const region = SharedRegion.create({ size: REGION_SIZE, name: true });
+    const name = region.name!;
+    region.unlink();
+    const waiter = new (loadAddon().FutexWaiter)();
+    const words = new Int32Array(region.buffer, 256, 1);
+    const result = new Promise<FutexWaitResult>((resolve) => waiter.wait(words, 0, 0, -1, resolve));
+    await delay(20);
+    region.close(); // without cancelling the wait first: the pin alone keeps the memory mapped
+    try {
+      assert.equal(countMappingsOf(name), 1, 'still mapped while the waiter sleeps on it');
+    } finally {
+      waiter.cancel(); // a wait left pending would keep this test process alive
+    }
+    assert.equal(await result, 'cancelled');
+    for (let i = 0; i < 200 && countMappingsOf(name) > 0; i++) await delay(10);
+    assert.equal(countMappingsOf(name), 0, 'unmapped by the unpin once the waiter left');
+    waiter.close();
   });
 
   test('a process whose only pending work is a readable() and a write() on rings of a region exits once the region closes', CHILD_BOUND, () => {

@@ -12,7 +12,13 @@ import { NativeSidecarError, checkInteger, invalidArg } from '../errors.js';
  * Infinity: no limit), `signal` an AbortSignal or undefined. Returns the ERR_INVALID_ARG error for the first bad
  * argument, or undefined. Pure; any thread.
  */
-export function waitArgsError(view: unknown, index: unknown, expected: unknown, timeoutMs: unknown, signal: unknown): NativeSidecarError | undefined {
+export function waitArgsError(
+  view: unknown,
+  index: unknown,
+  expected: unknown,
+  timeoutMs: unknown,
+  signal: unknown,
+): NativeSidecarError | undefined {
   if (!(view instanceof Int32Array)) return invalidArg('view', 'an Int32Array', view);
   if (view.length === 0) {
     return new NativeSidecarError(

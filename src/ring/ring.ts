@@ -354,10 +354,11 @@ export class Ring implements BufferUser {
    * which must not overlap this ring's data area. Fastest when `records` starts at a multiple of 4 bytes in its buffer
    * and recordLength is a multiple of 4 (the payload is then copied as 32-bit words).
    *
-   * Throws ERR_INVALID_ARG naming the bad argument (type, records — also when its buffer is detached —, recordLength,
-   * count — count × recordLength more than records.byteLength), ERR_REGION_CLOSED, ERR_RING_TOO_BIG if recordLength exceeds maxPayload, ERR_INVALID_STATE while a claim is
-   * open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the consumer has closed, and
-   * ERR_RING_CORRUPT when the shared head is invalid. A call that throws stages nothing.
+   * Throws ERR_INVALID_ARG naming the bad argument (type; records, also when its buffer is detached; recordLength;
+   * count — count × recordLength more than records.byteLength), ERR_RING_TOO_BIG if recordLength exceeds maxPayload,
+   * ERR_INVALID_STATE while a claim is open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the
+   * consumer has closed, ERR_RING_CORRUPT when the shared head is invalid, and ERR_REGION_CLOSED once the ring's
+   * region was closed. A call that throws stages nothing.
    */
   stageMany(type: number, records: ArrayBufferView, recordLength: number, count?: number): number {
     this.checkProducer();
