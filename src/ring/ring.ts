@@ -122,9 +122,15 @@ export interface RingWaitOptions {
 }
 
 /** What {@link Ring.salvage} returns: the records recovered, oldest first, and why it stopped early (if it did). */
+/** One record salvage() recovered. */
+export interface SalvagedRecord extends RingRecord {
+  /** Where the record's payload was in the ring's buffer (bytes from the buffer's start): ties it to what the producer wrote there. */
+  byteOffset: number;
+}
+
 export interface RingSalvage {
   /** Copies of the records (type, and a fresh Uint8Array the caller owns), in ring order. */
-  records: RingRecord[];
+  records: SalvagedRecord[];
   /** ERR_RING_CORRUPT describing the first check that failed, or undefined when every record up to tail was valid. */
   error: RingError | undefined;
 }
@@ -484,6 +490,27 @@ export class Ring implements BufferUser {
   }
 
   /**
+   * Resolves once a record of `length` payload bytes fits (the next claim()/stage() of that size succeeds, as long as
+   * nothing else is written first), waiting per the wait policy without blocking the thread. Publishes staged records
+   * before it waits. Writes nothing. Rejects like write(): ERR_TIMEOUT, ERR_ABORTED, ERR_RING_CLOSED, ERR_RING_TOO_BIG,
+   * ERR_RING_CORRUPT, ERR_ADDON_MISSING. Producer thread.
+   */
+  async writable(length: number, options?: RingWaitOptions): Promise<void> {
+    this.checkProducer();
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw invalidArg('length', 'a non-negative integer', length);
+    if (length > this.maxPayload) throw this.tooBig('length', length);
+    const { timeout, signal } = checkWaitOptions(options);
+    if (signal?.aborted) throw aborted(signal);
+    if (this.fits(length)) return;
+    this.publishTail();
+    const attempt = (): number => {
+      this.checkProducer();
+      return this.fits(length) ? READY : NOT_READY;
+    };
+    await this.waitUntil(PRODUCER, attempt, timeout, signal);
+  }
+
+  /**
    * Ends the stream: aborts an open claim, publishes staged records, sets the producer-closed bit and wakes the
    * consumer. Idempotent; later producer calls throw ERR_RING_CLOSED. Pending write() calls reject with it.
    * After the ring's region was closed it throws ERR_REGION_CLOSED (the bit cannot be set: the peer will not see the
@@ -526,7 +553,7 @@ export class Ring implements BufferUser {
    */
   salvage(): RingSalvage {
     if (this.regionClosed) throw regionClosedError();
-    const records: RingRecord[] = [];
+    const records: SalvagedRecord[] = [];
     const stop = (detail: string): RingSalvage => ({
       records,
       error: new RingError(
@@ -565,7 +592,7 @@ export class Ring implements BufferUser {
         return stop(`the record at ${p} with length ${length} extends past the tail or the end of the data area`);
       }
       const start = idx + RECORD_HEADER_SIZE;
-      records.push({ type, payload: this.bytes.slice(start, start + length) });
+      records.push({ type, payload: this.bytes.slice(start, start + length), byteOffset: this.bytes.byteOffset + start });
       p = (p + size) >>> 0;
     }
     return { records, error: undefined };
@@ -734,6 +761,21 @@ export class Ring implements BufferUser {
     if (size <= toEnd) return tail;
     this.writeHeader(idx, toEnd - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING); // (a) padding to the end of the data area
     return (tail + toEnd) >>> 0;
+  }
+
+  /** Whether reserve(length) would succeed now, without writing the padding it may write. */
+  private fits(length: number): boolean {
+    const size = recordSize(length);
+    const idx = this.pTail & this.mask;
+    const toEnd = this.capacity - idx;
+    const need = size <= toEnd ? size : toEnd + size;
+    if (this.capacity - ((this.pTail - this.pHeadCache) >>> 0) >= need) return true;
+    this.refreshHead();
+    if (this.capacity - ((this.pTail - this.pHeadCache) >>> 0) >= need) return true;
+    if ((Atomics.load(this.words, CLOSED_I) & RING_CLOSED_CONSUMER) !== 0) {
+      throw new RingError('ERR_RING_CLOSED', 'The ring is full and its consumer has closed it; no record will be read again.');
+    }
+    return false;
   }
 
   /** Stages one record: (a) padding if any, (b) payload, (c) header (§5 publication order). */
