@@ -14,6 +14,7 @@ const SEGFAULT = 1;
 const HANG = 4;
 const FLAGS = 5;
 const CRASH_UNLESS_REDELIVERED = 6;
+const REPLY_THEN_CRASH = 7;
 const SWALLOW = 10; // lifecycle plugin: a request it never answers
 
 const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -181,6 +182,47 @@ describe('delivery across a restart (process mode)', () => {
       await sidecar.stop();
     }
   });
+});
+
+describe('rejected and settled requests never run again', () => {
+  test('a request answered just before the sidecar died inside its process() call is not redelivered', async () => {
+    const { host, counts } = deliveryCounter();
+    const sidecar = await Sidecar.start({ plugin: testPlugin('faulty'), mode: 'process', host, restart: { backoffMs: 10 } });
+    const poisons: SidecarPoison[] = [];
+    sidecar.on('poison', (p: SidecarPoison) => poisons.push(p));
+    try {
+      const crashed = nextExit(sidecar, true);
+      assert.equal(decode(await sidecar.request('answered', { type: REPLY_THEN_CRASH })), 'answered');
+      await crashed;
+      assert.equal(decode(await sidecar.request('next')), 'next');
+      assert.equal(counts.get('answered'), 1, 'the settled request reached the plugin once');
+      assert.deepEqual(poisons, []);
+    } finally {
+      await sidecar.stop();
+    }
+  });
+
+  for (const mode of MODES) {
+    test(`a request that times out behind a slow one is withdrawn and never reaches the plugin (${mode} mode)`, async () => {
+      const { host, counts } = deliveryCounter();
+      const config = new Uint8Array(new Uint32Array([200_000]).buffer); // hash rounds: tens of milliseconds
+      const sidecar = await Sidecar.start({ plugin: examplePluginPath('hash'), mode, host, config });
+      try {
+        const slow = sidecar.request('slow');
+        await assert.rejects(sidecar.request('impatient', { timeout: 5 }), (error: Error & { code?: string }) => {
+          assert.equal(error.code, 'ERR_TIMEOUT');
+          assert.match(error.message, /withdrawn before the plugin started it/);
+          return true;
+        });
+        assert.equal((await slow).byteLength, 32);
+        assert.equal((await sidecar.request('after')).byteLength, 32);
+        assert.equal(counts.get('impatient'), undefined);
+        assert.equal(sidecar.processedCount, 2);
+      } finally {
+        await sidecar.stop();
+      }
+    });
+  }
 });
 
 describe('poison commands (process mode)', () => {

@@ -2,7 +2,8 @@
  * (sleeps forever inside process); 5: report the command's flags — a request is replied to, a plain command becomes
  * event 5, with 4 bytes: host->command_flags(host) as a little-endian u32 (0 from a runtime without the ABI 1.1
  * service); 6: segfault unless the command is flagged NS_COMMAND_REDELIVERED, and when it is, behave like any other
- * type. Any other type behaves like examples/plugins/echo.c: a request is replied to with its payload, a plain
+ * type; 7: reply to the request with its payload, then segfault (the host has the reply, the command never finished).
+ * Any other type behaves like examples/plugins/echo.c: a request is replied to with its payload, a plain
  * command of type T becomes event T with the same bytes. */
 #include <signal.h>
 #include <stdlib.h>
@@ -41,6 +42,10 @@ static int faulty_process(void *state, uint32_t type, const uint8_t *payload, ui
     }
     case 6:
       if ((command_flags(host) & NS_COMMAND_REDELIVERED) == 0) raise(SIGSEGV);
+      break;
+    case 7:
+      if (request_id != 0) (void)host->reply(host, request_id, payload, length);
+      raise(SIGSEGV);
       break;
     default: break;
   }
