@@ -64,6 +64,12 @@
       "type": "executable",
       "sources": ["native/test/sidecar_layout_dump.c"]
     },
+    {
+      "target_name": "sidecar_claims_test",
+      "type": "executable",
+      "sources": ["native/test/sidecar_claims_test.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
+      "libraries": ["-ldl", "-lpthread"]
+    },
     { "target_name": "demo", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/demo.c"] },
     { "target_name": "echo", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/echo.c"] },
     { "target_name": "hash", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/hash.c"] },

@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'ERR_CALLBACK_THREW' // a JavaScript callback called by a native thread threw (reported to that thread)
   | 'ERR_DEADLOCK' // a blocking cross-thread call would deadlock the JavaScript thread
   | 'ERR_INVALID_STATE' // a method was called in a state that does not allow it (closed, busy, commit() without claim())
-  | 'ERR_SIDECAR_PLUGIN'; // the plugin's process returned non-zero for a request without replying
+  | 'ERR_SIDECAR_PLUGIN' // the plugin's process returned non-zero for a request without replying
+  | 'ERR_SIDECAR_POISON' // the command killed the sidecar twice (once more when redelivered) and was quarantined
+  | 'ERR_QUEUE_FULL'; // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
 
 export class NativeSidecarError extends Error {
   readonly code: ErrorCode;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Ring } from '../src/ring/ring.js';
 import { RING_DATA_OFFSET, RING_TAIL_OFFSET } from '../src/ring/layout.js';
 import { PendingRequests } from '../src/sidecar/pending.js';
+import * as sidecarLayout from '../src/sidecar/layout.js';
 
 const CAP = 1024;
 
@@ -73,12 +74,16 @@ describe('payload views', () => {
 });
 
 describe('PendingRequests', () => {
+  const noWithdraw = (): string => 'nothing to withdraw.';
+  /** Registers a request under the next free id, as Sidecar.request() does once its command is written. */
+  const add = (pending: PendingRequests, timeout?: number): Promise<Uint8Array> => pending.add(pending.nextId(), 0, timeout, undefined);
+
   test('ids increase from 1 and a reply settles only its own request', async () => {
-    const pending = new PendingRequests();
-    const a = pending.add(undefined, undefined);
-    assert.equal(pending.lastId, 1);
-    const b = pending.add(undefined, undefined);
-    assert.equal(pending.lastId, 2);
+    const pending = new PendingRequests(noWithdraw);
+    assert.equal(pending.nextId(), 1);
+    const a = add(pending);
+    assert.equal(pending.nextId(), 2);
+    const b = add(pending);
     assert.equal(pending.size, 2);
     assert.equal(pending.resolve(2, new Uint8Array([2])), true);
     assert.equal(pending.resolve(2, new Uint8Array([9])), false, 'a duplicate reply finds nothing');
@@ -91,9 +96,9 @@ describe('PendingRequests', () => {
   });
 
   test('more requests than slots in flight: every one is found by its id, and failAll rejects in request order', async () => {
-    const pending = new PendingRequests();
+    const pending = new PendingRequests(noWithdraw);
     const N = 10_000; // more than the 4096 slots: ids 4097… share slots with ids 1…
-    const promises = Array.from({ length: N }, () => pending.add(undefined, undefined));
+    const promises = Array.from({ length: N }, () => add(pending));
     assert.equal(pending.size, N);
     for (let id = N; id > N / 2; id--) assert.equal(pending.resolve(id, new Uint8Array([id & 0xff])), true);
     for (let id = N; id > N / 2; id--) assert.equal((await promises[id - 1]!)[0], id & 0xff);
@@ -107,19 +112,23 @@ describe('PendingRequests', () => {
     assert.equal(pending.size, 0);
   });
 
-  test('an id still pending is skipped when the counter comes round to its slot again', () => {
-    const pending = new PendingRequests();
-    void pending.add(undefined, undefined).catch(() => {}); // id 1 stays pending
-    pending.lastId = 0; // as if 2^32 ids had been handed out since
-    void pending.add(undefined, undefined).catch(() => {});
-    assert.equal(pending.lastId, 2, 'id 1 is still pending, so the next free id is 2');
+  test('ids wrap from MAX_REQUEST_ID to 1 (bit 31 is the claim bit) and skip an id still pending', () => {
+    const pending = new PendingRequests(noWithdraw);
+    void add(pending).catch(() => {}); // id 1 stays pending
+    void pending.add(sidecarLayout.MAX_REQUEST_ID, 0, undefined, undefined).catch(() => {});
+    assert.equal(pending.nextId(), 2, 'after MAX_REQUEST_ID comes 1, which is still pending, so 2');
     pending.failAll(() => new Error('end'));
   });
 
-  test('a timeout rejects its request with ERR_TIMEOUT and frees its id', async () => {
-    const pending = new PendingRequests();
-    const p = pending.add(5, undefined);
-    await assert.rejects(p, { code: 'ERR_TIMEOUT' });
+  test('a timeout asks to withdraw the command, then rejects with ERR_TIMEOUT saying what became of it, and frees its id', async () => {
+    const withdrawn: number[] = [];
+    const pending = new PendingRequests((entry) => {
+      withdrawn.push(entry.id);
+      return 'its command was withdrawn.';
+    });
+    const p = add(pending, 5);
+    await assert.rejects(p, { code: 'ERR_TIMEOUT', message: /no reply within its timeout of 5 ms; its command was withdrawn\./ });
+    assert.deepEqual(withdrawn, [1]);
     assert.equal(pending.size, 0);
     assert.equal(pending.resolve(1, new Uint8Array(0)), false);
   });

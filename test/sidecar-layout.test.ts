@@ -14,7 +14,30 @@ test('every sidecar constant and control block offset of layout.h equals the one
   }
 });
 
+test('the delivery words of wire-format §8.3 are in the C dump too, so they are compared both ways', () => {
+  const fromC = JSON.parse(execFileSync(layoutDumpPath(), { encoding: 'utf8' })) as Record<string, number>;
+  const fromTs = layout as unknown as Record<string, unknown>;
+  for (const name of [
+    'CONTROL_REDELIVERED_OFFSET',
+    'CONTROL_STARTED_OFFSET',
+    'CONTROL_COMPLETED_OFFSET',
+    'COMMAND_STARTED_BIT',
+    'COMMAND_WITHDRAWN',
+    'MAX_REQUEST_ID',
+    'COMMAND_REDELIVERED',
+  ]) {
+    assert.equal(typeof fromTs[name], 'number', `${name} is exported by src/sidecar/layout.ts`);
+    assert.equal(fromC[name], fromTs[name], `${name}: C has ${String(fromC[name])}, TypeScript has ${String(fromTs[name])}`);
+  }
+});
+
 test('the control block fields follow the block plan of wire-format §8', () => {
+  assert.equal(layout.CONTROL_REDELIVERED_OFFSET, 28, 'redelivered is in block 0 (host-written)');
+  assert.equal(layout.CONTROL_STARTED_OFFSET, layout.CONTROL_PROCESSED_OFFSET + 4);
+  assert.equal(layout.CONTROL_COMPLETED_OFFSET, layout.CONTROL_STARTED_OFFSET + 4);
+  assert.ok(layout.CONTROL_COMPLETED_OFFSET + 4 <= layout.CONTROL_ERROR_LENGTH_OFFSET, 'the counters are in block 1');
+  assert.equal((layout.COMMAND_STARTED_BIT | layout.COMMAND_WITHDRAWN) >>> 0, 0xffffffff);
+  assert.equal(layout.MAX_REQUEST_ID, layout.COMMAND_WITHDRAWN - 1, 'no request id is the withdrawn value');
   assert.equal(layout.CONTROL_STATE_OFFSET, 128);
   assert.equal(layout.CONTROL_ERROR_LENGTH_OFFSET, 256);
   assert.equal(layout.CONTROL_ERROR_OFFSET + layout.SIDECAR_ERROR_MAX, layout.SIDECAR_CONTROL_SIZE);

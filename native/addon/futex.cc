@@ -11,6 +11,10 @@
 // futex_waitv: there the thread sleeps on the shared word alone, in slices of kSliceNs, and cancel() also wakes the
 // shared word (a spurious wake-up for other sleepers on it, which the protocol tolerates), so a cancel that races
 // with going to sleep is noticed within one slice.
+//
+// Memory lifetime: a wait on a word of a SharedRegion's mapping pins that mapping (region_pin.h) from wait() until
+// the thread has left the kernel. A region closed meanwhile (its Rings cancel their waits first) is unmapped only
+// then, by the waiter thread's unpin, so the kernel never sleeps on — and the thread never touches — unmapped memory.
 #include <napi.h>
 
 #include <atomic>
@@ -23,6 +27,7 @@
 
 #include "futex_sys.h"
 #include "js_error.h"
+#include "region_pin.h"
 
 namespace ns_addon {
 namespace {
@@ -132,6 +137,7 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     uint32_t expected = 0;
     bool forever = true;
     int64_t deadline_ns = 0;  // CLOCK_MONOTONIC
+    RegionPin *pin = nullptr;  // the region mapping holding `word`, if any; released by the thread after the wait
   };
 
   // wait(view, index, expected, timeoutMs, callback). JS thread. One wait at a time. The callback runs later on this
@@ -167,6 +173,8 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     tsfn_.Ref(env);
     pending_ = true;
     if (!thread_.joinable()) thread_ = std::thread(&FutexWaiter::ThreadMain, this);
+    // Last, once nothing can throw: the thread runs every job it is given and releases the pin when the wait ends.
+    job.pin = PinRegionMemory(job.word, sizeof(uint32_t));
     {
       std::lock_guard<std::mutex> lock(mutex_);
       // Release pairs with the acquire load in RunWait(): the thread sees the reset before it reads the job.
@@ -238,6 +246,8 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
       has_job_ = false;
       lock.unlock();
       WaitResult result = RunWait(job);
+      // Out of the kernel and done with the word: a region closed meanwhile may be unmapped now (by this call).
+      UnpinRegionMemory(job.pin);
       // Unlimited queue: never blocks. Fails only once the TSFN is closing (environment teardown): nobody to tell.
       tsfn_.NonBlockingCall(new Message{result});
       lock.lock();

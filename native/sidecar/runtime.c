@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 /* Commands consumed per ns_ring_read: the head is stored once per batch (one release instead of one per command).
- * Bounded so that a crash re-delivers at most this many already-processed commands (at-least-once, docs). */
+ * Which commands of an unreleased batch are finished is told by the progress counters of wire-format §8.3, not by
+ * the head, so a restarting host delivers none of them again. */
 #define NS_RUNTIME_BATCH 64u
 /* Park timeout between polls of should_stop and heartbeat bumps while idle. */
 #define NS_RUNTIME_IDLE_POLL_NS 100000000LL
@@ -95,6 +96,8 @@ int ns_runtime_attach(ns_runtime *rt, uint8_t *region_base, const ns_region_head
   rt->config = (const uint8_t *)control + NS_SIDECAR_CONTROL_SIZE;
   rt->config_length = config_length;
   rt->host_flags = control->host_flags;
+  /* Host-written and untrusted, read once: any value is harmless, it only flags that many leading commands. */
+  rt->redeliver_remaining = control->redelivered;
   rt->wait = wait;
   rt->idle_poll_ns = NS_RUNTIME_IDLE_POLL_NS;
   if (attach_ring(&rt->commands, region_base, header, command_segment) != 0 ||
@@ -179,6 +182,12 @@ static int service_reply(const ns_host_services *host, uint32_t request_id, cons
   return rc;
 }
 
+static uint32_t service_command_flags(const ns_host_services *host) {
+  ns_runtime *rt = services_owner(host);
+  /* current_flags is non-zero only while process runs (0 during init and dispose) */
+  return rt == NULL ? 0u : rt->current_flags;
+}
+
 static void service_log(const ns_host_services *host, int level, const char *message) {
   ns_runtime *rt = services_owner(host);
   size_t n;
@@ -199,40 +208,98 @@ static void logf_warn(ns_runtime *rt, const char *format, ...) {
 
 /* ---- the loop ---- */
 
+/* Advances one of the progress counters of §8.3 (single writer: load + store instead of a locked RMW). */
+static void count(NS_ATOMIC_U32 *counter) {
+  uint32_t n = NS_ATOMIC_LOAD(counter, NS_MO_RELAXED); /* relaxed: only this thread writes it */
+  /* release: pairs with the host's load of the counter (Atomics.load, seq_cst): a host that sees the new count sees
+   * everything this thread did for the command before it — the claim CAS for `started`; the return of process, its
+   * events and its failure REPLY for `completed`. */
+  NS_ATOMIC_STORE(counter, n + 1u, NS_MO_RELEASE);
+}
+
+/* Takes the command whose claim word (its arg1, §8.3) is `word`. Returns 1 when it is ours to process, with the
+ * host's value (0 or the request id) in *value; 0 when the host withdrew it (skip it); -1 on a protocol error. */
+static int claim(NS_ATOMIC_U32 *word, uint32_t *value) {
+  /* acquire: pairs with the host's withdrawal CAS (Atomics.compareExchange, seq_cst): a withdrawn word is seen as
+   * such together with whatever the host wrote before it. */
+  uint32_t v = NS_ATOMIC_LOAD(word, NS_MO_ACQUIRE);
+  uint32_t expected = v;
+  if (v == NS_SIDECAR_CMD_WITHDRAWN) return 0;
+  if (v & NS_SIDECAR_CMD_STARTED_BIT) return -1; /* only this sidecar sets the bit, and it takes each command once */
+  /* acq_rel on success: the RMWs on this word are totally ordered, so of this CAS and the host's withdrawal CAS
+   * exactly one wins; release: pairs with the host's withdrawal CAS that loses (it then reads STARTED), acquire:
+   * pairs with the host's writes of the word (its initial value, published with tail, edge #1). acquire on failure:
+   * pairs with the host's withdrawal CAS that won. */
+  if (NS_ATOMIC_CAS(word, &expected, v | NS_SIDECAR_CMD_STARTED_BIT, NS_MO_ACQ_REL, NS_MO_ACQUIRE)) {
+    *value = v;
+    return 1;
+  }
+  /* The word changed between the load and the CAS: the only change the host may make is a withdrawal. */
+  return expected == NS_SIDECAR_CMD_WITHDRAWN ? 0 : -1;
+}
+
 static int on_command(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t length) {
   ns_runtime *rt = (ns_runtime *)ctx;
-  ns_sidecar_msg_header header;
+  uint32_t type, request_id = 0;
   const uint8_t *data;
   uint32_t data_length;
+  uint32_t flags = 0;
   int rc;
   if (kind != NS_SIDECAR_MSG_COMMAND || length < NS_SIDECAR_MSG_HEADER_SIZE) {
     rt->failed = 1;
     return 1; /* stop after this record: the host wrote something that is not a command */
   }
-  memcpy(&header, payload, sizeof header);
+  memcpy(&type, payload, sizeof type); /* arg0: host-written before publication, read once */
   data = payload + NS_SIDECAR_MSG_HEADER_SIZE;
   data_length = length - NS_SIDECAR_MSG_HEADER_SIZE;
+  if (rt->redeliver_remaining > 0) {
+    /* Counted per command taken, withdrawn ones included: `redelivered` names the first N commands of the ring. */
+    rt->redeliver_remaining--;
+    flags = NS_COMMAND_REDELIVERED;
+  }
+  /* arg1 is the claim word (§8.3). The payload is 8-byte aligned (§4), so arg1 is an aligned u32 of the shared
+   * mapping: the ring handler's const view is cast away for the claim, the only write the sidecar makes to a
+   * command record. */
+  rc = claim((NS_ATOMIC_U32 *)(void *)((uint8_t *)(uintptr_t)payload + 4u), &request_id);
+  if (rc < 0) {
+    rt->failed = 1;
+    return 1; /* a started bit the sidecar did not set, or a change other than a withdrawal: protocol error */
+  }
+  if (rc == 0) {
+    /* Withdrawn: taken and finished at once, without a process call, a PROCESS message or a reply. */
+    count(&rt->control->started);
+    count(&rt->control->completed);
+    return rt->failed;
+  }
   if (rt->host_flags & NS_SIDECAR_HOST_WANTS_PROCESS) {
     /* Sent before process so host.process(data) runs before any event the command causes. A command larger than
      * the event ring allows is announced without its bytes rather than not at all. */
-    if (put_message(rt, NS_SIDECAR_MSG_PROCESS, header.arg0, header.arg1, data, data_length) == NS_PLUGIN_ETOOBIG)
-      (void)put_message(rt, NS_SIDECAR_MSG_PROCESS, header.arg0, header.arg1, NULL, 0);
+    if (put_message(rt, NS_SIDECAR_MSG_PROCESS, type, request_id, data, data_length) == NS_PLUGIN_ETOOBIG)
+      (void)put_message(rt, NS_SIDECAR_MSG_PROCESS, type, request_id, NULL, 0);
   }
-  rt->current_request = header.arg1;
+  rt->current_request = request_id;
+  rt->current_flags = flags;
   rt->replied = 0;
+  /* Stored right before the call, after the claim and the PROCESS message: started = completed + 1 after a death
+   * says process may have run for this command (no earlier step runs plugin code). */
+  count(&rt->control->started);
   enter_call(rt, NS_SIDECAR_CALL_PROCESS);
-  rc = rt->plugin->process(rt->state, header.arg0, data, data_length, header.arg1);
+  rc = rt->plugin->process(rt->state, type, data, data_length, request_id);
   leave_call(rt);
+  rt->current_flags = 0;
   NS_ATOMIC_STORE(&rt->control->processed,
                         NS_ATOMIC_LOAD(&rt->control->processed, NS_MO_RELAXED) + 1u,
                         NS_MO_RELAXED);
   if (rc != 0) {
-    if (header.arg1 != 0 && !rt->replied)
-      (void)put_message(rt, NS_SIDECAR_MSG_REPLY, header.arg1, (uint32_t)rc, NULL, 0);
-    else if (header.arg1 == 0)
-      logf_warn(rt, "The plugin's process returned %d for a command of type %u.", rc, header.arg0);
+    if (request_id != 0 && !rt->replied)
+      (void)put_message(rt, NS_SIDECAR_MSG_REPLY, request_id, (uint32_t)rc, NULL, 0);
+    else if (request_id == 0)
+      logf_warn(rt, "The plugin's process returned %d for a command of type %u.", rc, type);
   }
   rt->current_request = 0;
+  /* After the failure REPLY was committed and before ns_ring_read stores the head past this record (edge #3 of §5):
+   * a host that sees the head past a command sees `completed` past it too. */
+  count(&rt->control->completed);
   return rt->failed;
 }
 
@@ -309,6 +376,7 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
   rt->services.emit_event = service_emit_event;
   rt->services.reply = service_reply;
   rt->services.log = service_log;
+  rt->services.command_flags = service_command_flags; /* ABI 1.1 */
   NS_ATOMIC_STORE(&rt->control->error_code, 0, NS_MO_RELAXED);
   reason = run_init(rt);
   if (reason != 0) return reason;

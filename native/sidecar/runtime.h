@@ -43,6 +43,8 @@ typedef struct ns_runtime {
   int host_gone;               /* the host closed its end of the event ring: drop messages */
   int failed;                  /* a ring failed validation: stop the loop */
   uint32_t current_request;    /* request id of the command being processed */
+  uint32_t current_flags;      /* NS_COMMAND_* of the command being processed (0 outside process) */
+  uint32_t redeliver_remaining; /* leading commands still to flag as redelivered (control block `redelivered`) */
   int replied;                 /* the current request was replied to */
 } ns_runtime;
 

@@ -9,9 +9,10 @@
  * another parker, a peer not configured with the fd) does not wake it; the wait then ends only on its timeout. Use
  * NativeParker (the default) for those rings.
  */
-import { NativeSidecarError, checkInteger, fromNative, invalidArg } from '../errors.js';
+import { NativeSidecarError, fromNative } from '../errors.js';
 import type { ParkResult, Parker } from '../ring/parker.js';
 import { loadAddon, type NativeEventfdWaiter } from './addon.js';
+import { waitArgsError } from './wait-args.js';
 
 /** Largest delay setTimeout honours (2^31 − 1 ms); longer timeouts wait without a limit. */
 const MAX_TIMER_MS = 2147483647;
@@ -91,7 +92,8 @@ export class EventfdParker implements Parker {
    * between the caller's re-check and this call is not lost), 'ok' the next time the eventfd is readable — the wake
    * may be for another ring sharing this parker, or have been written before this wait started: the caller re-checks
    * its condition anyway — and 'timed-out' after `timeoutMs` (negative, Infinity or above 2^31 − 1: no limit).
-   * Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG for bad arguments, ERR_INVALID_STATE after close() (also
+   * Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG naming the argument for bad arguments (checked before
+   * anything starts, as NativeParker.wait does, `signal` included), ERR_INVALID_STATE after close() (also
    * for waits pending at close()), ERR_SYSTEM if the event loop reported an error on the eventfd. Any number of waits
    * may be pending; one readable eventfd resolves them all. JavaScript thread that created the parker; the promise
    * settles on its event loop. A pending wait keeps the process alive.
@@ -101,18 +103,8 @@ export class EventfdParker implements Parker {
       return Promise.reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; no more waits can start on it.'));
     }
     if (this.#failed) return Promise.reject(pollFailed());
-    if (!(view instanceof Int32Array) || view.length === 0) {
-      return Promise.reject(invalidArg('view', 'a non-empty Int32Array', view));
-    }
-    try {
-      checkInteger('index', index, 0, view.length - 1);
-      checkInteger('expected', expected, -2147483648, 4294967295);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs)) {
-      return Promise.reject(invalidArg('timeoutMs', 'a number (negative or Infinity to wait without a timeout)', timeoutMs));
-    }
+    const bad = waitArgsError(view, index, expected, timeoutMs, signal);
+    if (bad !== undefined) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     // seq_cst load (Atomics): the caller's full fence (§5.1 step 3) precedes it; a waker increments the word before it
     // writes the eventfd, so either this load sees the increment or the eventfd write comes after this wait is pending.

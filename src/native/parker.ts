@@ -6,6 +6,7 @@
 import { NativeSidecarError, fromNative } from '../errors.js';
 import type { ParkResult, Parker } from '../ring/parker.js';
 import { loadAddon, type NativeFutexWaiter } from './addon.js';
+import { waitArgsError } from './wait-args.js';
 
 /** Idle waiters kept for reuse; each owns a parked native thread. More concurrent waits create more, then close them. */
 const MAX_IDLE_WAITERS = 4;
@@ -32,8 +33,12 @@ export class NativeParker implements Parker {
    * Waits, without blocking the event loop, until word `index` of `view` is woken while holding `expected`.
    * Resolves 'not-equal' at once when it does not hold `expected`, 'ok' when woken (or on a spurious wake-up — the
    * caller always re-checks its condition, so a wake-up is only a hint), 'timed-out' after `timeoutMs` (< 0 or
-   * Infinity: no timeout). Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG for bad arguments, and
-   * ERR_INVALID_STATE after close(). The view (and its buffer) is kept alive until the promise settles.
+   * Infinity: no timeout). Rejects ERR_ABORTED when `signal` fires, ERR_INVALID_ARG naming the argument for bad
+   * arguments (checked before anything starts: `view` a non-empty Int32Array, `index` a word of it, `expected` a
+   * 32-bit integer, `timeoutMs` a number, `signal` an AbortSignal or undefined), and ERR_INVALID_STATE after close().
+   * The view (and its buffer) is kept alive until the promise settles; when the view is memory of a SharedRegion, the
+   * native waiter pins the mapping while it sleeps, so a region closed meanwhile (which aborts the waits of its Rings
+   * first) is unmapped only once the waiter has left the kernel.
    * Call on the JavaScript thread that created this parker; the promise settles on it. A pending wait keeps the
    * process alive.
    */
@@ -41,6 +46,8 @@ export class NativeParker implements Parker {
     if (this.#closed) {
       return Promise.reject(new NativeSidecarError('ERR_INVALID_STATE', 'The parker was closed; no more waits can start on it.'));
     }
+    const bad = waitArgsError(view, index, expected, timeoutMs, signal);
+    if (bad !== undefined) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     let waiter: NativeFutexWaiter;
     try {

@@ -9,9 +9,12 @@
  * - Processes: a child process gets the fd at spawn, e.g. `spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe',
  *   region.fd] })` gives it as fd 3, and maps it with `SharedRegion.fromFd(3)` (or, in C, ns_region_map_fd() of
  *   native_sidecar/region.h). A named region can be opened by name by any process of the same user (mode 0600).
- * - Memory: `buffer` is valid until close(). close() detaches it (every view then has length 0, so a stale view reads
- *   nothing instead of crashing), unmaps the memory and closes the fd. Without close(), the memory is unmapped once
- *   the SharedRegion and its buffer are garbage collected, or when the thread exits.
+ * - Memory: `buffer` is valid until close(). close() first tells every Ring over `buffer` (made by createRing()/ring()
+ *   or by Ring.create/Ring.attach on `buffer`) that the memory goes away — their pending waits reject with
+ *   ERR_REGION_CLOSED, their parked native waiters are cancelled, later calls throw ERR_REGION_CLOSED — then detaches
+ *   it (every view then has length 0, so a stale view reads nothing instead of crashing), unmaps the memory and closes
+ *   the fd. Without close(), the memory is unmapped once the SharedRegion and its buffer are garbage collected, or
+ *   when the thread exits.
  * - Sharing: the creator adds its segments (addSegment, createRing) **before** it shares the region; the header is
  *   never written after that (§1).
  * - Names: whoever creates a named region unlinks it (unlink()) once every peer has opened it, or at the latest
@@ -25,6 +28,7 @@
 import { RegionError, RingError, checkInteger, fromNative, invalidArg } from '../errors.js';
 import { loadAddon, type NativeRegionHandle } from '../native/addon.js';
 import { Ring, type RingAttachOptions, type RingCreateOptions } from '../ring/ring.js';
+import { closeBuffer, trackBuffer } from '../ring/lifetime.js';
 import { RING_HEADER_SIZE } from '../ring/layout.js';
 import {
   REGION_MAX_SEGMENTS,
@@ -75,6 +79,9 @@ export class SharedRegion {
     this.#size = native.size;
     this.#name = native.name;
     this.#segments = native.segments.map((s, index) => Object.freeze({ index, kind: s.kind, offset: s.offset, size: s.size }));
+    // Before anyone can build a Ring over the buffer: such Rings register with it, and close() tells them.
+    const buffer = native.buffer;
+    if (buffer !== undefined) trackBuffer(buffer);
   }
 
   /**
@@ -191,7 +198,8 @@ export class SharedRegion {
   /**
    * Creator only, before sharing: adds a ring segment of `capacity` data bytes (addSegment) and initialises a ring in
    * it (Ring.create). The ring's segment index — what peers attach by — is `segments.length - 1` afterwards. Options
-   * are those of Ring.create except byteOffset. The Ring uses this region's memory: do not use it after close().
+   * are those of Ring.create except byteOffset. The Ring uses this region's memory: after close() its calls throw
+   * RingError ERR_REGION_CLOSED (see close()).
    */
   createRing(capacity: number, options: Omit<RingCreateOptions, 'capacity' | 'byteOffset'> = {}): Ring {
     this.#checkOpen();
@@ -202,8 +210,8 @@ export class SharedRegion {
   /**
    * Attaches to the ring in segment `index` (Ring.attach), for a process or thread that received this region.
    * Throws ERR_INVALID_ARG when the segment does not exist or is not a ring, ERR_RING_CORRUPT when its descriptor is
-   * invalid or describes a ring larger than the segment. The Ring uses this region's memory: do not use it after
-   * close().
+   * invalid or describes a ring larger than the segment. The Ring uses this region's memory: after close() its calls
+   * throw RingError ERR_REGION_CLOSED (see close()).
    */
   ring(index: number, options: Omit<RingAttachOptions, 'byteOffset'> = {}): Ring {
     this.#checkOpen();
@@ -226,10 +234,22 @@ export class SharedRegion {
   }
 
   /**
-   * Detaches `buffer`, unmaps the memory and closes the fd. Idempotent. Afterwards buffer, fd, segments and
-   * addSegment throw ERR_REGION_CLOSED. Views made earlier read as empty (length 0). Does not unlink a name.
+   * Detaches `buffer`, unmaps the memory and closes the fd. Idempotent. JavaScript thread that owns the region.
+   *
+   * First, while the memory is still mapped, every Ring over `buffer` in this thread — made by createRing()/ring() or
+   * by Ring.create/Ring.attach on `buffer` — is told: its parked waits are aborted (a NativeParker's native waiter is
+   * cancelled, and keeps the mapping pinned until it has left the kernel, so the unmap happens only after it let go of
+   * the memory), its pending readable()/write() calls reject with RingError ERR_REGION_CLOSED, and every later call of
+   * it throws (or rejects with) ERR_REGION_CLOSED. It does not set the rings' closed bits: close the ring sides first
+   * if the peer must see the end of the stream.
+   *
+   * Afterwards buffer, fd, segments, addSegment, createRing and ring throw RegionError ERR_REGION_CLOSED. Views made
+   * earlier read as empty (length 0). Does not unlink a name.
    */
   close(): void {
+    if (this.#native.closed) return;
+    const buffer = this.#native.buffer;
+    if (buffer !== undefined) closeBuffer(buffer);
     this.#native.close();
   }
 

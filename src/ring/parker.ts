@@ -25,7 +25,11 @@ export interface Parker {
    * Spurious resolutions are allowed: callers always re-check the ring.
    * A Ring may have several waits pending on one Parker at once (its producer side waiting for space while its
    * consumer side waits for data, or concurrent `readable()` calls), so implementations must support concurrent waits.
-   * The memory of `view` must stay mapped until the promise settles.
+   * The memory of `view` stays mapped until the promise settles, with one exception: a Ring always passes a signal,
+   * and aborts it when its SharedRegion is closed, just before the memory is unmapped. From the abort on, a wait must
+   * not touch `view`'s memory (NativeParker's native waiter pins the mapping until it has left the kernel) and should
+   * settle soon; the Ring does not wait for it (its own promise rejects with ERR_REGION_CLOSED at once). `signal` is
+   * an AbortSignal or undefined; anything else is refused with ERR_INVALID_ARG (a rejected promise).
    */
   wait(
     view: Int32Array,

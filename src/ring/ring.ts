@@ -11,7 +11,17 @@
  *
  * Host: the record headers and positions are native-endian integer views, which the spec (little-endian) matches on
  * every platform the package supports (Linux x64 / arm64).
+ *
+ * Memory lifetime: a Ring over the buffer of a SharedRegion (made by region.createRing()/region.ring(), or by
+ * Ring.create/Ring.attach on `region.buffer`) is told by region.close() that its memory goes away, before the region
+ * detaches the buffer and unmaps it (src/ring/lifetime.ts). Its pending readable()/write() calls then reject with
+ * RingError ERR_REGION_CLOSED — their parked waits are aborted first, so a native waiter stops using the memory before
+ * it is unmapped — and every later call throws (or rejects with) ERR_REGION_CLOSED, except a closeProducer() /
+ * closeConsumer() of a side already closed, which stays a no-op. Closing the region does not close the ring's sides:
+ * call closeProducer()/closeConsumer() first if the peer must see the end of the stream. Records staged but not yet
+ * published when the region closes are lost. A buffer detached some other way (transferred) is outside this contract.
  */
+import { setMaxListeners } from 'node:events';
 import { isAnyArrayBuffer } from 'node:util/types';
 import { NativeSidecarError, RingError, checkInteger, invalidArg } from '../errors.js';
 import {
@@ -47,7 +57,8 @@ import {
   recordSize,
   ringSegmentSize,
 } from './layout.js';
-import { defaultParker, type Parker } from './parker.js';
+import { addBufferUser, kBufferClosing, wasClosed, type BufferUser } from './lifetime.js';
+import { defaultParker, type ParkResult, type Parker } from './parker.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from './wait-policy.js';
 
 // Word indices of the header and of a record header, derived from the byte offsets of layout.ts.
@@ -104,13 +115,35 @@ export interface RingAttachOptions {
 }
 
 export interface RingWaitOptions {
-  /** Milliseconds before the wait rejects with ERR_TIMEOUT; default: no limit. */
+  /** Milliseconds (a number ≥ 0, Infinity allowed) before the wait rejects with ERR_TIMEOUT; default: no limit. */
   timeout?: number;
-  /** Rejects the wait with ERR_ABORTED when it aborts. */
+  /** Rejects the wait with ERR_ABORTED when it aborts. Anything but an AbortSignal or undefined: ERR_INVALID_ARG. */
   signal?: AbortSignal;
 }
 
-export class Ring {
+/** What {@link Ring.salvage} returns: the records recovered, oldest first, and why it stopped early (if it did). */
+/** One record salvage() recovered. */
+export interface SalvagedRecord extends RingRecord {
+  /** Where the record's payload was in the ring's buffer (bytes from the buffer's start): ties it to what the producer wrote there. */
+  byteOffset: number;
+}
+
+export interface RingSalvage {
+  /** Copies of the records (type, and a fresh Uint8Array the caller owns), in ring order. */
+  records: SalvagedRecord[];
+  /** ERR_RING_CORRUPT describing the first check that failed, or undefined when every record up to tail was valid. */
+  error: RingError | undefined;
+}
+
+/** One parked wait of this Ring object (§5.1 step 5): how to cancel it when the region closes. */
+interface PendingPark {
+  /** The controller whose signal the parker was given: aborting it makes the parker stop using the memory. */
+  controller: AbortController;
+  /** Settles the Ring's own promise for the wait without waiting for the parker. */
+  reject: (error: unknown) => void;
+}
+
+export class Ring implements BufferUser {
   /** Data bytes of the ring. */
   readonly capacity: number;
   /** Largest payload of one record, in bytes. */
@@ -132,6 +165,15 @@ export class Ring {
   private readonly givenParker: Parker | undefined;
   private readonly policy: ResolvedWaitPolicy;
   private brokenReason: string | undefined;
+  /** Set once the region's close() said the memory goes away: nothing may touch the views any more. */
+  private regionClosed = false;
+  /**
+   * True when every producer (consumer) call must throw: the side was closed, the ring was found corrupt, or its
+   * region was closed. One flag per side keeps the check at the top of the hot paths a single load; the reason is
+   * worked out only when throwing.
+   */
+  private producerStop = false;
+  private consumerStop = false;
 
   // Producer-local state (§2: a private cache of the other side's position, never read back from shared memory).
   private pTail: number; // next write position, past staged records
@@ -157,6 +199,12 @@ export class Ring {
 
   /** Waits of this object currently between steps 2 and 5 of §5.1, per side. */
   private readonly parkedCount: [number, number] = [0, 0];
+  /** Waits currently parked in the parker, cancelled by the region's close. */
+  private readonly parks = new Set<PendingPark>();
+  /** The signal handed to the parker by waits without their own: aborted only when the region closes. Made lazily. */
+  private lifetime: AbortController | undefined;
+  /** Per caller signal, a controller aborted by it (or by the region's close): the signal handed to the parker. */
+  private derived: WeakMap<AbortSignal, AbortController> | undefined;
   private readonly pollReadableFn = (): number => this.pollReadable();
 
   private constructor(
@@ -192,6 +240,7 @@ export class Ring {
     this.pHeadCache = head;
     this.cHead = this.cHeadStored = head;
     this.cTailCache = tail;
+    addBufferUser(buffer, this);
   }
 
   /** Bytes a ring segment with `capacity` data bytes occupies (header + data). Pure; any thread. */
@@ -203,7 +252,10 @@ export class Ring {
    * Initialises a ring in `buffer` at `byteOffset` (writes the descriptor, zeroes the header blocks, sets both
    * positions to `initialPosition`) and returns a Ring over it. The data area is not cleared. Call before sharing
    * the buffer with the peer (postMessage / region handover orders these writes before the peer's accesses).
-   * The Ring keeps views of `buffer`; the caller keeps the memory alive (and mapped) while the Ring is used.
+   * The Ring keeps views of `buffer`; the caller keeps the memory alive (and mapped) while the Ring is used — a
+   * SharedRegion's buffer is the exception: its close() tells the Ring (see "Memory lifetime" above).
+   * Throws ERR_INVALID_ARG naming the bad argument (`buffer` also when it is detached), RingError ERR_REGION_CLOSED
+   * when `buffer` belongs to a region that was closed.
    */
   static create(buffer: ArrayBuffer | SharedArrayBuffer, options: RingCreateOptions): Ring {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
@@ -233,7 +285,8 @@ export class Ring {
 
   /**
    * Returns a Ring over a ring that `Ring.create` or `ns_ring_init` initialised in `buffer` at `byteOffset`.
-   * Validates the descriptor and the positions: RingError ERR_RING_CORRUPT if they are not a valid ring.
+   * Validates the descriptor and the positions: RingError ERR_RING_CORRUPT if they are not a valid ring. Argument
+   * errors as for create() (ERR_INVALID_ARG, ERR_REGION_CLOSED for the buffer of a closed region).
    */
   static attach(buffer: ArrayBuffer | SharedArrayBuffer, options: RingAttachOptions = {}): Ring {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
@@ -271,8 +324,9 @@ export class Ring {
    * Copies one record into the ring and publishes it (and any staged records). Returns false, with no side effect,
    * when the ring has no room. Throws ERR_RING_TOO_BIG if `payload` exceeds maxPayload, ERR_RING_CLOSED after
    * closeProducer() or when the ring is full and the consumer has closed, ERR_INVALID_STATE while a claim is open,
-   * ERR_ADDON_MISSING when the consumer is parked and no parker can wake it (the record is published nonetheless).
-   * The payload is copied; the caller keeps ownership of it.
+   * ERR_ADDON_MISSING when the consumer is parked and no parker can wake it (the record is published nonetheless),
+   * ERR_INVALID_ARG naming `type` or `payload` (also a payload whose buffer is detached; nothing is written then),
+   * ERR_REGION_CLOSED once the ring's region was closed. The payload is copied; the caller keeps ownership of it.
    */
   tryWrite(type: number, payload: ArrayBufferView): boolean {
     this.checkProducer();
@@ -284,7 +338,8 @@ export class Ring {
 
   /**
    * Like tryWrite but does not publish: the record becomes visible at the next publish() (or tryWrite, commit,
-   * write, closeProducer). Batching saves one shared store and one wake check per record.
+   * write, closeProducer). Batching saves one shared store and one wake check per record. Same errors as tryWrite
+   * (the ones about waking excepted).
    */
   stage(type: number, payload: ArrayBufferView): boolean {
     this.checkProducer();
@@ -305,10 +360,11 @@ export class Ring {
    * which must not overlap this ring's data area. Fastest when `records` starts at a multiple of 4 bytes in its buffer
    * and recordLength is a multiple of 4 (the payload is then copied as 32-bit words).
    *
-   * Throws ERR_INVALID_ARG naming the bad argument (type, records, recordLength, count — count × recordLength more
-   * than records.byteLength), ERR_RING_TOO_BIG if recordLength exceeds maxPayload, ERR_INVALID_STATE while a claim is
-   * open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the consumer has closed, and
-   * ERR_RING_CORRUPT when the shared head is invalid. A call that throws stages nothing.
+   * Throws ERR_INVALID_ARG naming the bad argument (type; records, also when its buffer is detached; recordLength;
+   * count — count × recordLength more than records.byteLength), ERR_RING_TOO_BIG if recordLength exceeds maxPayload,
+   * ERR_INVALID_STATE while a claim is open, ERR_RING_CLOSED after closeProducer() or when not one record fits and the
+   * consumer has closed, ERR_RING_CORRUPT when the shared head is invalid, and ERR_REGION_CLOSED once the ring's
+   * region was closed. A call that throws stages nothing.
    */
   stageMany(type: number, records: ArrayBufferView, recordLength: number, count?: number): number {
     this.checkProducer();
@@ -403,9 +459,12 @@ export class Ring {
   /**
    * Writes one record, waiting (per the wait policy, never blocking the thread) until there is room. Publishes staged
    * records before it waits, so a consumer is never left waiting for them. Rejects with ERR_TIMEOUT, ERR_ABORTED,
-   * ERR_RING_CLOSED (either side closed), ERR_RING_TOO_BIG, ERR_RING_CORRUPT, or ERR_ADDON_MISSING when it must park
-   * and no parker exists. Concurrent write() calls may complete in any order: await each to keep records in order.
-   * The payload is copied before the promise resolves; do not modify it until then.
+   * ERR_RING_CLOSED (either side closed), ERR_RING_TOO_BIG, ERR_RING_CORRUPT, ERR_ADDON_MISSING when it must park
+   * and no parker exists, ERR_REGION_CLOSED when the ring's region is (or gets) closed — a pending write() settles
+   * then, unwritten — and ERR_INVALID_ARG for bad arguments (`options.timeout`, `options.signal`, a detached
+   * payload, or a payload whose buffer is detached while it waits: nothing is written then). Concurrent write()
+   * calls may complete in any order: await each to keep records in order. The payload is copied before the promise
+   * resolves; do not modify it until then.
    */
   async write(type: number, payload: ArrayBufferView, options?: RingWaitOptions): Promise<void> {
     this.checkProducer();
@@ -417,9 +476,12 @@ export class Ring {
       return;
     }
     this.publishTail();
+    const length = bytes.length;
     const attempt = (): number => {
       this.checkProducer();
       this.checkNoClaim('write');
+      // A payload transferred while we wait would read as empty: refuse it rather than write an empty record.
+      if (bytes.length !== length) throw detachedArg('payload', 'was detached while write() waited for room');
       if (!this.put(type, bytes)) return NOT_READY;
       this.publishTail();
       return READY;
@@ -428,18 +490,112 @@ export class Ring {
   }
 
   /**
+   * Resolves once a record of `length` payload bytes fits (the next claim()/stage() of that size succeeds, as long as
+   * nothing else is written first), waiting per the wait policy without blocking the thread. Publishes staged records
+   * before it waits. Writes nothing. Rejects like write(): ERR_TIMEOUT, ERR_ABORTED, ERR_RING_CLOSED, ERR_RING_TOO_BIG,
+   * ERR_RING_CORRUPT, ERR_ADDON_MISSING. Producer thread.
+   */
+  async writable(length: number, options?: RingWaitOptions): Promise<void> {
+    this.checkProducer();
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw invalidArg('length', 'a non-negative integer', length);
+    if (length > this.maxPayload) throw this.tooBig('length', length);
+    const { timeout, signal } = checkWaitOptions(options);
+    if (signal?.aborted) throw aborted(signal);
+    if (this.fits(length)) return;
+    this.publishTail();
+    const attempt = (): number => {
+      this.checkProducer();
+      return this.fits(length) ? READY : NOT_READY;
+    };
+    await this.waitUntil(PRODUCER, attempt, timeout, signal);
+  }
+
+  /**
    * Ends the stream: aborts an open claim, publishes staged records, sets the producer-closed bit and wakes the
    * consumer. Idempotent; later producer calls throw ERR_RING_CLOSED. Pending write() calls reject with it.
+   * After the ring's region was closed it throws ERR_REGION_CLOSED (the bit cannot be set: the peer will not see the
+   * end), unless this side was closed before, when it stays a no-op.
    */
   closeProducer(): void {
     if (this.producerClosed) return;
+    if (this.regionClosed) throw regionClosedError();
     this.claimPos = -1;
     if (this.brokenReason === undefined) this.publishTail();
     this.producerClosed = true;
+    this.producerStop = true;
     // Seq_cst read-modify-write: ordered after the publication above, so a consumer that sees the bit sees every record.
     Atomics.or(this.words, CLOSED_I, RING_CLOSED_PRODUCER);
     this.wakeForClose(DATA_SEQ_I, CONSUMER_PARKED_I, this.parkedCount[CONSUMER] > 0);
     if (this.parkedCount[PRODUCER] > 0) this.wakeSelf(SPACE_SEQ_I);
+  }
+
+  /**
+   * Crash recovery, producer side: returns copies of the records this producer wrote that the consumer never
+   * released, oldest first, so that they can be handed to another consumer. Call it only after the consumer has
+   * ended for good (its process died, its thread was joined): while a consumer still runs, records it is reading may
+   * be returned too.
+   *
+   * The range is [head, t) with `head` loaded from shared memory and `t` this object's own tail: every record
+   * published, and every record staged (stage(), stageMany(), commit(type, false)) but not yet published — both are
+   * records no consumer released. An open claim is not a record and is left out. The shared tail is not read.
+   *
+   * The consumer-written head is untrusted and is validated as §3 says for a producer (a multiple of 8, and within
+   * [the last head this object validated, the published tail], hence within capacity of the tail); then every header
+   * from head on is validated exactly as a consumer reading it would (§4: type a user type or padding, padding ending
+   * exactly at the end of the data area and skipped, length ≤ maxPayload, the record within the range and not crossing
+   * the end of the data area). It stops at the first failure: `records` holds the records before it and `error` is
+   * a RingError ERR_RING_CORRUPT describing the failure (it is returned, not thrown); `error` is undefined when the
+   * whole range was valid. An empty range gives no records and no error.
+   *
+   * It changes nothing: no position, no closed bit, no wake-up, and it does not mark the ring corrupt. It works after
+   * closeProducer(), after the consumer closed, and on a ring this object found corrupt earlier. Producer thread.
+   * Throws only RingError ERR_REGION_CLOSED, when the ring's region was closed (its memory is gone).
+   */
+  salvage(): RingSalvage {
+    if (this.regionClosed) throw regionClosedError();
+    const records: SalvagedRecord[] = [];
+    const stop = (detail: string): RingSalvage => ({
+      records,
+      error: new RingError(
+        'ERR_RING_CORRUPT',
+        `salvage() stopped after ${records.length} record${records.length === 1 ? '' : 's'}: the ring's shared memory is corrupt: ${detail}.`,
+      ),
+    });
+    // Edge #4: acquire (seq_cst) load of head, pairing with the consumer's last release store of it (edge #3).
+    const head = Atomics.load(this.words, HEAD_I) >>> 0;
+    if (head % RECORD_ALIGN !== 0) return stop(`head ${head} is not a multiple of ${RECORD_ALIGN}`);
+    if (((head - this.pHeadCache) >>> 0) > ((this.pPublished - this.pHeadCache) >>> 0)) {
+      return stop(`head ${head} is outside [${this.pHeadCache}, tail ${this.pPublished}]`);
+    }
+    const end = this.pTail;
+    let p = head;
+    // The checks of locate(), on a range ending at this producer's tail. Both ends are multiples of 8 and every step
+    // is too, so p reaches end exactly unless a check fails, and a non-zero avail is ≥ 8 (§4 check 1).
+    while (p !== end) {
+      const avail = (end - p) >>> 0;
+      const idx = p & this.mask;
+      const w = idx >>> 2;
+      // Read each header word once: the checks apply to these values whatever the memory holds later.
+      const length = this.headers[w + LENGTH_W]!;
+      const type = this.headers[w + TYPE_W]!;
+      if (type === RECORD_TYPE_PADDING) {
+        if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
+          return stop(`a padding record at ${p} with length ${length} does not end exactly at the end of the data area within the written bytes`);
+        }
+        p = (p + RECORD_HEADER_SIZE + length) >>> 0;
+        continue;
+      }
+      if (type > RECORD_TYPE_MAX_USER) return stop(`the record at ${p} has the invalid type 0x${hex(type)}`);
+      if (length > this.maxPayload) return stop(`the record at ${p} has length ${length}, more than maxPayload ${this.maxPayload}`);
+      const size = recordSize(length);
+      if (size > avail || idx + size > this.capacity) {
+        return stop(`the record at ${p} with length ${length} extends past the tail or the end of the data area`);
+      }
+      const start = idx + RECORD_HEADER_SIZE;
+      records.push({ type, payload: this.bytes.slice(start, start + length), byteOffset: this.bytes.byteOffset + start });
+      p = (p + size) >>> 0;
+    }
+    return { records, error: undefined };
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -474,7 +630,9 @@ export class Ring {
    * stores head once. `payload` is a zero-copy view valid only during that call (copy it to keep it). Returning
    * `true` stops after that record. A record is consumed only when its handler returns: if a handler throws, the
    * records before it are consumed, it and the rest are not, and the error propagates. The handler must not call
-   * consumer methods of this Ring (ERR_INVALID_STATE). Returns the number of records consumed.
+   * consumer methods of this Ring (ERR_INVALID_STATE). Returns the number of records consumed. A handler that closes
+   * the ring's region ends the drain: it throws ERR_REGION_CLOSED (or returns the count if that handler asked to stop),
+   * and head is not stored (the memory is gone).
    */
   drain(handler: (type: number, payload: Uint8Array) => void | boolean, limit?: number): number {
     this.checkConsumer();
@@ -491,9 +649,13 @@ export class Ring {
         count++;
         if (stop === true) break;
       }
+    } catch (error) {
+      // Costs nothing unless thrown: a handler that closed the region makes the next view or Atomics call fail.
+      if (this.regionClosed) throw regionClosedError(error);
+      throw error;
     } finally {
       this.draining = false;
-      if (count > 0) this.storeHead();
+      if (count > 0 && !this.regionClosed) this.storeHead();
     }
     return count;
   }
@@ -501,8 +663,9 @@ export class Ring {
   /**
    * Resolves true when a record can be read (peek() returns it), false when the producer has closed and every record
    * was consumed. Waits per the wait policy without blocking the thread; rejects with ERR_TIMEOUT, ERR_ABORTED,
-   * ERR_RING_CLOSED (after closeConsumer()), ERR_RING_CORRUPT, or ERR_ADDON_MISSING when it must park and no parker
-   * exists. Several readable() calls may be pending at once; all of them settle.
+   * ERR_RING_CLOSED (after closeConsumer()), ERR_RING_CORRUPT, ERR_ADDON_MISSING when it must park and no parker
+   * exists, ERR_REGION_CLOSED when the ring's region is (or gets) closed, and ERR_INVALID_ARG for bad options
+   * (`options.timeout`, `options.signal`). Several readable() calls may be pending at once; all of them settle.
    */
   async readable(options?: RingWaitOptions): Promise<boolean> {
     this.checkConsumer();
@@ -530,14 +693,46 @@ export class Ring {
   /**
    * Stops consuming: sets the consumer-closed bit and wakes the producer (whose full-ring writes then fail with
    * ERR_RING_CLOSED). Idempotent; later consumer calls throw ERR_RING_CLOSED, pending readable() calls reject with it.
+   * After the ring's region was closed it throws ERR_REGION_CLOSED, unless this side was closed before (a no-op).
    */
   closeConsumer(): void {
     if (this.consumerClosed) return;
+    if (this.regionClosed) throw regionClosedError();
     this.consumerClosed = true;
+    this.consumerStop = true;
     this.peekNext = -1;
     Atomics.or(this.words, CLOSED_I, RING_CLOSED_CONSUMER);
     this.wakeForClose(SPACE_SEQ_I, PRODUCER_PARKED_I, this.parkedCount[PRODUCER] > 0);
     if (this.parkedCount[CONSUMER] > 0) this.wakeSelf(DATA_SEQ_I);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Memory lifetime.
+
+  /**
+   * @internal Called by the region's close() (src/ring/lifetime.ts), on this thread, while the memory is still
+   * mapped and just before it is detached and unmapped. Marks the ring unusable (every later call: ERR_REGION_CLOSED),
+   * forgets an open claim and a peeked record, lowers the parked flags this object raised, and cancels every parked
+   * wait: first the parker's wait is aborted (NativeParker cancels its native waiter, which stops using the memory),
+   * then the wait's promise rejects with ERR_REGION_CLOSED without waiting for the parker. Waits in 'spin' mode
+   * reject at their next poll. Idempotent.
+   */
+  [kBufferClosing](): void {
+    if (this.regionClosed) return;
+    this.regionClosed = true;
+    this.producerStop = true;
+    this.consumerStop = true;
+    this.claimPos = -1;
+    this.peekNext = -1;
+    // The last moment this memory may be touched: a parked flag left at 1 would only cost the peer a futile wake.
+    if (this.parkedCount[PRODUCER] > 0) Atomics.store(this.words, PRODUCER_PARKED_I, 0);
+    if (this.parkedCount[CONSUMER] > 0) Atomics.store(this.words, CONSUMER_PARKED_I, 0);
+    const error = regionClosedError();
+    this.lifetime?.abort(error);
+    const parks = [...this.parks];
+    this.parks.clear();
+    for (const park of parks) park.controller.abort(error);
+    for (const park of parks) park.reject(error);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -566,6 +761,21 @@ export class Ring {
     if (size <= toEnd) return tail;
     this.writeHeader(idx, toEnd - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING); // (a) padding to the end of the data area
     return (tail + toEnd) >>> 0;
+  }
+
+  /** Whether reserve(length) would succeed now, without writing the padding it may write. */
+  private fits(length: number): boolean {
+    const size = recordSize(length);
+    const idx = this.pTail & this.mask;
+    const toEnd = this.capacity - idx;
+    const need = size <= toEnd ? size : toEnd + size;
+    if (this.capacity - ((this.pTail - this.pHeadCache) >>> 0) >= need) return true;
+    this.refreshHead();
+    if (this.capacity - ((this.pTail - this.pHeadCache) >>> 0) >= need) return true;
+    if ((Atomics.load(this.words, CLOSED_I) & RING_CLOSED_CONSUMER) !== 0) {
+      throw new RingError('ERR_RING_CLOSED', 'The ring is full and its consumer has closed it; no record will be read again.');
+    }
+    return false;
   }
 
   /** Stages one record: (a) padding if any, (b) payload, (c) header (§5 publication order). */
@@ -861,37 +1071,75 @@ export class Ring {
     const parker = this.parker(); // ERR_ADDON_MISSING here, before any flag is set
     const seqI = side === CONSUMER ? DATA_SEQ_I : SPACE_SEQ_I;
     const parkedI = side === CONSUMER ? CONSUMER_PARKED_I : PRODUCER_PARKED_I;
+    // The parker gets a signal that the region's close can abort too: the caller's own is forwarded to it.
+    const controller = signal === undefined ? this.lifetimeController() : this.derivedController(signal);
     for (;;) {
+      if (this.regionClosed) throw regionClosedError(); // closed while this wait was between two parks
       const seq = Atomics.load(this.words, seqI); // step 1
       this.parkedCount[side]++;
       // Steps 2–3: seq_cst store of the flag followed by the seq_cst loads inside attempt() form the full fence of
       // edge #5, pairing with the waker's store of the position and load of the flag (edge #6).
       Atomics.store(this.words, parkedI, 1);
       let result: number | undefined;
-      let parked: Promise<string> | undefined;
+      let parked: Promise<ParkResult> | undefined;
+      const entry: PendingPark = { controller, reject: noop };
       try {
         result = attempt(); // step 4
         if (result === NOT_READY) {
           // -1 asks the parker for no limit; a finite deadline already passed must not turn into -1.
           const remaining = deadline === Infinity ? -1 : Math.ceil(deadline - performance.now());
           if (deadline !== Infinity && remaining <= 0) throw timedOut(timeout);
-          parked = parker.wait(this.words, seqI, seq, remaining, signal); // step 5
+          parked = new Promise<ParkResult>((resolve, reject) => {
+            entry.reject = reject;
+            parker.wait(this.words, seqI, seq, remaining, controller.signal).then(resolve, reject); // step 5
+          });
+          this.parks.add(entry);
           await parked;
         }
       } catch (error) {
         if (parked === undefined) throw error; // from attempt() or the timeout: already typed
         throw this.waitFailure(side, signal, error);
       } finally {
+        this.parks.delete(entry);
         // Step 5's clear; with several local waits the last one out clears, so no local waiter is left parked with
-        // the flag down (a waker then would not wake it).
-        if (--this.parkedCount[side] === 0) Atomics.store(this.words, parkedI, 0);
+        // the flag down (a waker then would not wake it). After the region's close the memory is gone (and the
+        // close already cleared the flag).
+        if (--this.parkedCount[side] === 0 && !this.regionClosed) Atomics.store(this.words, parkedI, 0);
       }
       if (result !== NOT_READY) return result;
       if (signal?.aborted) throw aborted(signal);
     }
   }
 
+  /** The controller whose signal parked waits without a caller signal hand to the parker. */
+  private lifetimeController(): AbortController {
+    if (this.lifetime === undefined) {
+      this.lifetime = new AbortController();
+      setMaxListeners(0, this.lifetime.signal); // one listener per concurrent wait, by design
+    }
+    return this.lifetime;
+  }
+
+  /**
+   * The controller for waits with the caller's `signal`, made once per signal (a fresh AbortController per wait
+   * costs more than the park itself): aborted when `signal` aborts, or by the region's close.
+   */
+  private derivedController(signal: AbortSignal): AbortController {
+    this.derived ??= new WeakMap();
+    let controller = this.derived.get(signal);
+    if (controller === undefined) {
+      const made = new AbortController();
+      setMaxListeners(0, made.signal);
+      this.derived.set(signal, made);
+      if (signal.aborted) made.abort(signal.reason);
+      else signal.addEventListener('abort', () => made.abort(signal.reason), { once: true });
+      controller = made;
+    }
+    return controller;
+  }
+
   private waitFailure(side: Side, signal: AbortSignal | undefined, error: unknown): unknown {
+    if (this.regionClosed) return regionClosedError();
     if (side === CONSUMER ? this.consumerClosed : this.producerClosed) return closedError(side);
     if (signal?.aborted) return aborted(signal);
     return error;
@@ -901,14 +1149,19 @@ export class Ring {
   // Checks.
 
   private checkProducer(): void {
-    if (this.brokenReason !== undefined) throw this.corruptAgain();
-    if (this.producerClosed) throw closedError(PRODUCER);
+    if (this.producerStop) throw this.stopError(PRODUCER);
   }
 
   private checkConsumer(): void {
-    if (this.brokenReason !== undefined) throw this.corruptAgain();
-    if (this.consumerClosed) throw closedError(CONSUMER);
+    if (this.consumerStop) throw this.stopError(CONSUMER);
     if (this.draining) throw invalidState('A drain() handler must not call consumer methods of the same Ring.');
+  }
+
+  /** Why `side` stopped, most fundamental first: the memory is gone, the ring is corrupt, the side was closed. */
+  private stopError(side: Side): RingError {
+    if (this.regionClosed) return regionClosedError();
+    if (this.brokenReason !== undefined) return this.corruptAgain();
+    return closedError(side);
   }
 
   private checkNoClaim(method: string): void {
@@ -933,6 +1186,8 @@ export class Ring {
   /** Marks the ring unusable (every later producer/consumer call throws) and returns the error to throw. */
   private corrupt(detail: string): RingError {
     this.brokenReason = detail;
+    this.producerStop = true;
+    this.consumerStop = true;
     return new RingError('ERR_RING_CORRUPT', `The ring's shared memory is corrupt: ${detail}.`);
   }
 
@@ -955,6 +1210,35 @@ function spin(attempt: () => number, micros: number): number {
 
 function checkBuffer(buffer: unknown): void {
   if (!isAnyArrayBuffer(buffer)) throw invalidArg('buffer', 'an ArrayBuffer or a SharedArrayBuffer', buffer);
+  if (buffer.byteLength === 0 && isDetached(buffer)) {
+    if (wasClosed(buffer)) {
+      throw new RingError('ERR_REGION_CLOSED', "The argument 'buffer' is the buffer of a shared region that was closed; its memory is unmapped.");
+    }
+    throw detachedArg('buffer');
+  }
+}
+
+/**
+ * Whether `buffer` is detached. Node 20 has no ArrayBuffer.prototype.detached: there a detached buffer has
+ * byteLength 0 and cannot back a new view. Callers test byteLength === 0 first, so live buffers never get here.
+ */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  const flag = (buffer as { detached?: unknown }).detached;
+  if (typeof flag === 'boolean') return flag;
+  if (buffer instanceof SharedArrayBuffer) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function detachedArg(name: string, what = 'is detached'): NativeSidecarError {
+  return new NativeSidecarError(
+    'ERR_INVALID_ARG',
+    `The argument '${name}' must be a view of memory that is still attached; its buffer ${what} (transferred to another thread, or its region closed).`,
+  );
 }
 
 function isValidCapacity(capacity: number): boolean {
@@ -995,9 +1279,22 @@ function checkType(type: unknown): void {
   checkInteger('type', type, 0, RECORD_TYPE_MAX_USER);
 }
 
+/** `payload` as bytes; ERR_INVALID_ARG naming `name` when it is no view, or a view of a detached buffer. */
 function toBytes(payload: unknown, name = 'payload'): Uint8Array {
-  if (payload instanceof Uint8Array) return payload;
-  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload instanceof Uint8Array) {
+    // Only an empty view can be detached: the check costs one comparison on the usual path.
+    if (payload.length === 0 && isDetached(payload.buffer)) throw detachedArg(name);
+    return payload;
+  }
+  if (ArrayBuffer.isView(payload)) {
+    try {
+      return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+    } catch (error) {
+      // A detached view: the constructor (or a DataView's byteLength) throws a TypeError.
+      if (isDetached(payload.buffer)) throw detachedArg(name);
+      throw error;
+    }
+  }
   throw invalidArg(name, 'an ArrayBufferView such as a Uint8Array', payload);
 }
 
@@ -1021,6 +1318,16 @@ function checkWaitOptions(options: unknown): { timeout: number; signal: AbortSig
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
   return { timeout: timeout ?? Infinity, signal };
 }
+
+function regionClosedError(cause?: unknown): RingError {
+  return new RingError(
+    'ERR_REGION_CLOSED',
+    "The ring's shared region was closed and its memory unmapped; this Ring can no longer be used.",
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function noop(): void {}
 
 function closedError(side: Side): RingError {
   const who = side === PRODUCER ? 'producer' : 'consumer';

@@ -39,9 +39,10 @@ function alignUp(n: number, to: number): number {
  * Creates and initialises the channel for `o`. `commandParker` serves the command ring (this side waits for space,
  * which the runtime signals by FUTEX_WAKE only); `eventParker` serves the event ring (this side waits for data, which
  * the runtime also signals on the eventfd of an EventfdParker given to it). The parkers stay the caller's to close.
+ * `redelivered` (0 or 1) tells the sidecar that the first command the caller will write is a redelivery (§8.3).
  * Throws the region's errors (ERR_SYSTEM, ERR_ADDON_MISSING).
  */
-export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, eventParker: Parker): SidecarChannel {
+export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, eventParker: Parker, redelivered = 0): SidecarChannel {
   const controlSize = controlSegmentSize(o.config.byteLength);
   const commandSize = Ring.segmentSize(o.commandRingBytes);
   const eventSize = Ring.segmentSize(o.eventRingBytes);
@@ -62,6 +63,7 @@ export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, 
       config: o.config,
       hostFlags: o.host.process !== undefined ? SIDECAR_HOST_WANTS_PROCESS : 0,
       hostPid: process.pid,
+      redelivered,
     });
     const policy = { mode: o.waitPolicy.mode, spinMicros: o.waitPolicy.spinMicros };
     const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker: commandParker, waitPolicy: policy });

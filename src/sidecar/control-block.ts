@@ -8,6 +8,9 @@
  */
 import {
   CONTROL_COMMAND_SEGMENT_OFFSET,
+  CONTROL_COMPLETED_OFFSET,
+  CONTROL_REDELIVERED_OFFSET,
+  CONTROL_STARTED_OFFSET,
   CONTROL_CONFIG_LENGTH_OFFSET,
   CONTROL_CONFIG_OFFSET,
   CONTROL_ERROR_CODE_OFFSET,
@@ -44,6 +47,8 @@ const STATUS_WORDS = [
   CONTROL_EXIT_REASON_OFFSET,
   CONTROL_ERROR_CODE_OFFSET,
   CONTROL_PROCESSED_OFFSET,
+  CONTROL_STARTED_OFFSET,
+  CONTROL_COMPLETED_OFFSET,
 ] as const;
 
 export interface ControlDescriptor {
@@ -52,6 +57,8 @@ export interface ControlDescriptor {
   config: Uint8Array;
   hostFlags: number;
   hostPid: number;
+  /** Leading commands of the command ring that are redeliveries (wire-format §8.3): 0 or 1. */
+  redelivered: number;
 }
 
 export class ControlBlock {
@@ -77,6 +84,7 @@ export class ControlBlock {
     v.setUint32(CONTROL_CONFIG_LENGTH_OFFSET, d.config.byteLength, true);
     v.setUint32(CONTROL_HOST_FLAGS_OFFSET, d.hostFlags, true);
     v.setUint32(CONTROL_HOST_PID_OFFSET, d.hostPid, true);
+    v.setUint32(CONTROL_REDELIVERED_OFFSET, d.redelivered, true);
     this.bytes.set(d.config, CONTROL_CONFIG_OFFSET);
     this.resetStatus();
   }
@@ -105,6 +113,15 @@ export class ControlBlock {
   }
   get processed(): number {
     return Atomics.load(this.words, CONTROL_PROCESSED_OFFSET / I32) >>> 0;
+  }
+  /** Commands the sidecar took from the command ring (§8.3; u32, untrusted: widen it with CommandJournal.widen). */
+  get started(): number {
+    return Atomics.load(this.words, CONTROL_STARTED_OFFSET / I32) >>> 0;
+  }
+  /** Commands the sidecar finished (§8.3; u32, untrusted). Seq_cst load: at least the acquire that pairs with the
+   * runtime's release store of `completed` after each command. */
+  get completed(): number {
+    return Atomics.load(this.words, CONTROL_COMPLETED_OFFSET / I32) >>> 0;
   }
   /** NS_SIDECAR_EXIT_* as written by the sidecar; EXIT_NONE for a value outside the known range. */
   get exitReason(): number {

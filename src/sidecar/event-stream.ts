@@ -1,7 +1,10 @@
 /**
  * Async iteration over a Sidecar's events: each iterator made by `sidecar.events()` gets every event emitted after
  * it was made, as a copy it owns, in order, and finishes when the sidecar has stopped. An iterator buffers the events
- * it has not consumed yet (unbounded: consume at the pace of the sidecar, or stop iterating with `break`).
+ * it has not consumed yet; once one holds `highWaterMark` or more, `full` turns true and the Sidecar's event pump waits
+ * for `whenRoom()` before it reads more (backpressure: the plugin then blocks in emit_event when the event ring fills,
+ * nothing is dropped). A buffer may overshoot by one drain batch of the pump. Every pending next() settles: with an
+ * event, or done at return() or at the end.
  *
  * Threading: the JavaScript thread of the Sidecar.
  */
@@ -16,9 +19,34 @@ class Subscriber {
   done = false;
 }
 
+/** Events an iterator may hold unconsumed before the pump waits (by default). */
+export const DEFAULT_STREAM_HIGH_WATER_MARK = 1024;
+
 export class EventStreams {
   private readonly subscribers = new Set<Subscriber>();
   private ended = false;
+  private roomWaiters: (() => void)[] = [];
+
+  constructor(private readonly highWaterMark = DEFAULT_STREAM_HIGH_WATER_MARK) {}
+
+  /** Some iterator holds highWaterMark or more unconsumed events. */
+  get full(): boolean {
+    for (const s of this.subscribers) if (s.queue.length >= this.highWaterMark) return true;
+    return false;
+  }
+
+  /** Resolves once no iterator is full (at once when none is), or when the streams end. Never rejects. */
+  whenRoom(): Promise<void> {
+    if (!this.full || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private checkRoom(): void {
+    if (this.roomWaiters.length === 0 || (this.full && !this.ended)) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 
   get active(): boolean {
     return this.subscribers.size > 0;
@@ -49,6 +77,7 @@ export class EventStreams {
         resolve({ value: undefined, done: true });
       }
     }
+    this.checkRoom();
   }
 
   iterator(): AsyncIterableIterator<SidecarEvent> {
@@ -59,18 +88,30 @@ export class EventStreams {
       s.done = true;
       s.queue.length = 0;
       this.subscribers.delete(s);
+      this.checkRoom();
       return { value: undefined, done: true };
     };
     const it: AsyncIterableIterator<SidecarEvent> = {
       next: (): Promise<IteratorResult<SidecarEvent, undefined>> => {
         const event = s.queue.shift();
-        if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        if (event !== undefined) {
+          if (s.queue.length === this.highWaterMark - 1) this.checkRoom();
+          return Promise.resolve({ value: event, done: false });
+        }
         if (s.done) return Promise.resolve(finish());
         return new Promise((resolve) => {
           s.waiting = resolve;
         });
       },
-      return: (): Promise<IteratorResult<SidecarEvent, undefined>> => Promise.resolve(finish()),
+      // A next() still waiting when the iterator is returned settles as done (for await … break, or return() called
+      // by hand while another task awaits next()): no promise of an iterator is left pending.
+      return: (): Promise<IteratorResult<SidecarEvent, undefined>> => {
+        const waiting = s.waiting;
+        s.waiting = undefined;
+        const result = finish();
+        waiting?.(result);
+        return Promise.resolve(result);
+      },
       [Symbol.asyncIterator]() {
         return it;
       },

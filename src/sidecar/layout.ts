@@ -19,6 +19,8 @@ export const CONTROL_EVENT_SEGMENT_OFFSET = 12;
 export const CONTROL_CONFIG_LENGTH_OFFSET = 16;
 export const CONTROL_HOST_FLAGS_OFFSET = 20;
 export const CONTROL_HOST_PID_OFFSET = 24;
+/** The first this-many commands of the command ring are redeliveries (0 or 1, wire-format §8.3). */
+export const CONTROL_REDELIVERED_OFFSET = 28;
 // Block 1: status (sidecar-written; untrusted on the host side).
 export const CONTROL_STATE_OFFSET = 128;
 export const CONTROL_HEARTBEAT_OFFSET = 132;
@@ -27,6 +29,9 @@ export const CONTROL_PID_OFFSET = 140;
 export const CONTROL_EXIT_REASON_OFFSET = 144;
 export const CONTROL_ERROR_CODE_OFFSET = 148;
 export const CONTROL_PROCESSED_OFFSET = 152;
+// Progress counters (§8.3): commands taken and commands finished, in ring order, modulo 2^32 (stored with release).
+export const CONTROL_STARTED_OFFSET = 156;
+export const CONTROL_COMPLETED_OFFSET = 160;
 // Blocks 2–3: error message (sidecar-written).
 export const CONTROL_ERROR_LENGTH_OFFSET = 256;
 export const CONTROL_ERROR_OFFSET = 264;
@@ -70,6 +75,14 @@ export const MSG_EVENT = 18;
 export const MSG_REPLY = 19;
 export const MSG_LOG = 20;
 export const MSG_DISPOSED = 21;
+
+// The claim word of a COMMAND (its arg1, §8.3): 0 (a send) or a request id 1 … MAX_REQUEST_ID, written by the host.
+// The host withdraws a command by CAS to COMMAND_WITHDRAWN; the sidecar takes it by CAS to COMMAND_STARTED_BIT | value.
+export const COMMAND_STARTED_BIT = 0x80000000;
+export const COMMAND_WITHDRAWN = 0x7fffffff;
+export const MAX_REQUEST_ID = 0x7ffffffe;
+/** Plugin ABI: the flag host->command_flags() returns for a command the runtime is delivering again. */
+export const COMMAND_REDELIVERED = 1;
 
 /** Bytes of a control block segment carrying `configLength` config bytes. */
 export function controlSegmentSize(configLength: number): number {

@@ -70,6 +70,24 @@ export interface SidecarOptions {
   startTimeoutMs?: number;
   /** How long stop() waits for a graceful end before it kills a sidecar process (ms, default 5000). */
   stopTimeoutMs?: number;
+  /**
+   * Most commands that may wait in the in-memory backlog (commands sent while the command ring is full or the sidecar
+   * restarts); one more makes send()/request() reject with ERR_QUEUE_FULL. Default 65536.
+   */
+  maxQueue?: number;
+  /** Most bytes of command data the backlog may hold (same effect as maxQueue). Default 64 MiB. */
+  maxQueueBytes?: number;
+  /**
+   * Most bytes of events the plugin may emit during init (they wait for READY, to be delivered right after
+   * host.init()). A plugin that emits more fails its start: ERR_SIDECAR_START at the first start, a crash (restart
+   * policy) at a restart. Default 4 MiB.
+   */
+  maxInitEventBytes?: number;
+  /**
+   * Events an events() iterator may hold unconsumed before the sidecar stops reading the event ring until it is
+   * consumed (backpressure; nothing is dropped). Default 1024.
+   */
+  eventStreamHighWaterMark?: number;
 }
 
 export interface ResolvedRestartPolicy {
@@ -91,9 +109,16 @@ export interface ResolvedSidecarOptions {
   watchdogMs: number | undefined;
   startTimeoutMs: number;
   stopTimeoutMs: number;
+  maxQueue: number;
+  maxQueueBytes: number;
+  maxInitEventBytes: number;
+  eventStreamHighWaterMark: number;
 }
 
 export const DEFAULT_RING_BYTES = 1 << 20;
+export const DEFAULT_MAX_QUEUE = 65_536;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 << 20;
+export const DEFAULT_MAX_INIT_EVENT_BYTES = 4 << 20;
 /** Largest config: the control block segment must fit the region's 2^31-byte limit with both rings. */
 export const MAX_CONFIG_BYTES = (1 << 24) - SIDECAR_CONTROL_SIZE;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -168,5 +193,11 @@ export function resolveSidecarOptions(options: unknown): ResolvedSidecarOptions 
     watchdogMs: watchdog === undefined ? undefined : checkInteger('options.watchdog.timeoutMs', watchdog.timeoutMs, 1, MAX_TIMEOUT_MS),
     startTimeoutMs: o.startTimeoutMs === undefined ? 10_000 : checkInteger('options.startTimeoutMs', o.startTimeoutMs, 1, MAX_TIMEOUT_MS),
     stopTimeoutMs: o.stopTimeoutMs === undefined ? 5_000 : checkInteger('options.stopTimeoutMs', o.stopTimeoutMs, 1, MAX_TIMEOUT_MS),
+    maxQueue: o.maxQueue === undefined ? DEFAULT_MAX_QUEUE : checkInteger('options.maxQueue', o.maxQueue, 0, 2 ** 30),
+    maxQueueBytes: o.maxQueueBytes === undefined ? DEFAULT_MAX_QUEUE_BYTES : checkInteger('options.maxQueueBytes', o.maxQueueBytes, 0, 2 ** 40),
+    maxInitEventBytes:
+      o.maxInitEventBytes === undefined ? DEFAULT_MAX_INIT_EVENT_BYTES : checkInteger('options.maxInitEventBytes', o.maxInitEventBytes, 0, 2 ** 31 - 1),
+    eventStreamHighWaterMark:
+      o.eventStreamHighWaterMark === undefined ? 1024 : checkInteger('options.eventStreamHighWaterMark', o.eventStreamHighWaterMark, 1, 2 ** 30),
   };
 }

@@ -1,8 +1,12 @@
 /**
- * Requests waiting for their reply, keyed by request id. Ids are u32, never 0 (0 means "no reply wanted"), and
- * handed out in increasing order modulo 2^32, skipping ids still pending: an id is not reused until 2^32 requests
- * later, so a late reply to a request that already failed (a crash, a timeout) cannot be mistaken for the reply to
- * a newer one.
+ * Requests waiting for their reply, keyed by request id. Ids are 1 … MAX_REQUEST_ID (2^31 − 2: bit 31 of a command's
+ * request word is the sidecar's claim bit, wire-format §8.3), handed out in increasing order, wrapping to 1 and
+ * skipping ids still pending: an id is not reused until 2^31 requests later, so a late reply to a request that already
+ * failed (a crash, a timeout) cannot be mistaken for the reply to a newer one.
+ *
+ * Each request also remembers where its command is: `ordinal` ≥ 0 is its place in the current command ring (the
+ * CommandJournal's count when it was written), -1 while it waits in the backlog. The Sidecar keeps it current across
+ * restarts (recovery renumbers the commands it carries over).
  *
  * Storage: ids are consecutive, so a request normally lives in slot `id % SLOTS` of an array (no hashing on the
  * request/reply path); a request whose slot is still held by an older one (more than SLOTS in flight, or a very old
@@ -11,12 +15,13 @@
  * Threading: the JavaScript thread of the Sidecar. Settling runs the caller's continuations as microtasks.
  */
 import { SidecarError } from '../errors.js';
+import { MAX_REQUEST_ID } from './layout.js';
 
 /** Slots of the direct-mapped table; a power of two, larger than the usual number of requests in flight. */
 const SLOTS = 4096;
 const SLOT_MASK = SLOTS - 1;
 
-class PendingRequest {
+export class PendingRequest {
   timer: NodeJS.Timeout | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
@@ -26,44 +31,62 @@ class PendingRequest {
     readonly id: number,
     /** Order of registration, so that failAll() rejects in the order the requests were made. */
     readonly seq: number,
+    /** Place of the command in the current command ring, or -1 while it is in the backlog. */
+    public ordinal: number,
   ) {}
 }
+
+/**
+ * Called when a request's timeout or signal fires, before it rejects: tries to withdraw its command (so that it never
+ * starts) and returns the sentence that tells the caller which happened.
+ */
+export type WithdrawFn = (entry: PendingRequest) => string;
 
 export class PendingRequests {
   private readonly slots: (PendingRequest | undefined)[] = new Array<PendingRequest | undefined>(SLOTS).fill(undefined);
   private readonly overflow = new Map<number, PendingRequest>();
   private count = 0;
   private seq = 0;
-  /** The id of the request add() registered last. */
-  lastId = 0;
+  private lastId = 0;
+
+  constructor(private readonly withdraw: WithdrawFn) {}
 
   get size(): number {
     return this.count;
   }
 
-  /**
-   * Registers a new request and returns its promise; its id is `lastId` right after the call. `timeout` in ms
-   * (undefined: none).
-   */
-  add(timeout: number | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  /** The id the next add() must use: the next id after the last one handed out that is not pending. */
+  nextId(): number {
     let id = this.lastId;
-    do id = (id + 1) >>> 0 || 1;
+    do id = id >= MAX_REQUEST_ID ? 1 : id + 1;
     while (this.has(id));
+    return id;
+  }
+
+  /**
+   * Registers request `id` (from nextId(), with its command already written or queued) and returns its promise.
+   * `timeout` in ms (undefined: none). Never throws: the caller validated the arguments.
+   */
+  add(id: number, ordinal: number, timeout: number | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
     this.lastId = id;
-    const entry = new PendingRequest(id, this.seq++);
+    const entry = new PendingRequest(id, this.seq++, ordinal);
     const promise = new Promise<Uint8Array>((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
     });
     if (timeout !== undefined) {
       entry.timer = setTimeout(() => {
-        this.fail(id, new SidecarError('ERR_TIMEOUT', `The request ${id} got no reply within its timeout of ${timeout} ms.`));
+        if (this.get(id) !== entry) return;
+        const what = this.withdraw(entry);
+        this.fail(id, new SidecarError('ERR_TIMEOUT', `The request ${id} got no reply within its timeout of ${timeout} ms; ${what}`));
       }, timeout);
     }
     if (signal !== undefined) {
       entry.signal = signal;
       entry.onAbort = () => {
-        this.fail(id, new SidecarError('ERR_ABORTED', `The request ${id} was aborted by its signal.`, { cause: signal.reason }));
+        if (this.get(id) !== entry) return;
+        const what = this.withdraw(entry);
+        this.fail(id, new SidecarError('ERR_ABORTED', `The request ${id} was aborted by its signal; ${what}`, { cause: signal.reason }));
       };
       signal.addEventListener('abort', entry.onAbort, { once: true });
     }
@@ -72,6 +95,13 @@ export class PendingRequests {
     else this.overflow.set(id, entry);
     this.count++;
     return promise;
+  }
+
+  /** The pending request `id`, or undefined. */
+  get(id: number): PendingRequest | undefined {
+    const entry = this.slots[id & SLOT_MASK];
+    if (entry !== undefined && entry.id === id) return entry;
+    return this.overflow.size === 0 ? undefined : this.overflow.get(id);
   }
 
   /** Resolves request `id` with `value`; false when no such request is pending (late or duplicate reply). */
@@ -90,12 +120,16 @@ export class PendingRequests {
     return true;
   }
 
-  /** Rejects every pending request, in the order they were made, with the error `make()` returns (one per request). */
-  failAll(make: (id: number) => unknown): void {
+  /** Every pending request, in the order they were made. */
+  all(): PendingRequest[] {
     const entries: PendingRequest[] = [...this.overflow.values()];
     for (const entry of this.slots) if (entry !== undefined) entries.push(entry);
-    entries.sort((a, b) => a.seq - b.seq);
-    for (const entry of entries) this.fail(entry.id, make(entry.id));
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Rejects every pending request, in the order they were made, with the error `make()` returns (one per request). */
+  failAll(make: (id: number) => unknown): void {
+    for (const entry of this.all()) this.fail(entry.id, make(entry.id));
   }
 
   private has(id: number): boolean {

@@ -1,7 +1,8 @@
 /**
  * Sidecar: native code (a plugin, docs/plugin-abi.md) on its own thread or in its own process, fed with commands
  * through a shared-memory ring and answering with events and replies through another. See docs/architecture.md for
- * the flows, the threading model and who owns which memory.
+ * the flows, the threading model and who owns which memory, and docs/reliability.md for what happens to every command
+ * and request under every fault (the delivery contract this class enforces).
  *
  * Threading contract of the whole class: every method must be called on the JavaScript thread that called
  * Sidecar.start() (the owner thread); every event, host callback and promise settles on that thread, never on a
@@ -10,13 +11,15 @@
  */
 import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
-import { SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { NativeSidecarError, SidecarError, checkInteger, invalidArg } from '../errors.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
 import { createChannel, type SidecarChannel } from './channel.js';
 import { EventStreams, type SidecarEvent } from './event-stream.js';
+import { CommandJournal } from './journal.js';
 import {
+  COMMAND_WITHDRAWN,
   EXIT_ABI_MISMATCH,
   EXIT_BAD_REGION,
   EXIT_CORRUPT,
@@ -39,17 +42,18 @@ import {
   SIDECAR_MSG_HEADER_SIZE,
 } from './layout.js';
 import { resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
-import { PendingRequests } from './pending.js';
+import { PendingRequests, type PendingRequest } from './pending.js';
+import { planRecovery, type RecoveryPlan } from './recovery.js';
 import { ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
 import { Watchdog } from './watchdog.js';
 
 /** Why a sidecar ended. */
 export type SidecarExitReason =
-  | 'stopped' // stop() ended it normally: every command was processed and dispose ran
+  | 'stopped' // stop() ended it normally: dispose ran (every command was processed, unless stop({ drain: false }))
   | 'crashed' // the process died (signal or unexpected exit code)
   | 'watchdog' // the watchdog found a hung plugin call and killed the process
   | 'stop-timeout' // stop() did not finish in time and killed the process
-  | 'start-failed' // the plugin could not be loaded or its init failed
+  | 'start-failed' // the plugin could not be loaded or its init failed (first start only)
   | 'corrupt' // a ring failed validation or carried a malformed message
   | 'parent-died'; // the sidecar process saw its host disappear (only seen by tests that fake it)
 
@@ -64,20 +68,53 @@ export interface SidecarExit {
   message?: string;
   /** True when a restart is scheduled (restart policy). */
   restarting: boolean;
+  /**
+   * Commands that send() or request() accepted (into the ring or the backlog) and that will never be processed:
+   * withdrawn by stop({ drain: false }), left behind by a stop timeout or a final crash, or still queued at the end.
+   * Their requests and queued sends were rejected. 0 on a normal stop. Counted on the final exit (restarting: false);
+   * 0 on the exits of a restart.
+   */
+  dropped: number;
+}
+
+/** The argument of the 'poison' event: a command that killed the sidecar twice, quarantined (never delivered again). */
+export interface SidecarPoison {
+  /** The command type. */
+  type: number;
+  /** The command bytes (a copy). */
+  data: Uint8Array;
+  /** The request id, or 0 for a send(). Its request rejected with ERR_SIDECAR_POISON. */
+  requestId: number;
+  /** How the sidecar died the second time. */
+  exit: SidecarExit;
 }
 
 export interface RequestOptions {
   /** Command type passed to the plugin's process (0 … 2^32 − 1, default 0). */
   type?: number;
-  /** Milliseconds before the request rejects with ERR_TIMEOUT (the command still reaches the plugin). */
+  /**
+   * Milliseconds before the request rejects with ERR_TIMEOUT. A command the plugin has not started yet is withdrawn
+   * (it never runs); one it has started runs to completion (its late reply is ignored). The message says which.
+   */
   timeout?: number;
-  /** Rejects the request with ERR_ABORTED when it aborts. */
+  /** Rejects the request with ERR_ABORTED when it aborts; withdraws the command like a timeout. */
   signal?: AbortSignal;
 }
 
 export interface SendOptions {
   /** Command type passed to the plugin's process (0 … 2^32 − 1, default 0). */
   type?: number;
+}
+
+export interface StopOptions {
+  /** Milliseconds before a sidecar that has not ended is killed (process mode) or given up (thread mode). */
+  timeout?: number;
+  /**
+   * true (default): every command accepted before stop() is processed first. false: commands the plugin has not
+   * started are withdrawn and counted in `dropped` (their requests reject with ERR_SIDECAR_STOPPED); the command
+   * running now finishes, then dispose runs.
+   */
+  drain?: boolean;
 }
 
 type Phase = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
@@ -88,6 +125,8 @@ interface BacklogItem {
   bytes: Uint8Array;
   resolve: (() => void) | undefined;
   reject: ((error: unknown) => void) | undefined;
+  /** Withdrawn while queued (its request timed out or aborted): skipped by the flush. */
+  withdrawn: boolean;
 }
 
 const RESOLVED = Promise.resolve();
@@ -112,6 +151,7 @@ const ARG0_WORD = MSG_ARG0_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 /** Byte offset → index in the Uint32Array view of the region: payloads are 8-byte aligned (wire-format §4). */
 const wordIndex = (byteOffset: number): number => byteOffset / Uint32Array.BYTES_PER_ELEMENT;
 const ARG1_WORD = MSG_ARG1_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Resolves from the event loop's check phase, after every pending microtask. The pump goes through it after it
@@ -125,13 +165,35 @@ function yieldToEventLoop(): Promise<void> {
 }
 const CALL_NAMES = ['none', 'init', 'process', 'dispose'];
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
+const textEncoder = new TextEncoder();
+
+/** Whether `buffer` was detached (transferred or closed). Node 20 has no ArrayBuffer.prototype.detached. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 function toBytes(name: string, data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (typeof data === 'string') return new TextEncoder().encode(data);
-  throw invalidArg(name, 'a string, an ArrayBuffer or an ArrayBufferView', data);
+  let bytes: Uint8Array;
+  if (data instanceof Uint8Array) bytes = data;
+  else if (typeof data === 'string') return textEncoder.encode(data);
+  else if (ArrayBuffer.isView(data)) {
+    if (isDetached(data.buffer)) throw invalidArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
+    bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } else if (data instanceof ArrayBuffer) {
+    if (isDetached(data)) throw invalidArg(name, 'a live ArrayBuffer (it is detached: transferred or closed)', data);
+    return new Uint8Array(data);
+  } else throw invalidArg(name, 'a string, an ArrayBuffer or an ArrayBufferView', data);
+  if (bytes.byteLength === 0) {
+    if (isDetached(bytes.buffer)) throw invalidArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
+    return EMPTY;
+  }
+  return bytes;
 }
 
 function commandType(options: { type?: number } | undefined): number {
@@ -166,17 +228,25 @@ export class Sidecar extends EventEmitter {
   readonly mode: SidecarMode;
 
   readonly #o: ResolvedSidecarOptions;
-  readonly #ch: SidecarChannel;
+  /** The command ring's parker (this side waits for space, which the runtime signals by FUTEX_WAKE). Shared default. */
+  readonly #commandParker: Parker;
   /**
    * The event ring's parker: the pump sleeps in this thread's event loop on its eventfd, which the runtime (thread or
    * process, given the fd at every launch) writes on each wake of the event-ring consumer. Owned; closed by #finalize.
    */
   readonly #eventParker: EventfdParker;
-  readonly #pending = new PendingRequests();
-  readonly #streams = new EventStreams();
+  /** The shared memory the current runner works on. A restart replaces it with a fresh one (#recover). */
+  #ch: SidecarChannel;
+  /** What this host wrote into #ch's command ring (host memory: trusted). Replaced with #ch. */
+  #journal: CommandJournal;
+  /** #ch's first command is a redelivery (§8.3): if it kills the sidecar again it is poison. */
+  #firstIsRedelivery = false;
+  /** Aborts when #ch is replaced or the sidecar ends: wakes a flush waiting for room in the old command ring. */
+  #chAbort = new AbortController();
+  readonly #pending = new PendingRequests((entry) => this.#withdraw(entry));
+  readonly #streams: EventStreams;
   readonly #backlog: BacklogItem[] = [];
-  readonly #lifeAbort = new AbortController();
-  readonly #watchdog: Watchdog | undefined;
+  #backlogBytes = 0;
   readonly #onMessageFn = (kind: number, payload: Uint8Array): void => this.#onMessage(kind, payload);
   readonly #publishCommandsFn = (): void => this.#publishCommands();
   /** A #publishCommands microtask is queued and has not run yet. */
@@ -186,18 +256,27 @@ export class Sidecar extends EventEmitter {
 
   #phase: Phase = 'starting';
   #runner: Runner | undefined;
+  #watchdog: Watchdog | undefined;
   #pumpAbort = new AbortController();
   #ready = false;
   #preReady: SidecarEvent[] = [];
+  #preReadyBytes = 0;
   #flushing = false;
-  #backlogIdle: (() => void) | undefined;
   #startedAt = 0;
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #killReason: SidecarExitReason | undefined;
+  /** Why this host ended the current runner (protocol error, init events over the limit): a sentence for the exit. */
+  #fault: string | undefined;
   #protocolError: string | undefined;
   #startSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #stopPromise: Promise<SidecarExit> | undefined;
+  /** stop() was called with drain: false. */
+  #stopWithoutDrain = false;
+  /** Commands dropped so far (counted into the final exit's `dropped`). */
+  #dropped = 0;
+  /** Commands processed by the runners of earlier channels. */
+  #processedBefore = 0;
   #finished: Promise<SidecarExit>;
   #finish!: (exit: SidecarExit) => void;
   #lastExit: SidecarExit | undefined;
@@ -206,6 +285,8 @@ export class Sidecar extends EventEmitter {
     super();
     this.mode = o.mode;
     this.#o = o;
+    this.#commandParker = commandParker;
+    this.#streams = new EventStreams(o.eventStreamHighWaterMark);
     this.#eventParker = new EventfdParker();
     try {
       this.#ch = createChannel(o, commandParker, this.#eventParker);
@@ -213,20 +294,18 @@ export class Sidecar extends EventEmitter {
       this.#eventParker.close();
       throw error;
     }
+    this.#journal = new CommandJournal(o.commandRingBytes);
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve;
     });
-    if (o.watchdogMs !== undefined) {
-      this.#watchdog = new Watchdog(this.#ch.control, o.watchdogMs, (call, ms) => this.#onHung(call, ms));
-    }
   }
 
   /**
    * Starts a sidecar: creates its shared region, starts the native loop (thread or process), waits until the
    * plugin's init returned and calls host.init(). Owner thread: the calling thread. Rejects with ERR_INVALID_ARG for
    * bad options, ERR_SIDECAR_START when the plugin is missing, is not a plugin, has another ABI version, fails its
-   * init or does not finish init within startTimeoutMs — in every such case nothing is left behind (no thread,
-   * process, mapping or descriptor).
+   * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs — in every such
+   * case nothing is left behind (no thread, process, mapping or descriptor).
    */
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const o = resolveSidecarOptions(options);
@@ -236,14 +315,15 @@ export class Sidecar extends EventEmitter {
     return sidecar;
   }
 
-  /** The pid running the native loop: the sidecar process in process mode, this process in thread mode. */
+  /** The pid running the native loop: the sidecar process in process mode, this process in thread mode; -1 between runs. */
   get pid(): number {
     return this.#runner?.pid ?? -1;
   }
 
-  /** Commands processed by the plugin so far (modulo 2^32; read from the control block, informational). */
+  /** Commands processed by the plugin so far, across restarts (informational). Readable after the end. */
   get processedCount(): number {
-    return this.#ch.control.processed;
+    if (this.#phase === 'stopped') return this.#processedBefore;
+    return this.#processedBefore + this.#ch.control.processed;
   }
 
   /** Largest command payload in bytes (the command ring's max payload minus the 8-byte message header). */
@@ -256,29 +336,41 @@ export class Sidecar extends EventEmitter {
     return this.#pending.size;
   }
 
+  /** Commands waiting in the in-memory backlog (the ring was full, or a restart is under way). */
+  get queuedCommands(): number {
+    return this.#backlog.length;
+  }
+
   /**
    * Sends one command (no reply expected). The bytes are copied into the command ring before the promise
-   * resolves; when the ring is full the command waits in an in-memory queue (order is kept) and the promise resolves
-   * once it is in the ring — await it to apply backpressure. Throws ERR_INVALID_ARG for bad data and
-   * ERR_RING_TOO_BIG for a command larger than maxCommandBytes; rejects with ERR_SIDECAR_STOPPED after stop() and
-   * ERR_SIDECAR_CRASHED when the sidecar died for good before the command got into the ring.
+   * resolves; when the ring is full the command waits in the in-memory backlog (order is kept) and the promise
+   * resolves once it is in the ring — await it to apply backpressure. A resolved send is processed exactly once before
+   * stop() resolves, or counted in the exit's `dropped` (docs/reliability.md). Throws ERR_INVALID_ARG for bad data (a
+   * detached buffer included) and ERR_RING_TOO_BIG for a command larger than maxCommandBytes — a throw leaves nothing
+   * behind; rejects with ERR_QUEUE_FULL when the backlog is at its bound, ERR_SIDECAR_STOPPED after stop() and
+   * ERR_SIDECAR_CRASHED when the sidecar died for good.
    */
   send(data: ArrayBufferView | ArrayBuffer | string, options?: SendOptions): Promise<void> {
     const bytes = this.#checkCommand(data);
     const type = commandType(options);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
-    if (this.#backlog.length === 0 && this.#writeCommand(type, 0, bytes)) return RESOLVED;
+    if (this.#backlog.length === 0 && this.#writeCommand(type, 0, bytes) >= 0) return RESOLVED;
+    const full = this.#queueFull(bytes.byteLength);
+    if (full !== undefined) return Promise.reject(full);
     return new Promise((resolve, reject) => {
-      this.#backlog.push({ type, id: 0, bytes: bytes.slice(), resolve, reject });
-      void this.#flushBacklog();
+      this.#enqueue({ type, id: 0, bytes: bytes.slice(), resolve, reject, withdrawn: false });
     });
   }
 
   /**
    * Sends one command and resolves with the plugin's reply (a copy the caller owns). Replies are matched by request
-   * id, so any number of requests may be outstanding. Rejects with ERR_TIMEOUT / ERR_ABORTED (options),
-   * ERR_SIDECAR_PLUGIN when the plugin's process returned non-zero without replying (`errno` holds the value),
-   * ERR_SIDECAR_CRASHED at once when the sidecar dies, ERR_SIDECAR_STOPPED when it stops first.
+   * id, so any number of requests may be outstanding. Rejects with ERR_TIMEOUT / ERR_ABORTED (options; the command is
+   * withdrawn if the plugin has not started it), ERR_SIDECAR_PLUGIN when the plugin's process returned non-zero
+   * without replying (`errno` holds the value), ERR_SIDECAR_POISON when the command killed the sidecar twice,
+   * ERR_QUEUE_FULL when the backlog is at its bound, ERR_SIDECAR_CRASHED when the sidecar dies for good before
+   * replying, ERR_SIDECAR_STOPPED when it stops first. With a restart policy a crash does not reject it: the restarted
+   * sidecar answers. A rejected request never runs afterwards. Throws (leaving nothing behind) ERR_INVALID_ARG and
+   * ERR_RING_TOO_BIG for bad arguments.
    */
   request(data: ArrayBufferView | ArrayBuffer | string, options?: RequestOptions): Promise<Uint8Array> {
     const bytes = this.#checkCommand(data);
@@ -288,15 +380,22 @@ export class Sidecar extends EventEmitter {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
-    const promise = this.#pending.add(timeout, signal);
-    const id = this.#pending.lastId;
-    if (this.#backlog.length === 0 && this.#writeCommand(type, id, bytes)) return promise;
-    this.#backlog.push({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined });
-    void this.#flushBacklog();
+    // The pending entry is made only once the command is in the ring or the backlog: nothing to undo on a failure.
+    const id = this.#pending.nextId();
+    const ordinal = this.#backlog.length === 0 ? this.#writeCommand(type, id, bytes) : -1;
+    if (ordinal >= 0) return this.#pending.add(id, ordinal, timeout, signal);
+    const full = this.#queueFull(bytes.byteLength);
+    if (full !== undefined) return Promise.reject(full);
+    // Registered before it is queued: the flush may write it at once and then records its ordinal in the entry.
+    const promise = this.#pending.add(id, -1, timeout, signal);
+    this.#enqueue({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined, withdrawn: false });
     return promise;
   }
 
-  /** An async iterator over the events emitted from now on (copies), ending when the sidecar stops. */
+  /**
+   * An async iterator over the events emitted from now on (copies), ending when the sidecar stops. An iterator that
+   * holds options.eventStreamHighWaterMark unconsumed events pauses the reading of the event ring (backpressure).
+   */
   events(): AsyncIterableIterator<SidecarEvent> {
     return this.#streams.iterator();
   }
@@ -306,17 +405,22 @@ export class Sidecar extends EventEmitter {
   }
 
   /**
-   * Stops the sidecar: commands already sent (including queued ones) are processed, the plugin's dispose runs, then
-   * the thread is joined or the process has exited, and the shared region is unmapped. Resolves with the exit.
-   * In process mode, a sidecar that has not finished within `timeout` ms (default options.stopTimeoutMs) is killed
-   * and the result says 'stop-timeout'. In thread mode a thread cannot be killed: after the timeout stop() rejects
-   * with ERR_TIMEOUT and the thread keeps its memory (it is leaked, not unmapped under running code). Idempotent:
-   * every call returns the same promise. Requests still unanswered when the sidecar ends reject with
-   * ERR_SIDECAR_STOPPED.
+   * Stops the sidecar: commands already accepted (including queued ones, and across a restart that is under way or
+   * that a crash during the drain causes, when the restart policy allows it) are processed, the plugin's dispose runs,
+   * then the thread is joined or the process has exited, and the shared region is unmapped. Resolves with the exit.
+   * `drain: false` withdraws the commands the plugin has not started (counted in `dropped`). In process mode, a
+   * sidecar that has not finished within `timeout` ms (default options.stopTimeoutMs) is killed, the result says
+   * 'stop-timeout' and counts what was dropped. In thread mode a thread cannot be killed: after the timeout stop()
+   * rejects with ERR_TIMEOUT and the thread keeps its memory (it is leaked, not unmapped under running code).
+   * Idempotent: every call returns the first call's promise. Requests still unanswered when the sidecar ends reject
+   * with ERR_SIDECAR_STOPPED (or ERR_SIDECAR_CRASHED when it crashed for good). Throws ERR_INVALID_ARG for bad options.
    */
-  stop(options?: { timeout?: number }): Promise<SidecarExit> {
+  stop(options?: StopOptions): Promise<SidecarExit> {
+    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArg('options', 'an object', options);
     const timeout = options?.timeout === undefined ? this.#o.stopTimeoutMs : checkInteger('options.timeout', options.timeout, 1, 2 ** 31 - 1);
-    this.#stopPromise ??= this.#stop(timeout);
+    const drain = options?.drain;
+    if (drain !== undefined && typeof drain !== 'boolean') throw invalidArg('options.drain', 'a boolean', drain);
+    this.#stopPromise ??= this.#stop(timeout, drain !== false);
     return this.#stopPromise;
   }
 
@@ -337,29 +441,43 @@ export class Sidecar extends EventEmitter {
     } catch (error) {
       clearTimeout(timer);
       this.#startSettle = undefined;
-      this.#finalize({ reason: 'start-failed', code: null, signal: null, restarting: false }, true);
+      this.#finalize({ reason: 'start-failed', code: null, signal: null, restarting: false, dropped: 0 }, true);
       throw new SidecarError('ERR_SIDECAR_START', `The sidecar could not be started: ${(error as Error).message}`, { cause: error });
     }
     return started.finally(() => clearTimeout(timer));
   }
 
-  /** Starts a runner on the channel (first start or restart) and the event pump that serves it. */
+  /** Starts a runner on the current channel (first start or restart) and the event pump that serves it. */
   #launch(): void {
     this.#ready = false;
     this.#preReady = [];
+    this.#preReadyBytes = 0;
     this.#killReason = undefined;
+    this.#fault = undefined;
     this.#protocolError = undefined;
-    this.#ch.control.resetStatus();
+    const ch = this.#ch;
     const runner =
       this.mode === 'thread'
-        ? new ThreadRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd)
-        : new ProcessRunner(this.#ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd);
+        ? new ThreadRunner(ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd)
+        : new ProcessRunner(ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd);
     this.#runner = runner;
     this.#startedAt = performance.now();
     this.#pumpAbort = new AbortController();
-    void this.#pump(runner, this.#pumpAbort.signal);
-    this.#watchdog?.start();
-    void runner.exited.then((exit) => this.#onRunnerExit(runner, exit));
+    void this.#pump(runner, ch, this.#pumpAbort.signal);
+    if (this.#o.watchdogMs !== undefined) {
+      this.#watchdog = new Watchdog(ch.control, this.#o.watchdogMs, (call, ms) => this.#onHung(call, ms));
+      this.#watchdog.start();
+    }
+    void runner.exited.then((exit) => {
+      try {
+        this.#onRunnerExit(runner, exit);
+      } catch (error) {
+        // A bug here must not become an unhandled rejection: report it and end the sidecar.
+        this.#emitError(new SidecarError('ERR_INVALID_STATE', `The sidecar's exit handling failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+        this.#finalize({ reason: 'crashed', code: exit.code, signal: exit.signal, restarting: false, dropped: 0 }, false);
+      }
+    });
+    if (this.#phase === 'stopping') this.#closeWhenFlushed();
   }
 
   #onStartTimeout(): void {
@@ -367,7 +485,8 @@ export class Sidecar extends EventEmitter {
     const settle = this.#startSettle;
     this.#startSettle = undefined;
     const error = new SidecarError('ERR_SIDECAR_START', `The plugin did not finish its init within ${this.#o.startTimeoutMs} ms.`);
-    this.#phase = 'stopping'; // no restart: the exit that follows is the end
+    this.#phase = 'stopping';
+    this.#killReason = 'start-failed'; // no restart: the exit that follows is the end
     if (this.#runner?.kill()) {
       // The exit handler cleans up; the caller learns the cause from this error.
       settle.reject(error);
@@ -379,11 +498,13 @@ export class Sidecar extends EventEmitter {
   }
 
   #onReady(): void {
+    if (this.#fault !== undefined) return; // this run is being ended (init events over the limit)
     this.#ready = true;
     if (this.#phase === 'starting' || this.#phase === 'restarting') this.#phase = 'running';
     this.#callHost('init', () => this.#o.host.init?.());
     const early = this.#preReady;
     this.#preReady = [];
+    this.#preReadyBytes = 0;
     for (const e of early) this.#deliverEvent(e.id, e.data, true);
     if (this.#startSettle !== undefined) {
       const settle = this.#startSettle;
@@ -412,22 +533,57 @@ export class Sidecar extends EventEmitter {
   }
 
   #notAccepting(): SidecarError {
+    const exit = this.#lastExit;
+    if (exit !== undefined && exit.reason !== 'stopped') {
+      return new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended for good (${exit.reason}) and accepts no more commands.${exit.message === undefined ? '' : ` ${exit.message}`}`);
+    }
     return new SidecarError('ERR_SIDECAR_STOPPED', 'The sidecar was stopped (or is stopping) and accepts no more commands.');
   }
 
-  /** Claims room for the message, writes its header and the bytes in place, commits. False when the ring is full. */
-  #writeCommand(type: number, id: number, bytes: Uint8Array): boolean {
+  #queueFull(length: number): SidecarError | undefined {
+    if (this.#backlog.length < this.#o.maxQueue && this.#backlogBytes + length <= this.#o.maxQueueBytes) return undefined;
+    return new SidecarError(
+      'ERR_QUEUE_FULL',
+      `The sidecar's backlog holds ${this.#backlog.length} commands (${this.#backlogBytes} bytes), its bound (options.maxQueue ${this.#o.maxQueue}, options.maxQueueBytes ${this.#o.maxQueueBytes}); await earlier send()s before sending more.`,
+    );
+  }
+
+  #enqueue(item: BacklogItem): void {
+    this.#backlog.push(item);
+    this.#backlogBytes += item.bytes.byteLength;
+    void this.#flushBacklog();
+  }
+
+  /**
+   * Claims room for the message, writes its header and the bytes in place, commits, and records it in the journal.
+   * Returns the command's ordinal, or -1 when it could not be written now (the ring is full, or broken — then the
+   * current runner is being ended and a restart brings a fresh ring). Never leaves a claim open.
+   */
+  #writeCommand(type: number, id: number, bytes: Uint8Array): number {
     const ring = this.#ch.commands;
-    const slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
-    if (slot === null) return false;
+    let slot: Uint8Array | null;
+    try {
+      slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
+    } catch (error) {
+      this.#onCommandRingError(error);
+      return -1;
+    }
+    if (slot === null) return -1;
     const w = wordIndex(slot.byteOffset);
-    this.#ch.words[w + ARG0_WORD] = type;
-    this.#ch.words[w + ARG1_WORD] = id;
-    slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
+    const words = this.#ch.words;
+    words[w + ARG0_WORD] = type;
+    words[w + ARG1_WORD] = id; // the claim word: the host's value (§8.3)
+    try {
+      if (bytes.byteLength > 0) slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
+    } catch (error) {
+      ring.abort(); // a buffer detached under us cannot happen on one thread, but never leave a claim open
+      throw invalidArg('data', 'a readable buffer', bytes);
+    }
     // Staged, not yet published: every command written in this turn of the microtask queue is published at once by
     // #publishCommands (one store of tail and one fence per batch instead of per command, and the runtime finds the
     // whole batch behind one acquire load of tail).
     ring.commit(MSG_COMMAND, false);
+    const ordinal = this.#journal.record(id, w + ARG1_WORD);
     const staged = ++this.#unpublished;
     if (staged >= COMMANDS_PER_PUBLISH && (staged >= COMMANDS_PER_WAKE || !this.#runtimeParked())) {
       this.#publishNow(ring); // a long burst: let the runtime start on this part while the rest is written
@@ -435,7 +591,7 @@ export class Sidecar extends EventEmitter {
       this.#publishQueued = true;
       queueMicrotask(this.#publishCommandsFn);
     }
-    return true;
+    return ordinal;
   }
 
   /**
@@ -456,50 +612,138 @@ export class Sidecar extends EventEmitter {
    * Publishes the commands staged by #writeCommand: the release store of tail pairs with the runtime's acquire load
    * of tail (wire-format §5 edges #1/#2), and wakes a parked runtime. Runs as a microtask queued by the first command
    * of a batch, so it follows every command the same synchronous burst (for example the continuations of the replies
-   * one drain settled) wrote. A closed producer end was published by closeProducer(); a broken or unmapped ring has
-   * nobody left to read it (the exit path fails the requests).
+   * one drain settled) wrote.
    */
   #publishCommands(): void {
     this.#publishQueued = false;
     if (this.#phase === 'stopped' || this.#unpublished === 0) return;
     try {
       this.#publishNow(this.#ch.commands);
-    } catch {
-      // ERR_RING_CLOSED (closeProducer() already published everything) or ERR_RING_CORRUPT (reported by the next
-      // request's claim, which throws it).
+    } catch (error) {
+      this.#onCommandRingError(error);
     }
   }
 
-  /** Moves queued commands into the ring in order, waiting for space (parked, per the wait policy) when full. */
+  /**
+   * The command ring refused a claim or a publication: ERR_RING_CORRUPT (the sidecar wrote garbage into the ring's
+   * consumer fields) ends the runner like any protocol error, and a restart brings a fresh ring; ERR_RING_CLOSED or
+   * ERR_REGION_CLOSED mean the channel is already being replaced or ended.
+   */
+  #onCommandRingError(error: unknown): void {
+    const code = (error as NativeSidecarError)?.code;
+    if (code === 'ERR_RING_CLOSED' || code === 'ERR_REGION_CLOSED' || this.#runner === undefined) return;
+    if (this.#protocolError !== undefined || this.#killReason !== undefined) return;
+    this.#protocolError = `the command ring failed: ${(error as Error)?.message ?? String(error)}`;
+    this.#onProtocolError(this.#runner);
+  }
+
+  /** Moves queued commands into the ring in order, waiting for room (per the wait policy) when it is full. */
   async #flushBacklog(): Promise<void> {
     if (this.#flushing) return;
     this.#flushing = true;
     try {
-      while (this.#backlog.length > 0) {
+      while (this.#backlog.length > 0 && this.#phase !== 'stopped') {
         const item = this.#backlog[0]!;
-        if (!this.#writeCommand(item.type, item.id, item.bytes)) {
-          const message = new Uint8Array(SIDECAR_MSG_HEADER_SIZE + item.bytes.byteLength);
-          const header = new DataView(message.buffer);
-          header.setUint32(MSG_ARG0_OFFSET, item.type, true);
-          header.setUint32(MSG_ARG1_OFFSET, item.id, true);
-          message.set(item.bytes, SIDECAR_MSG_HEADER_SIZE);
-          await this.#ch.commands.write(MSG_COMMAND, message, { signal: this.#lifeAbort.signal });
+        if (!item.withdrawn) {
+          let ordinal: number;
+          try {
+            ordinal = this.#writeCommand(item.type, item.id, item.bytes);
+          } catch (error) {
+            // Cannot happen (the bytes are this host's own copy), but a queued command must never be lost silently.
+            this.#backlog.shift();
+            this.#backlogBytes -= item.bytes.byteLength;
+            if (item.id !== 0) this.#pending.fail(item.id, error);
+            else item.reject?.(error);
+            continue;
+          }
+          if (ordinal < 0) {
+            await this.#waitForRoom(SIDECAR_MSG_HEADER_SIZE + item.bytes.byteLength);
+            continue;
+          }
+          if (item.id !== 0) {
+            const entry = this.#pending.get(item.id);
+            if (entry !== undefined) entry.ordinal = ordinal;
+          }
         }
         this.#backlog.shift();
+        this.#backlogBytes -= item.bytes.byteLength;
         item.resolve?.();
       }
-    } catch (error) {
-      const failure = this.#lifeAbort.signal.aborted ? (this.#lifeAbort.signal.reason as unknown) : error;
-      this.#failBacklog(failure);
     } finally {
       this.#flushing = false;
-      this.#backlogIdle?.();
+      if (this.#phase === 'stopping') this.#closeWhenFlushed();
     }
   }
 
-  #failBacklog(error: unknown): void {
+  /**
+   * Waits until the current command ring has room for `length` bytes, or until it is replaced (a restart) or the
+   * sidecar ends — the flush loop then looks again. Never rejects.
+   */
+  async #waitForRoom(length: number): Promise<void> {
+    const ring = this.#ch.commands;
+    const signal = this.#chAbort.signal;
+    try {
+      await ring.writable(length, { signal });
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#onCommandRingError(error);
+      // The ring cannot take it (broken): wait for the fresh ring of the restart, or for the end.
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+  }
+
+  /** During stop(): closes the command ring (the loop drains, disposes and ends) once the backlog is in it. */
+  #closeWhenFlushed(): void {
+    if (this.#runner === undefined || this.#backlog.length > 0 || this.#flushing) return;
+    this.#ch.commands.closeProducer();
+  }
+
+  /**
+   * A request's timeout or signal fired: withdraw its command so it never starts (wire-format §8.3), if the plugin has
+   * not taken it yet. Returns the end of the rejection's sentence.
+   */
+  #withdraw(entry: PendingRequest): string {
+    if (entry.ordinal < 0) {
+      const item = this.#backlog.find((i) => i.id === entry.id);
+      if (item !== undefined) item.withdrawn = true;
+      return 'it was still queued in this process and will not be sent.';
+    }
+    if (this.#phase !== 'stopped' && this.#tryWithdraw(entry.ordinal, entry.id)) {
+      return 'its command was withdrawn before the plugin started it and will not run.';
+    }
+    return 'the plugin had already started its command, which may still complete (its reply will be ignored).';
+  }
+
+  /** CAS of the claim word of `ordinal` from the host's value `id` to WITHDRAWN; true when the host won. */
+  #tryWithdraw(ordinal: number, id: number): boolean {
+    const completed = this.#journal.widen(this.#ch.control.completed);
+    // Below `completed` the record may already be released and its memory reused: never touch it (§8.3).
+    if (completed === undefined || ordinal < completed || ordinal >= this.#journal.written) return false;
+    const word = this.#journal.claimWordOf(ordinal);
+    // acq_rel CAS on the claim word: pairs with the sidecar's CAS that claims the command (§8.3); one of them wins.
+    return Atomics.compareExchange(this.#ch.words, word, id, COMMAND_WITHDRAWN) === id;
+  }
+
+  /** stop({ drain: false }): withdraws every command the plugin has not started and drops the backlog. */
+  #withdrawAll(): void {
+    const dropped = new SidecarError('ERR_SIDECAR_STOPPED', 'The sidecar was stopped with { drain: false } before the plugin started this request.');
+    const completed = this.#journal.widen(this.#ch.control.completed) ?? this.#journal.written;
+    for (let ordinal = completed; ordinal < this.#journal.written; ordinal++) {
+      const id = this.#journal.idOf(ordinal);
+      if (!this.#tryWithdraw(ordinal, id)) continue;
+      this.#dropped++;
+      if (id !== 0) this.#pending.fail(id, dropped);
+    }
+    this.#failBacklog(dropped, true);
+  }
+
+  /** Rejects and removes every backlog item; counts them as dropped when `count`. */
+  #failBacklog(error: unknown, count: boolean): void {
     const items = this.#backlog.splice(0);
+    this.#backlogBytes = 0;
     for (const item of items) {
+      if (item.withdrawn) continue;
+      if (count) this.#dropped++;
       if (item.id !== 0) this.#pending.fail(item.id, error);
       else item.reject?.(error);
     }
@@ -509,15 +753,17 @@ export class Sidecar extends EventEmitter {
   // Events (this thread is the event ring's only consumer).
 
   /** Waits for messages (per the wait policy, never blocking the event loop) and dispatches them, in order. */
-  async #pump(runner: Runner, signal: AbortSignal): Promise<void> {
-    const ring = this.#ch.events;
+  async #pump(runner: Runner, ch: SidecarChannel, signal: AbortSignal): Promise<void> {
+    const ring = ch.events;
     const spins = this.#o.waitPolicy.mode !== 'park';
     try {
       for (;;) {
         let turns = 0;
         while (ring.drain(this.#onMessageFn, DRAIN_LIMIT) > 0) {
           if (this.#protocolError !== undefined) return this.#onProtocolError(runner);
-          if (spins || ++turns === TURNS_BEFORE_YIELD) {
+          if (this.#streams.full) {
+            await this.#streams.whenRoom(); // backpressure from an events() iterator
+          } else if (spins || ++turns === TURNS_BEFORE_YIELD) {
             turns = 0;
             await yieldToEventLoop();
           } else {
@@ -544,8 +790,9 @@ export class Sidecar extends EventEmitter {
       return;
     }
     const w = wordIndex(payload.byteOffset);
-    const arg0 = this.#ch.words[w + ARG0_WORD]!;
-    const arg1 = this.#ch.words[w + ARG1_WORD]!;
+    const words = this.#ch.words;
+    const arg0 = words[w + ARG0_WORD]!;
+    const arg1 = words[w + ARG1_WORD]!;
     switch (kind) {
       case MSG_REPLY:
         if (arg1 === 0) this.#pending.resolve(arg0, payload.slice(SIDECAR_MSG_HEADER_SIZE));
@@ -585,7 +832,11 @@ export class Sidecar extends EventEmitter {
   /** `data` is a view into the ring when !copied; host.event gets it as is, everything else gets a copy. */
   #deliverEvent(id: number, data: Uint8Array, copied: boolean): void {
     if (!this.#ready) {
-      this.#preReady.push({ id, data: data.slice() }); // events from init wait for host.init()
+      // Events from init wait for host.init(), up to maxInitEventBytes; more ends this run (see #onInitOverflow).
+      if (this.#fault !== undefined) return;
+      this.#preReadyBytes += data.byteLength;
+      if (this.#preReadyBytes > this.#o.maxInitEventBytes) return this.#onInitOverflow();
+      this.#preReady.push({ id, data: data.slice() });
       return;
     }
     const fn = this.#o.host.event;
@@ -596,24 +847,55 @@ export class Sidecar extends EventEmitter {
     this.#streams.push({ id, data: copy });
   }
 
+  /** The plugin emitted more than maxInitEventBytes during init: this run ends like a failed init. */
+  #onInitOverflow(): void {
+    this.#fault = `The plugin emitted more than ${this.#o.maxInitEventBytes} bytes of events during its init (options.maxInitEventBytes); they wait for the end of init, so the sidecar was ended.`;
+    this.#preReady = [];
+    this.#preReadyBytes = 0;
+    this.#endRunner('crashed');
+  }
+
   /** Runs a host callback; an exception becomes an 'error' event instead of breaking the pump. */
   #callHost(name: string, fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      const wrapped = new SidecarError('ERR_INVALID_ARG', `The host callback '${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-      process.nextTick(() => this.emit('error', wrapped));
+      this.#emitError(new SidecarError('ERR_INVALID_ARG', `The host callback '${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
     }
   }
 
+  /**
+   * Reports `error` as an 'error' event on the next tick — or, when nobody listens for 'error', as a process warning:
+   * an EventEmitter 'error' without a listener would throw and end the Node process, which this library never does.
+   */
+  #emitError(error: NativeSidecarError): void {
+    process.nextTick(() => {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else process.emitWarning(error);
+    });
+  }
+
   #onProtocolError(runner: Runner): void {
-    const message = `The sidecar broke the protocol: ${this.#protocolError ?? 'unknown error'}.`;
-    process.nextTick(() => this.emit('error', new SidecarError('ERR_RING_CORRUPT', message)));
-    this.#killReason = 'corrupt';
-    if (!runner.kill() && this.mode === 'thread' && this.#phase !== 'stopped') {
-      // A thread cannot be killed; ask it to end (it drains and disposes) and let the exit path report it.
+    if (runner !== this.#runner || this.#fault !== undefined) return;
+    this.#fault = `The sidecar broke the protocol: ${this.#protocolError ?? 'unknown error'}.`;
+    this.#emitError(new SidecarError('ERR_RING_CORRUPT', this.#fault));
+    this.#endRunner('corrupt');
+  }
+
+  /** Ends the current runner for a fault this host found: kills a process; asks a thread to finish (it cannot be killed). */
+  #endRunner(reason: SidecarExitReason): void {
+    const runner = this.#runner;
+    if (runner === undefined) return;
+    this.#killReason = reason;
+    if (runner.kill()) return;
+    if (this.mode === 'thread' && this.#phase !== 'stopped') {
+      // The thread drains what it can, disposes and ends; the exit path reports it. Nothing is accepted meanwhile.
       this.#phase = 'stopping';
-      this.#ch.commands.closeProducer();
+      try {
+        this.#ch.commands.closeProducer();
+      } catch {
+        // a broken ring: the thread finds it and ends anyway
+      }
     }
   }
 
@@ -624,27 +906,27 @@ export class Sidecar extends EventEmitter {
     const what = CALL_NAMES[call] ?? 'a';
     if (this.#runner?.kill()) {
       this.#killReason = 'watchdog';
+      this.#fault = `The plugin's ${what} call ran for ${stuckMs} ms without progress, longer than the watchdog's ${this.#o.watchdogMs} ms; the sidecar was killed.`;
       return;
     }
-    const error = new SidecarError(
+    this.#emitError(new SidecarError(
       'ERR_TIMEOUT',
       `The plugin's ${what} call has been running for ${stuckMs} ms, longer than the watchdog's ${this.#o.watchdogMs} ms; a thread cannot be killed (use mode 'process').`,
-    );
-    process.nextTick(() => this.emit('error', error));
+    ));
   }
 
   #describeExit(runner: Runner, exit: RunnerExit): SidecarExit {
     const control = this.#ch.control;
     const reasonCode = exit.reason !== EXIT_NONE ? exit.reason : control.exitReason;
-    const message = control.errorMessage() ?? exit.error?.message;
+    const message = this.#fault ?? control.errorMessage() ?? exit.error?.message;
     let reason: SidecarExitReason;
     if (this.#killReason !== undefined) reason = this.#killReason;
     else if (reasonCode === EXIT_NORMAL && exit.signal === null) reason = 'stopped';
-    else if (reasonCode in START_FAILURES && !this.#ready) reason = 'start-failed';
+    else if (reasonCode in START_FAILURES && !this.#ready && this.#startSettle !== undefined) reason = 'start-failed';
     else if (reasonCode === EXIT_CORRUPT) reason = 'corrupt';
     else if (reasonCode === EXIT_PARENT_DIED) reason = 'parent-died';
     else reason = 'crashed';
-    const result: SidecarExit = { reason, code: exit.code, signal: exit.signal, restarting: false };
+    const result: SidecarExit = { reason, code: exit.code, signal: exit.signal, restarting: false, dropped: 0 };
     if (message !== undefined) result.message = message;
     else if (reason === 'crashed' || reason === 'watchdog') {
       result.message = exit.signal !== null
@@ -673,8 +955,8 @@ export class Sidecar extends EventEmitter {
     this.#pumpAbort.abort();
     try {
       this.#ch.events.drain(this.#onMessageFn);
-    } catch {
-      // a corrupt ring: the exit below reports the end
+    } catch (error) {
+      this.#protocolError ??= `the event ring failed: ${(error as Error).message}`;
     }
     this.#watchdog?.stop();
     this.#runner = undefined;
@@ -685,70 +967,168 @@ export class Sidecar extends EventEmitter {
       const settle = this.#startSettle;
       this.#startSettle = undefined;
       const error = this.#startError(info, reasonCode); // reads the control block: before finalize unmaps it
+      info.reason = 'start-failed';
       this.#finalize(info, true);
       settle.reject(error);
       return;
     }
-
-    const crashed = info.reason !== 'stopped';
-    const failure = (id: number): SidecarError =>
-      crashed
-        ? new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before replying to request ${id}. ${info.message ?? ''}`.trim())
-        : new SidecarError('ERR_SIDECAR_STOPPED', `The sidecar stopped without replying to request ${id}.`);
-    this.#pending.failAll(failure);
-
-    if (crashed && this.#phase !== 'stopping' && this.#canRestart()) {
-      info.restarting = true;
-      this.emit('exit', info);
-      this.#scheduleRestart();
+    if (info.reason === 'stopped') {
+      this.#finalize(info, false);
       return;
+    }
+    if (this.#mayRestart()) {
+      const plan = planRecovery(this.#ch, this.#journal, this.#firstIsRedelivery, (id) => this.#pending.get(id) !== undefined);
+      // A poison command is quarantined without using the restart budget a second time.
+      if (plan.poison !== undefined || this.#hasRestartBudget()) {
+        if (this.#recover(plan, info)) {
+          info.restarting = true;
+          this.emit('exit', info);
+          this.#scheduleRestart(plan.poison === undefined);
+          return;
+        }
+      }
     }
     this.#finalize(info, false);
   }
 
-  #canRestart(): boolean {
-    const policy = this.#o.restart;
-    if (policy === undefined || this.mode !== 'process') return false;
+  /** Whether a crashed sidecar may come back at all (policy, mode, and no stop that forbids it). */
+  #mayRestart(): boolean {
+    if (this.#o.restart === undefined || this.mode !== 'process') return false;
+    if (this.#killReason === 'stop-timeout' || this.#killReason === 'start-failed') return false;
+    return !(this.#phase === 'stopping' && this.#stopWithoutDrain);
+  }
+
+  #hasRestartBudget(): boolean {
+    const policy = this.#o.restart!;
     if (performance.now() - this.#startedAt >= policy.resetAfterMs) this.#restarts = 0;
     return this.#restarts < policy.maxRestarts;
   }
 
-  #scheduleRestart(): void {
+  /**
+   * Applies a recovery plan: settles what the dead sidecar can no longer answer, moves the commands it had not finished
+   * into a fresh channel (a new region: nothing the dead sidecar wrote is reused), and closes the old one. Returns false
+   * when the fresh channel could not be made (the sidecar then ends for good).
+   */
+  #recover(plan: RecoveryPlan, info: SidecarExit): boolean {
+    const old = this.#ch;
+    let ch: SidecarChannel;
+    try {
+      ch = createChannel(this.#o, this.#commandParker, this.#eventParker, plan.carried[0]?.redelivered === true ? 1 : 0);
+    } catch (error) {
+      info.message = `${info.message ?? 'The sidecar ended.'} It could not be restarted: ${(error as Error).message}`;
+      return false;
+    }
+    // Requests whose command finished but got no reply (a reply deferred to a later call, or lost in a broken event
+    // ring): the plugin that would have answered is gone, and the command must not run again.
+    for (const entry of this.#pending.all()) {
+      if (entry.ordinal >= 0 && entry.ordinal < plan.completed) {
+        this.#pending.fail(entry.id, new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar processed request ${entry.id} but ended (${info.reason}) before replying; it will not run again.`));
+      }
+    }
+    if (plan.poison !== undefined) {
+      const { type, id, data } = plan.poison;
+      if (id !== 0) {
+        this.#pending.fail(id, new SidecarError('ERR_SIDECAR_POISON', `Request ${id} (type ${type}) killed the sidecar twice, the second time when it was redelivered; it was quarantined and will not run again.`));
+      }
+      const poison: SidecarPoison = { type, data, requestId: id, exit: info };
+      this.emit('poison', poison);
+    }
+    if (plan.lost.length > 0 || plan.problem !== undefined) {
+      let requests = 0;
+      for (const id of plan.lost) {
+        if (id === 0) continue;
+        requests++;
+        this.#pending.fail(id, new SidecarError('ERR_RING_CORRUPT', `The command of request ${id} was lost: the dead sidecar's command ring could not be read back.`));
+      }
+      const lost = plan.lost.length === 0 ? '' : ` ${plan.lost.length} commands (${requests} requests, ${plan.lost.length - requests} sends) could not be recovered.`;
+      this.#emitError(new SidecarError('ERR_RING_CORRUPT', `The sidecar's shared memory was damaged when it ended: ${plan.problem ?? 'unreadable records'}.${lost}`));
+    }
+
+    // Switch to the fresh channel, then write the carried commands at its start, in order, ahead of the backlog.
+    this.#processedBefore += old.control.processed;
+    this.#chAbort.abort();
+    this.#chAbort = new AbortController();
+    this.#ch = ch;
+    this.#journal = new CommandJournal(this.#o.commandRingBytes);
+    this.#firstIsRedelivery = plan.carried[0]?.redelivered === true;
+    this.#unpublished = 0;
+    const spill: BacklogItem[] = [];
+    for (const c of plan.carried) {
+      const ordinal = spill.length === 0 ? this.#writeCommand(c.type, c.id, c.data) : -1;
+      if (ordinal < 0) {
+        spill.push({ type: c.type, id: c.id, bytes: c.data, resolve: undefined, reject: undefined, withdrawn: false });
+        continue;
+      }
+      if (c.id !== 0) {
+        const entry = this.#pending.get(c.id);
+        if (entry !== undefined) entry.ordinal = ordinal;
+      }
+    }
+    if (spill.length > 0) {
+      // Cannot happen with rings of one size (they held these commands before), but order and counts must survive.
+      for (const item of spill) {
+        if (item.id !== 0) {
+          const entry = this.#pending.get(item.id);
+          if (entry !== undefined) entry.ordinal = -1;
+        }
+        this.#backlogBytes += item.bytes.byteLength;
+      }
+      this.#backlog.unshift(...spill);
+    }
+    old.region.close(); // its sidecar is gone: nothing maps it any more but this process
+    if (this.#backlog.length > 0) void this.#flushBacklog();
+    return true;
+  }
+
+  #scheduleRestart(counts: boolean): void {
     const policy = this.#o.restart!;
     const delay = Math.min(policy.backoffMs * 2 ** this.#restarts, policy.maxBackoffMs);
-    this.#restarts++;
-    this.#phase = 'restarting';
+    if (counts) this.#restarts++;
+    if (this.#phase !== 'stopping') this.#phase = 'restarting';
     this.emit('restart', { attempt: this.#restarts, delayMs: delay });
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
-      if (this.#phase !== 'restarting') return;
+      if (this.#phase !== 'restarting' && this.#phase !== 'stopping') return;
       try {
         this.#launch();
       } catch (error) {
-        this.#finalize({ reason: 'crashed', code: null, signal: null, restarting: false, message: `The sidecar could not be restarted: ${(error as Error).message}` }, false);
+        this.#finalize({ reason: 'crashed', code: null, signal: null, restarting: false, dropped: 0, message: `The sidecar could not be restarted: ${(error as Error).message}` }, false);
       }
     }, delay);
+  }
+
+  /** Commands in the current ring that did not finish and were not withdrawn (valid once its runner has ended). */
+  #unfinished(): number {
+    const completed = this.#journal.widen(this.#ch.control.completed) ?? 0;
+    let count = 0;
+    for (let ordinal = Math.max(completed, this.#journal.written - this.#journal.slots); ordinal < this.#journal.written; ordinal++) {
+      if (Atomics.load(this.#ch.words, this.#journal.claimWordOf(ordinal)) >>> 0 !== COMMAND_WITHDRAWN) count++;
+    }
+    return count;
   }
 
   /** The end: nothing runs on the region any more. Fails what is left, unmaps the region, reports the exit. */
   #finalize(info: SidecarExit, starting: boolean, keepRegion = false): void {
     if (this.#phase === 'stopped') return;
+    if (info.reason !== 'stopped' && !keepRegion) this.#dropped += this.#unfinished();
+    this.#processedBefore += this.#ch.control.processed;
     this.#phase = 'stopped';
-    this.#lastExit = info;
     this.#watchdog?.stop();
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
     this.#pumpAbort.abort();
-    const error =
-      info.reason === 'stopped'
-        ? new SidecarError('ERR_SIDECAR_STOPPED', 'The sidecar stopped before the command could be sent.')
-        : new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before the command could be sent.`);
-    this.#lifeAbort.abort(error);
-    this.#failBacklog(error);
+    const crashed = info.reason !== 'stopped';
+    const error = crashed
+      ? new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before the command could be processed.`)
+      : new SidecarError('ERR_SIDECAR_STOPPED', 'The sidecar stopped before the command could be sent.');
+    this.#chAbort.abort(error);
+    this.#failBacklog(error, true);
     this.#pending.failAll((id) =>
-      info.reason === 'stopped'
-        ? new SidecarError('ERR_SIDECAR_STOPPED', `The sidecar stopped without replying to request ${id}.`)
-        : new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before replying to request ${id}.`),
+      crashed
+        ? new SidecarError('ERR_SIDECAR_CRASHED', `The sidecar ended (${info.reason}) before replying to request ${id}.${info.message === undefined ? '' : ` ${info.message}`}`)
+        : new SidecarError('ERR_SIDECAR_STOPPED', `The sidecar stopped without replying to request ${id}.`),
     );
+    info.dropped = starting ? 0 : this.#dropped;
+    this.#lastExit = info;
     this.#streams.end();
     // The runner writes its own copy of the eventfd (a thread kept alive by keepRegion included): closing is safe.
     this.#eventParker.close();
@@ -757,50 +1137,49 @@ export class Sidecar extends EventEmitter {
     this.#finish(info);
   }
 
-  async #stop(timeout: number): Promise<SidecarExit> {
+  async #stop(timeout: number, drain: boolean): Promise<SidecarExit> {
     if (this.#phase === 'stopped') return this.#lastExit!;
     if (this.#startSettle !== undefined) {
       // stop() before start() resolved cannot happen through the public API (start resolves first); be safe anyway.
       await this.#finished;
       return this.#lastExit!;
     }
-    const wasRestarting = this.#phase === 'restarting' && this.#runner === undefined;
     this.#phase = 'stopping';
-    if (wasRestarting) {
-      this.#finalize({ reason: 'stopped', code: null, signal: null, restarting: false }, false);
-      return this.#lastExit!;
+    this.#stopWithoutDrain = !drain;
+    if (!drain) this.#withdrawAll();
+    if (this.#runner === undefined) {
+      // Between a crash and its restart. With drain, the restart (already scheduled) runs and drains; without, or
+      // when no restart is coming, this is the end.
+      if (!drain || this.#restartTimer === undefined) {
+        this.#finalize({ reason: 'stopped', code: null, signal: null, restarting: false, dropped: 0 }, false);
+        return this.#lastExit!;
+      }
+    } else {
+      this.#closeWhenFlushed(); // now, or when the flush has put the backlog into the ring
     }
     let timedOut = false;
-    let onTimeout!: () => void;
+    let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<undefined>((resolve) => {
-      onTimeout = () => resolve(undefined);
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve(undefined);
+        if (this.#runner?.kill()) {
+          this.#killReason = 'stop-timeout';
+        } else if (this.#runner === undefined && this.#phase !== 'stopped') {
+          // Still waiting for a restart: give up on it.
+          this.#finalize({ reason: 'stop-timeout', code: null, signal: null, restarting: false, dropped: 0, message: `The sidecar did not finish within ${timeout} ms.` }, false);
+        }
+      }, timeout);
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (this.#runner?.kill()) this.#killReason = 'stop-timeout';
-      this.#backlogIdle?.();
-      onTimeout();
-    }, timeout);
     try {
-      // Queued commands go into the ring first: stop() drains everything that was sent.
-      if (this.#backlog.length > 0 || this.#flushing) {
-        await new Promise<void>((resolve) => {
-          this.#backlogIdle = () => {
-            if (timedOut || (this.#backlog.length === 0 && !this.#flushing)) resolve();
-          };
-          this.#backlogIdle();
-        });
-        this.#backlogIdle = undefined;
-      }
-      if (this.#phase === 'stopping') this.#ch.commands.closeProducer(); // the loop drains, disposes and ends
       if (this.mode === 'process') return await this.#finished; // a kill after the timeout ends it for sure
       const ended = await Promise.race([this.#finished, expired]);
-      if (ended !== undefined) return ended;
+      if (ended !== undefined || !timedOut) return ended ?? this.#lastExit!;
       const error = new SidecarError(
         'ERR_TIMEOUT',
         `The sidecar thread did not finish within ${timeout} ms (a plugin call may be hung); a thread cannot be killed, so it keeps running and its shared memory stays mapped.`,
       );
-      this.#finalize({ reason: 'stop-timeout', code: null, signal: null, restarting: false, message: error.message }, false, true);
+      this.#finalize({ reason: 'stop-timeout', code: null, signal: null, restarting: false, dropped: 0, message: error.message }, false, true);
       throw error;
     } finally {
       clearTimeout(timer);

@@ -22,7 +22,10 @@
 
 /* ---- atomics with explicit memory orders, spelled the same in C11 and C++17 ----
  * Shared words are NS_ATOMIC_U32; every access to them goes through these macros so that each one names its order
- * (and the comment next to it names the edge of §5 it belongs to). */
+ * (and the comment next to it names the edge of §5 it belongs to).
+ * NS_ATOMIC_CAS(p, expected, v, mo_success, mo_failure) is a strong compare-and-swap: `expected` points to a local
+ * uint32_t holding the value *p is expected to have; returns true (non-zero) when *p was that value and is now v,
+ * otherwise false with *p's current value written to *expected. mo_failure may not be release or acq_rel. */
 #ifdef __cplusplus
 #define NS_MO_RELAXED std::memory_order_relaxed
 #define NS_MO_ACQUIRE std::memory_order_acquire
@@ -34,6 +37,8 @@
 #define NS_ATOMIC_EXCHANGE(p, v, mo) std::atomic_exchange_explicit((p), (uint32_t)(v), (mo))
 #define NS_ATOMIC_FETCH_ADD(p, v, mo) std::atomic_fetch_add_explicit((p), (uint32_t)(v), (mo))
 #define NS_ATOMIC_FETCH_OR(p, v, mo) std::atomic_fetch_or_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_CAS(p, expected, v, mo_success, mo_failure) \
+  std::atomic_compare_exchange_strong_explicit((p), (expected), (uint32_t)(v), (mo_success), (mo_failure))
 #define NS_ATOMIC_FENCE(mo) std::atomic_thread_fence(mo)
 #define NS_ALIGNAS(n) alignas(n)
 #else
@@ -47,6 +52,8 @@
 #define NS_ATOMIC_EXCHANGE(p, v, mo) atomic_exchange_explicit((p), (uint32_t)(v), (mo))
 #define NS_ATOMIC_FETCH_ADD(p, v, mo) atomic_fetch_add_explicit((p), (uint32_t)(v), (mo))
 #define NS_ATOMIC_FETCH_OR(p, v, mo) atomic_fetch_or_explicit((p), (uint32_t)(v), (mo))
+#define NS_ATOMIC_CAS(p, expected, v, mo_success, mo_failure) \
+  atomic_compare_exchange_strong_explicit((p), (expected), (uint32_t)(v), (mo_success), (mo_failure))
 #define NS_ATOMIC_FENCE(mo) atomic_thread_fence(mo)
 #define NS_ALIGNAS(n) _Alignas(n)
 #endif
@@ -175,7 +182,8 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 /* Message kinds = the record type of every record on a sidecar's rings. Every message payload starts with an 8-byte
  * message header {arg0, arg1} (so the data after it stays 8-byte aligned) followed by the data. */
 #define NS_SIDECAR_MSG_HEADER_SIZE 8u
-#define NS_SIDECAR_MSG_COMMAND 1u   /* command ring: arg0 = command type, arg1 = request id (0 = no reply wanted) */
+#define NS_SIDECAR_MSG_COMMAND 1u   /* command ring: arg0 = command type, arg1 = claim word: request id (0 = no reply
+                                     * wanted), or WITHDRAWN, or STARTED_BIT | request id (§8.3) */
 #define NS_SIDECAR_MSG_READY 16u    /* event ring: plugin init succeeded; no data */
 #define NS_SIDECAR_MSG_PROCESS 17u  /* event ring: a command is being processed (host_flags bit 0): as COMMAND */
 #define NS_SIDECAR_MSG_EVENT 18u    /* event ring: arg0 = event id, arg1 = 0 */
@@ -183,13 +191,21 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 #define NS_SIDECAR_MSG_LOG 20u      /* event ring: arg0 = level, arg1 = 0, data = UTF-8 text */
 #define NS_SIDECAR_MSG_DISPOSED 21u /* event ring: plugin dispose returned; the last message */
 
+/* The claim word of a COMMAND (its arg1, §8.3): 0 (a send) or a request id 1 … NS_SIDECAR_MAX_REQUEST_ID, written by
+ * the host; the host withdraws a command by CAS to NS_SIDECAR_CMD_WITHDRAWN, the sidecar takes it by CAS to
+ * NS_SIDECAR_CMD_STARTED_BIT | value. Exactly one of the two CASes wins. */
+#define NS_SIDECAR_CMD_STARTED_BIT 0x80000000u /* set by the sidecar when it takes the command */
+#define NS_SIDECAR_CMD_WITHDRAWN 0x7FFFFFFFu   /* set by the host: the sidecar skips the command */
+#define NS_SIDECAR_MAX_REQUEST_ID 0x7FFFFFFEu  /* request ids are 1 … this; the host wraps to 1 after it */
+
 typedef struct ns_sidecar_msg_header {
   uint32_t arg0;
   uint32_t arg1;
 } ns_sidecar_msg_header;
 
 /* The control block: block 0 is written by the host before the region is shared and read-only afterwards; blocks
- * 1–3 are written by the sidecar only (the host reads them: they are untrusted input there). */
+ * 1–3 are written by the sidecar only (the host reads them: they are untrusted input there). started and completed
+ * are the progress counters of §8.3: stored with release, they count commands of the command ring in ring order. */
 typedef struct ns_sidecar_control {
   /* block 0: descriptor (host) */
   uint32_t magic;
@@ -200,7 +216,8 @@ typedef struct ns_sidecar_control {
   uint32_t config_length;   /* config bytes at offset NS_SIDECAR_CONTROL_SIZE */
   uint32_t host_flags;      /* NS_SIDECAR_HOST_* */
   uint32_t host_pid;        /* the process the sidecar process watches (informational in thread mode) */
-  uint8_t reserved0[NS_BLOCK_SIZE - 28];
+  uint32_t redelivered;     /* the first this-many commands of the command ring are redeliveries (0 or 1, §8.3) */
+  uint8_t reserved0[NS_BLOCK_SIZE - 32];
   /* block 1: status (sidecar) */
   NS_ATOMIC_U32 state;      /* NS_SIDECAR_STATE_* */
   NS_ATOMIC_U32 heartbeat;  /* incremented on every entry into and return from a plugin call, and per loop batch */
@@ -209,7 +226,9 @@ typedef struct ns_sidecar_control {
   NS_ATOMIC_U32 exit_reason; /* NS_SIDECAR_EXIT_* */
   NS_ATOMIC_U32 error_code; /* the value init returned (two's complement), or a ring/region code */
   NS_ATOMIC_U32 processed;  /* commands processed, modulo 2^32 (informational) */
-  uint8_t reserved1[NS_BLOCK_SIZE - 28];
+  NS_ATOMIC_U32 started;    /* commands taken (claimed, or skipped as withdrawn), modulo 2^32 (§8.3) */
+  NS_ATOMIC_U32 completed;  /* commands finished (process returned and its failure REPLY committed, or skipped) */
+  uint8_t reserved1[NS_BLOCK_SIZE - 36];
   /* blocks 2–3: error message (sidecar): written before state becomes FAILED (release), read after (acquire) */
   uint32_t error_length;    /* ≤ NS_SIDECAR_ERROR_MAX */
   uint32_t reserved2;
@@ -217,7 +236,11 @@ typedef struct ns_sidecar_control {
 } ns_sidecar_control;
 
 NS_STATIC_ASSERT(sizeof(ns_sidecar_control) == NS_SIDECAR_CONTROL_SIZE, "sidecar control block is 512 bytes");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, redelivered) == 28, "redelivered at 28");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, state) == 128, "status block at 128");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, processed) == 152, "processed at 152");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, started) == 156, "started at 156");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, completed) == 160, "completed at 160");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, error_length) == 256, "error block at 256");
 NS_STATIC_ASSERT(sizeof(ns_sidecar_msg_header) == NS_SIDECAR_MSG_HEADER_SIZE, "message header is 8 bytes");
 

@@ -2,7 +2,7 @@
  *
  * A plugin is a shared library that exports ONE C function, ns_plugin_get(), returning a constant table of function
  * pointers (the plugin V-table). The runtime that loads it hands the plugin a second table, the host services
- * (emit an event, reply to a request, log). Because both directions go through tables, a plugin links against
+ * (emit an event, reply to a request, log, and since ABI 1.1 the flags of the current command). Because both directions go through tables, a plugin links against
  * nothing of native-sidecar: it needs this header at compile time only, and `gcc -shared -fPIC` builds it.
  *
  * Versioning. Both tables start with { abi_version, struct_size }. abi_version is the MAJOR version: a runtime loads
@@ -56,6 +56,18 @@ enum {
 /* Log levels of ns_host_services.log. */
 enum { NS_LOG_DEBUG = 0, NS_LOG_INFO = 1, NS_LOG_WARN = 2, NS_LOG_ERROR = 3 };
 
+/* Flags of the command being processed, returned by ns_host_services.command_flags (ABI 1.1).
+ *
+ * NS_COMMAND_REDELIVERED: the runtime is delivering this command again. An earlier sidecar process called process
+ * for it and died before process returned (a crash, a kill, the watchdog), and the host restarted the sidecar with
+ * the command in front of its queue (docs/wire-format.md §8.3). Whatever that earlier call did before it died — events
+ * it emitted, a reply it sent, files it wrote — may or may not have happened. A plugin that cares makes the command
+ * idempotent, or checks (in its own durable state) which side effects it already did and skips them; a plugin that
+ * does not care ignores the flag. If a redelivered command kills the sidecar again, the host quarantines it: it is
+ * not delivered a third time. Only the command that was inside process is ever redelivered; a command whose process
+ * returned is never delivered again. */
+#define NS_COMMAND_REDELIVERED 1u
+
 /* The host services table, filled in by the runtime and valid from the call of init until dispose returns. The
  * plugin keeps the pointer it receives in init (usually in its state) and passes it back as `host`. */
 typedef struct ns_host_services {
@@ -80,6 +92,14 @@ typedef struct ns_host_services {
   /* Sends a NUL-terminated UTF-8 log line at `level` (NS_LOG_*) to the host ('log' event). Messages longer than
    * max_message bytes are truncated. Never fails visibly: logging is best effort. */
   void (*log)(const struct ns_host_services *host, int level, const char *message);
+
+  /* ---- ABI 1.1 (minor revision: present only when NS_PLUGIN_HAS_FIELD(host, ns_host_services, command_flags);
+   * a runtime built before it hands out a table of NS_HOST_SERVICES_V1_SIZE bytes) ---- */
+
+  /* Flags (NS_COMMAND_*) of the command whose process call is running: NS_COMMAND_REDELIVERED for a command the
+   * runtime is delivering again, 0 otherwise. Returns 0 when called outside process (in init or dispose too) or from
+   * another thread. Never fails. */
+  uint32_t (*command_flags)(const struct ns_host_services *host);
 } ns_host_services;
 
 /* The plugin V-table, returned by ns_plugin_get(). It must stay valid (static storage) while the library is loaded. */
@@ -100,7 +120,9 @@ typedef struct ns_plugin {
    * valid only until process returns (the runtime releases the command from the ring after that). `request_id` is
    * non-zero when the host awaits a reply (sidecar.request()) and 0 for sidecar.send(). Return 0 on success; a
    * non-zero return for a request that has not been replied to yet makes the host's request() reject with
-   * ERR_SIDECAR_PLUGIN carrying that value. */
+   * ERR_SIDECAR_PLUGIN carrying that value. A command the host withdrew before the runtime took it never reaches
+   * process. After a sidecar process died inside process, the command it was processing is delivered once more to
+   * the restarted one, flagged NS_COMMAND_REDELIVERED (command_flags); no other command is delivered twice. */
   int (*process)(void *state, uint32_t type, const uint8_t *payload, uint32_t length, uint32_t request_id);
 
   /* Called once, last, after the host stopped the sidecar and every command before the stop was processed. Free
@@ -112,9 +134,13 @@ typedef struct ns_plugin {
  * supports several major versions can pick its table; return NULL to refuse to load. */
 typedef const ns_plugin *(*ns_plugin_get_fn)(uint32_t host_abi_version);
 
-/* Size of the version-1 tables: the smallest struct_size a runtime or a plugin accepts. */
+/* Size of the version-1 tables: the smallest struct_size a runtime or a plugin accepts. NS_HOST_SERVICES_V1_SIZE
+ * stays the size of version 1.0 (up to log): minor revisions append fields after it, and a plugin checks each with
+ * NS_PLUGIN_HAS_FIELD. */
 #define NS_PLUGIN_V1_SIZE (offsetof(ns_plugin, dispose) + sizeof(void (*)(void *)))
 #define NS_HOST_SERVICES_V1_SIZE (offsetof(ns_host_services, log) + sizeof(void (*)(void)))
+/* Size of the version-1.1 host services table (adds command_flags). */
+#define NS_HOST_SERVICES_V1_1_SIZE (offsetof(ns_host_services, command_flags) + sizeof(void (*)(void)))
 
 #ifdef __cplusplus
 }
