@@ -10,7 +10,8 @@
  *   request never runs again;
  * - the one inside process() when the sidecar died (started = completed + 1, ordinal = completed): redelivered,
  *   flagged, unless it already was a redelivery — then it is poison: quarantined, never delivered again;
- * - anything else: carried over as it was.
+ * - anything else: carried over as it was — a redelivery that the dead sidecar never took (it died in its start)
+ *   stays flagged, so that it is still poison if it kills the next one.
  * Commands the ring walk could not recover (a record failed validation, so it and everything after it are unreadable)
  * are reported as lost. Commands below `completed` finished; the Sidecar rejects their requests if no reply came.
  *
@@ -102,7 +103,8 @@ export function planRecovery(
     if ((claim & COMMAND_STARTED_BIT) !== 0 && claim !== (id | COMMAND_STARTED_BIT)) {
       plan.problem = joinProblem(plan.problem, `command ${ordinal} carried the claim word 0x${claim.toString(16)}, which the host never wrote`);
     }
-    plan.carried.push({ type, id, data, redelivered: false });
+    // A redelivery whose sidecar died before it took the command (killed or failed in its start) is still one.
+    plan.carried.push({ type, id, data, redelivered: ordinal === 0 && firstWasRedelivered });
   }
   return plan;
 }
