@@ -26,20 +26,6 @@
 
 #include "native_sidecar/plugin.h"
 
-#ifdef NS_COMMAND_REDELIVERED
-#define LEDGER_HAS_FLAGS(host) NS_PLUGIN_HAS_FIELD(host, ns_host_services, command_flags)
-#define LEDGER_FLAGS(host) ((host)->command_flags(host))
-#define LEDGER_REDELIVERED NS_COMMAND_REDELIVERED
-#else
-/* A header from before ABI 1.1: mirror the field it appends (plugin.h on branch runtime-claims). */
-typedef struct {
-  ns_host_services v1;
-  uint32_t (*command_flags)(const ns_host_services *host);
-} ledger_host_v11;
-#define LEDGER_HAS_FLAGS(host) ((host)->struct_size >= sizeof(ledger_host_v11))
-#define LEDGER_FLAGS(host) (((const ledger_host_v11 *)(const void *)(host))->command_flags(host))
-#define LEDGER_REDELIVERED 1u
-#endif
 
 typedef struct {
   const ns_host_services *host;
@@ -71,8 +57,9 @@ static int ledger_init(const ns_host_services *host, const uint8_t *config, uint
   return 0;
 }
 
+/* The flags of the command being processed: command_flags() of a runtime of ABI 1.1 or later, else 0. */
 static uint32_t ledger_flags(const ns_host_services *host) {
-  return LEDGER_HAS_FLAGS(host) ? LEDGER_FLAGS(host) : 0u;
+  return NS_PLUGIN_HAS_FIELD(host, ns_host_services, command_flags) ? host->command_flags(host) : 0u;
 }
 
 static int ledger_process(void *state, uint32_t type, const uint8_t *payload, uint32_t length, uint32_t request_id) {
@@ -84,7 +71,7 @@ static int ledger_process(void *state, uint32_t type, const uint8_t *payload, ui
     case 2:
       for (;;) pause();
     case 3:
-      if ((flags & LEDGER_REDELIVERED) == 0) raise(SIGSEGV);
+      if ((flags & NS_COMMAND_REDELIVERED) == 0) raise(SIGSEGV);
       break;
     case 4: {
       unsigned ms = length > 8 ? (unsigned)(payload[8] % 16u) + 1u : 2u;
