@@ -709,6 +709,7 @@ export class Sidecar extends EventEmitter {
       return 'it was still queued in this process and will not be sent.';
     }
     if (this.#phase !== 'stopped' && this.#tryWithdraw(entry.ordinal, entry.id)) {
+      if (entry.ordinal === 0 && this.#firstIsRedelivery) return 'its command had started in a sidecar that died (it may have done part of its work) and was withdrawn before its redelivery; it will not run again.';
       return 'its command was withdrawn before the plugin started it and will not run.';
     }
     return 'the plugin had already started its command, which may still complete (its reply will be ignored).';
