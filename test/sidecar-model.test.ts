@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { deliveryProperty, emptyStats, type Stats } from './helpers/delivery-model.js';
 import { MODES, PARKER_POOL_SLACK, eventually, resourceCounts, type ResourceCounts } from './helpers/sidecar-env.js';
 
-const RUNS: Record<string, number> = { thread: 60, process: 150 };
+const RUNS: Record<string, number> = { thread: 150, process: 150 };
 const MAX_COMMANDS = 20;
 
 /**
