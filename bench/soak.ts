@@ -499,7 +499,7 @@ async function main(): Promise<void> {
         `faults injected ${fmt(sum(faultsInjected))} (kill -9 ${fmt(sum((s) => s.kills))} of which ${fmt(sum((s) => s.killsDuringRestart))} more during a restart's start, ` +
         `segfault ${fmt(sum((s) => s.crashes))}, crash-once ${fmt(sum((s) => s.crashOnce))}, hang ${fmt(sum((s) => s.hangs))}, corruption ${fmt(sum((s) => s.corruptions))} ` +
         `(+${fmt(sum((s) => s.corruptionsSkipped))} found nothing to damage)), aborts ${fmt(sum((s) => s.aborts))}, stops ${fmt(sum((s) => s.stops))} ` +
-        `(${fmt(sum((s) => s.stopsWithoutDrain))} without drain); restarts ${fmt(sum((s) => s.restarts))}, poison ${fmt(sum((s) => s.poisons))}, ` +
+        `(${fmt(sum((s) => s.stopsWithoutDrain))} without drain); restarts ${fmt(sum((s) => s.restarts))}, poison ${fmt(sum((s) => s.poisons))} (${fmt(sum((s) => s.poisonedByOtherFaults))} of them commands that complete, killed twice by other faults), ` +
         `redeliveries ${fmt(sum((s) => s.redeliveries))}, dropped ${fmt(sum((s) => s.dropped))}, reported lost ${fmt(sum((s) => s.lostReported))}; ` +
         `violations ${fmt(v)} in ${m.failures.length} failing runs`,
     );
