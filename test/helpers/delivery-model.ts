@@ -4,8 +4,8 @@
  *
  * A run is one fast-check `fc.commands` sequence executed by `fc.asyncModelRun` against a real Sidecar hosting the
  * ledger test plugin (native/test/plugins/ledger.c), whose ledger file records every command whose process() ran to
- * its end and survives kill -9. Commands: send, request (with or without timeout or abort signal), abort, pause,
- * settle, stop (with and without drain, with a stop timeout), and in process mode kill -9 (now, after a delay, and
+ * its end and survives kill -9. Commands: send, request (with or without timeout or abort signal; also slow ones,
+ * type 4, so that a timeout races the runtime's claim of a command), abort, pause, settle, stop (with and without drain, with a stop timeout), and in process mode kill -9 (now, after a delay, and
  * right after a restart spawned the next sidecar, while it loads and inits), plugin crash (type 1), crash-once
  * (type 3: crashes unless redelivered), hang (type 2: the watchdog kills it, or the stop timeout) and corruption of a
  * ring header or record header in either ring (test/helpers/corrupt.ts).
@@ -13,7 +13,7 @@
  * The model decides which commands apply (thread mode: no kill, crash, hang or corruption — a crash there ends Node)
  * and tracks what was promised; after stop() resolved, DeliveryHarness.finish() checks every rule against the ledger
  * and the promises and returns the violations (strings, each starting with a tag in square brackets). See the
- * comments of finish() for the list of checks and which rule of docs/reliability.md each one proves.
+ * comments of #check() for the list of checks and the rule of docs/reliability.md each one proves.
  */
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
