@@ -11,44 +11,11 @@
 #include "native_sidecar/ring.h"
 #include "native_sidecar/wait.h"
 #include "stress_payload.h"
+#include "check.h"
 
-/* ------------------------------------------------------------------------------------------- a tiny harness */
+/* The harness (CHECK, CHECK_EQ, run_test) is check.h. */
 
-static int g_test_failed;
-static int g_passed;
-static int g_failed;
 static uint32_t g_stress_records = 1000000u;
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);     \
-      g_test_failed = 1;                                                             \
-    }                                                                                \
-  } while (0)
-
-#define CHECK_EQ(actual, expected)                                                                      \
-  do {                                                                                                  \
-    long long a_ = (long long)(actual), e_ = (long long)(expected);                                     \
-    if (a_ != e_) {                                                                                     \
-      fprintf(stderr, "  %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, #actual, a_,    \
-              #expected, e_);                                                                           \
-      g_test_failed = 1;                                                                                \
-    }                                                                                                   \
-  } while (0)
-
-static void run_test(const char *name, void (*fn)(void)) {
-  g_test_failed = 0;
-  fn();
-  if (g_test_failed) {
-    ++g_failed;
-    printf("not ok - %s\n", name);
-  } else {
-    ++g_passed;
-    printf("ok - %s\n", name);
-  }
-  fflush(stdout);
-}
 
 /* A test whose helper thread is stuck cannot be joined: report and leave with a failure. */
 static void abandon_run(const char *name, const char *why) {

@@ -5,19 +5,7 @@
  */
 import { readdirSync, readlinkSync, writeSync } from 'node:fs';
 import { SharedRegion, regionLayout, ringLayout } from '../../src/index.js';
-
-/** The descriptors of this process that are memfds made by SharedRegion. */
-export function sidecarMemfds(): number[] {
-  const fds: number[] = [];
-  for (const name of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${name}`).startsWith('/memfd:native-sidecar')) fds.push(Number(name));
-    } catch {
-      // closed while listing
-    }
-  }
-  return fds;
-}
+import { memfdDescriptors } from './corrupt.js';
 
 export type RingName = 'command' | 'event';
 
@@ -26,7 +14,7 @@ export type RingName = 'command' | 'event';
  * `which` (its header) and a 32-bit view over the whole region. Throws when there is not exactly one sidecar region.
  */
 export function damageRing(which: RingName, damage: (words: Int32Array, ringOffset: number) => void): void {
-  const fds = sidecarMemfds();
+  const fds = memfdDescriptors();
   if (fds.length !== 1) throw new Error(`expected one sidecar region, found ${fds.length} (fds ${fds.join(', ')})`);
   const region = SharedRegion.fromFd(fds[0]!);
   try {
