@@ -65,8 +65,8 @@ export interface NativeRegionHandle {
 export interface NativeRegionConstructor {
   new (how: 'create', size: number): NativeRegionHandle;
   new (how: 'create-named', size: number, name: string): NativeRegionHandle;
-  new (how: 'open-named', name: string): NativeRegionHandle;
-  new (how: 'open-fd', fd: number): NativeRegionHandle;
+  new (how: 'open-named', name: string, trustPeer: boolean): NativeRegionHandle;
+  new (how: 'open-fd', fd: number, trustPeer: boolean): NativeRegionHandle;
   unlink(name: string): void;
   randomName(): string;
 }

@@ -18,6 +18,7 @@
 #include "native_sidecar/layout.h"
 
 #ifdef __linux__
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,7 +38,20 @@ enum {
   NS_REGION_ETABLEFULL = -8,   /* ns_region_add_segment: all NS_REGION_MAX_SEGMENTS entries are used */
   NS_REGION_ENOSPACE = -9,     /* ns_region_add_segment: the segment does not fit in the rest of the region */
   NS_REGION_EINVAL = -10,      /* a bad argument (kind 0, size 0, size out of range) */
-  NS_REGION_ESYSTEM = -11      /* a system call failed; errno says why */
+  NS_REGION_ESYSTEM = -11,     /* a system call failed; errno says why */
+  /* ns_region_check_fd / ns_region_map_fd: the file behind the fd may not be mapped (docs/wire-format.md §1) */
+  NS_REGION_ENOTREG = -12,     /* not a regular file (a pipe, socket, device, directory) */
+  NS_REGION_EREADONLY = -13,   /* the fd was opened read-only; a region is mapped read-write */
+  NS_REGION_ENOSEALS = -14,    /* the file does not support seals (F_GET_SEALS fails): not a memfd */
+  NS_REGION_EUNSEALED = -15    /* the file is not sealed against shrinking (F_SEAL_SHRINK) */
+};
+
+/* Flags of ns_region_check_fd / ns_region_map_fd_flags. */
+enum {
+  /* Skip the seal checks (NS_REGION_ENOSEALS, NS_REGION_EUNSEALED): the caller trusts every process that can resize
+   * the file (its creator, anyone who can open its name) never to shrink it. If one does, touching the lost pages
+   * raises SIGBUS, which kills the process. Needed for named shm objects, which cannot be sealed. */
+  NS_REGION_TRUST_PEER = 1
 };
 
 /* A sentence fragment for each code, for error messages ("the region header ..."). */
@@ -55,6 +69,12 @@ static inline const char *ns_region_strerror(int code) {
     case NS_REGION_ENOSPACE: return "has not enough free space left for the segment";
     case NS_REGION_EINVAL: return "was given an invalid argument";
     case NS_REGION_ESYSTEM: return "could not be accessed because a system call failed";
+    case NS_REGION_ENOTREG: return "is not a regular file (memfd or shm object)";
+    case NS_REGION_EREADONLY: return "was opened read-only, and a region is mapped read-write";
+    case NS_REGION_ENOSEALS:
+      return "does not support seals, so it is not a memfd and could be shrunk under the mapping (SIGBUS)";
+    case NS_REGION_EUNSEALED:
+      return "is not sealed against shrinking (F_SEAL_SHRINK), so its creator could shrink it under the mapping (SIGBUS)";
     default: return "has an unknown problem";
   }
 }
@@ -165,30 +185,71 @@ typedef struct ns_region_map {
   ns_region_header header;
 } ns_region_map;
 
-/* Maps the region behind `fd` (MAP_SHARED, read-write) and validates its header. Does not take ownership of `fd`
- * (the mapping stays valid after the caller closes it). On NS_REGION_ESYSTEM, errno says why; on any failure nothing
- * stays mapped. */
-static inline int ns_region_map_fd(int fd, ns_region_map *out) {
+#ifndef F_SEAL_SHRINK /* old libc headers: the values are the kernel's (include/uapi/linux/fcntl.h) */
+#define F_GET_SEALS 1034
+#define F_SEAL_SHRINK 0x0002
+#endif
+
+/* The seals a region's file must carry before it may be mapped without NS_REGION_TRUST_PEER. Shrinking is what
+ * turns a peer's accesses into SIGBUS; growing is harmless to a mapping, so F_SEAL_GROW is not required. */
+#define NS_REGION_REQUIRED_SEALS F_SEAL_SHRINK
+
+/* Decides whether the file behind `fd` may be mapped as a region (docs/wire-format.md §1 "What may be mapped"):
+ * a regular file, opened read-write, and — unless `flags` has NS_REGION_TRUST_PEER — carrying the seal
+ * NS_REGION_REQUIRED_SEALS. On NS_REGION_OK, *size_out (if not NULL) is the file's size, read after the seal check
+ * so a sealed size cannot change afterwards (seals are never removed). Any thread; does not take ownership of `fd`.
+ * Returns NS_REGION_OK, NS_REGION_ENOTREG, NS_REGION_EREADONLY, NS_REGION_ENOSEALS, NS_REGION_EUNSEALED, or
+ * NS_REGION_ESYSTEM (errno says why; EBADF for a closed fd). Does not check the size range: the caller does. */
+static inline int ns_region_check_fd(int fd, unsigned flags, uint64_t *size_out) {
   struct stat st;
+  int mode, seals;
+  if (size_out) *size_out = 0;
+  if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM;
+  if (!S_ISREG(st.st_mode)) return NS_REGION_ENOTREG;
+  mode = fcntl(fd, F_GETFL);
+  if (mode < 0) return NS_REGION_ESYSTEM;
+  if ((mode & O_ACCMODE) != O_RDWR) return NS_REGION_EREADONLY;
+  if (!(flags & NS_REGION_TRUST_PEER)) {
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) {
+      if (errno == EINVAL) return NS_REGION_ENOSEALS;
+      return NS_REGION_ESYSTEM;
+    }
+    if ((seals & NS_REGION_REQUIRED_SEALS) != NS_REGION_REQUIRED_SEALS) return NS_REGION_EUNSEALED;
+    if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM; /* the size is final now */
+  }
+  if (size_out) *size_out = (uint64_t)st.st_size;
+  return NS_REGION_OK;
+}
+
+/* Maps the region behind `fd` (MAP_SHARED, read-write) after ns_region_check_fd(fd, flags) and validates its header.
+ * Does not take ownership of `fd` (the mapping stays valid after the caller closes it). Returns NS_REGION_OK, a code
+ * of ns_region_check_fd, NS_REGION_ESIZE for a size outside [NS_REGION_MIN_SIZE, NS_REGION_MAX_SIZE], a header code
+ * of ns_region_validate, or NS_REGION_ESYSTEM (errno says why). On any failure nothing stays mapped. */
+static inline int ns_region_map_fd_flags(int fd, unsigned flags, ns_region_map *out) {
+  uint64_t size;
   void *base;
   int rc, saved;
   memset(out, 0, sizeof *out);
-  if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM;
-  if (!S_ISREG(st.st_mode) || st.st_size < (off_t)NS_REGION_MIN_SIZE || st.st_size > (off_t)NS_REGION_MAX_SIZE)
-    return NS_REGION_ESIZE;
-  base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  rc = ns_region_check_fd(fd, flags, &size);
+  if (rc != NS_REGION_OK) return rc;
+  if (size < NS_REGION_MIN_SIZE || size > NS_REGION_MAX_SIZE) return NS_REGION_ESIZE;
+  base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) return NS_REGION_ESYSTEM;
-  rc = ns_region_validate(base, (uint64_t)st.st_size, &out->header, NULL);
+  rc = ns_region_validate(base, size, &out->header, NULL);
   if (rc != NS_REGION_OK) {
     saved = errno;
-    munmap(base, (size_t)st.st_size);
+    munmap(base, (size_t)size);
     errno = saved;
     return rc;
   }
   out->base = (uint8_t *)base;
-  out->size = (size_t)st.st_size;
+  out->size = (size_t)size;
   return NS_REGION_OK;
 }
+
+/* The safe default: ns_region_map_fd_flags(fd, 0, out) — only a memfd sealed against shrinking is mapped. */
+static inline int ns_region_map_fd(int fd, ns_region_map *out) { return ns_region_map_fd_flags(fd, 0, out); }
 
 /* Returns a pointer to segment `index` if it exists and has `kind` (0 = any kind), else NULL. *size_out gets its size. */
 static inline void *ns_region_segment(const ns_region_map *m, uint32_t index, uint32_t kind, size_t *size_out) {
