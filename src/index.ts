@@ -8,6 +8,7 @@ export type { Parker, ParkResult } from './ring/parker.js';
 export { DEFAULT_WAIT_POLICY, DEFAULT_SPIN_THEN_PARK_MICROS, DEFAULT_SPIN_SLICE_MICROS, MAX_SPIN_MICROS } from './ring/wait-policy.js';
 export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
 export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions, type SharedRegionOpenOptions } from './region/shared-region.js';
+export { RegionServer, type RegionPeer, type RegionServeOptions, type RegionConnectOptions } from './region/handover.js';
 export { NativeParker } from './native/parker.js';
 export { EventfdParker } from './native/eventfd-parker.js';
 export * from './showcase/index.js';

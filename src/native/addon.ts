@@ -71,12 +71,26 @@ export interface NativeRegionConstructor {
   randomName(): string;
 }
 
+/** fd_passing.cc: the server side of the region handover (docs/wire-format.md §1.2). */
+export interface NativeRegionServerHandle {
+  close(): void;
+}
+
 /** The addon's exports. Components add their own members here. */
 export interface NativeAddon {
   readonly wireFormatVersion: number;
   futexWake(view: Int32Array, index: number): number;
   readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
   readonly NativeRegion: NativeRegionConstructor;
+  /** Listens on `path` and sends a duplicate of `regionFd` to each client whose uid passes; reports each client. */
+  readonly NativeRegionServer: new (
+    path: string,
+    regionFd: number,
+    allowUids: readonly number[] | undefined,
+    onPeer: (uid: number, pid: number, sent: boolean, reason: string) => void,
+  ) => NativeRegionServerHandle;
+  /** Connects to `path`, checks the server's uid, resolves with the received fd (close-on-exec; the caller owns it). */
+  receiveRegionFd(path: string, allowUids: readonly number[] | undefined, timeoutMs: number): Promise<number>;
   /**
    * `onReadable(count)` runs on this JavaScript thread each time the eventfd became readable, after it was drained
    * (`count` > 0 writes' worth, coalesced), or once with -1 when polling failed (it then stops).

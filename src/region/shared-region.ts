@@ -31,10 +31,19 @@
  *   fromFd() of an unsealed file need `{ trustPeer: true }`: the caller then vouches that no process able to resize
  *   the file will shrink it, and keeps the SIGBUS risk if one does.
  */
+import { closeSync } from 'node:fs';
 import { RegionError, RingError, checkInteger, fromNative, invalidArg } from '../errors.js';
 import { loadAddon, type NativeRegionHandle } from '../native/addon.js';
 import { Ring, type RingAttachOptions, type RingCreateOptions } from '../ring/ring.js';
 import { closeBuffer, trackBuffer } from '../ring/lifetime.js';
+import {
+  RegionServer,
+  checkConnectOptions,
+  checkServeOptions,
+  receiveRegionFd,
+  type RegionConnectOptions,
+  type RegionServeOptions,
+} from './handover.js';
 import { RING_HEADER_SIZE } from '../ring/layout.js';
 import {
   REGION_MAX_SEGMENTS,
@@ -149,6 +158,29 @@ export class SharedRegion {
     checkInteger('fd', fd, 0, 0x7fffffff);
     const trustPeer = checkTrustPeer(options);
     return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-fd', fd, trustPeer), false));
+  }
+
+  /**
+   * Receives a region from the handover server listening on the Unix socket `path` (SharedRegion#serve() or a C
+   * program using region.h; docs/wire-format.md §1.2) and maps it. Never blocks the event loop (the socket calls run
+   * on a libuv pool thread, bounded by `options.timeoutMs`). The calling thread owns the result.
+   *
+   * Checks, in order: the server's uid (SO_PEERCRED) is allowed (`options.allowUids`, default our own effective uid) —
+   * otherwise rejects with ERR_PEER_REFUSED before reading anything; a descriptor arrives — ERR_PEER_REFUSED when the
+   * server closes without one (it refused our uid), ERR_TIMEOUT when none comes in time; then fromFd(): the fd must be
+   * a memfd sealed against shrinking (ERR_REGION_INVALID otherwise, unless `options.trustPeer`). Rejects with
+   * ERR_SYSTEM (ENOENT, ECONNREFUSED …) when it cannot connect, ERR_INVALID_ARG for bad arguments. The received fd
+   * is close-on-exec and is closed before the promise settles; the region works on its own duplicate.
+   */
+  static async connect(path: string, options: RegionConnectOptions = {}): Promise<SharedRegion> {
+    if (typeof path !== 'string') throw invalidArg('path', 'a string', path);
+    const { allowUids, timeoutMs, trustPeer } = checkConnectOptions(options);
+    const fd = await receiveRegionFd(path, allowUids, timeoutMs);
+    try {
+      return SharedRegion.fromFd(fd, { trustPeer });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Removes the name `name` from the system (existing mappings stay valid). ERR_SYSTEM ENOENT when absent. */
@@ -280,6 +312,30 @@ export class SharedRegion {
     const buffer = this.#native.buffer;
     if (buffer !== undefined) closeBuffer(buffer);
     this.#native.close();
+  }
+
+  /**
+   * Hands this region to other processes: listens on the Unix socket `path` and sends a duplicate of the region's fd
+   * (SCM_RIGHTS) to every client whose uid (SO_PEERCRED) is allowed — `options.allowUids`, default our own effective
+   * uid; other clients are disconnected without a descriptor. docs/wire-format.md §1.2. JavaScript thread; the
+   * server runs on its own native thread and reports each client through `options.onPeer` on this thread.
+   *
+   * An existing socket file at `path` that nobody listens on any more (left by a killed server) is replaced; one
+   * somebody listens on fails with ERR_SYSTEM EADDRINUSE. Throws ERR_INVALID_STATE for a named region (it cannot be
+   * sealed; hand over an anonymous one), ERR_REGION_CLOSED after close(), ERR_INVALID_ARG for bad arguments,
+   * ERR_SYSTEM when the socket cannot be made. The server keeps its own duplicate of the fd: close() it when done.
+   */
+  serve(path: string, options: RegionServeOptions = {}): RegionServer {
+    this.#checkOpen();
+    if (typeof path !== 'string') throw invalidArg('path', 'a string', path);
+    checkServeOptions(options);
+    if (this.#name !== undefined) {
+      throw new RegionError(
+        'ERR_INVALID_STATE',
+        `The region '${this.#name}' is named and cannot be sealed against shrinking, so clients would refuse it; serve an anonymous region instead.`,
+      );
+    }
+    return new RegionServer(path, this.#native.fd, options);
   }
 
   /** Removes this region's name (creator's duty; see the contract above). ERR_INVALID_STATE for an anonymous region. */

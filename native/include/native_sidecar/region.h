@@ -20,6 +20,8 @@
 #ifdef __linux__
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -43,7 +45,10 @@ enum {
   NS_REGION_ENOTREG = -12,     /* not a regular file (a pipe, socket, device, directory) */
   NS_REGION_EREADONLY = -13,   /* the fd was opened read-only; a region is mapped read-write */
   NS_REGION_ENOSEALS = -14,    /* the file does not support seals (F_GET_SEALS fails): not a memfd */
-  NS_REGION_EUNSEALED = -15    /* the file is not sealed against shrinking (F_SEAL_SHRINK) */
+  NS_REGION_EUNSEALED = -15,   /* the file is not sealed against shrinking (F_SEAL_SHRINK) */
+  /* the handover over a Unix domain socket (§1.2) */
+  NS_REGION_ENOFD = -16,       /* ns_region_recv_fd: the peer closed the connection without sending a descriptor */
+  NS_REGION_EPEER = -17        /* the peer's uid (SO_PEERCRED) is not allowed */
 };
 
 /* Flags of ns_region_check_fd / ns_region_map_fd_flags. */
@@ -75,6 +80,8 @@ static inline const char *ns_region_strerror(int code) {
       return "does not support seals, so it is not a memfd and could be shrunk under the mapping (SIGBUS)";
     case NS_REGION_EUNSEALED:
       return "is not sealed against shrinking (F_SEAL_SHRINK), so its creator could shrink it under the mapping (SIGBUS)";
+    case NS_REGION_ENOFD: return "was not sent: the peer closed the connection without sending a file descriptor";
+    case NS_REGION_EPEER: return "was not exchanged: the peer runs as a user that is not allowed";
     default: return "has an unknown problem";
   }
 }
@@ -250,6 +257,115 @@ static inline int ns_region_map_fd_flags(int fd, unsigned flags, ns_region_map *
 
 /* The safe default: ns_region_map_fd_flags(fd, 0, out) — only a memfd sealed against shrinking is mapped. */
 static inline int ns_region_map_fd(int fd, ns_region_map *out) { return ns_region_map_fd_flags(fd, 0, out); }
+
+/* ---- Handover over a Unix domain socket (docs/wire-format.md §1.2) ----
+ * The server accepts a connection, checks the client's uid (ns_peer_cred, ns_peer_uid_allowed), and sends the
+ * region's fd in one SCM_RIGHTS message carrying NS_REGION_HANDOVER_BYTE; the client checks the server's uid the same
+ * way, receives the fd (ns_region_recv_fd, close-on-exec) and maps it with ns_region_map_fd (sealed memfds only).
+ * These functions block like the socket calls they wrap; call them on a thread that may block, or on a non-blocking
+ * socket (then NS_REGION_ESYSTEM with errno EAGAIN). */
+
+/* The one data byte of the handover message (a message must carry at least one byte for the fd to travel). */
+#define NS_REGION_HANDOVER_BYTE 'R'
+
+/* Sends `fd` over the connected Unix stream socket `sock` (SCM_RIGHTS). Does not take ownership of either fd (the
+ * kernel duplicates `fd` into the message). MSG_NOSIGNAL: a closed peer is NS_REGION_ESYSTEM/EPIPE, not SIGPIPE.
+ * Returns NS_REGION_OK or NS_REGION_ESYSTEM (errno says why). */
+static inline int ns_region_send_fd(int sock, int fd) {
+  char byte = NS_REGION_HANDOVER_BYTE;
+  struct iovec iov;
+  struct msghdr msg;
+  union { /* aligned cmsg buffer for exactly one fd */
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct cmsghdr *cmsg;
+  ssize_t n;
+  memset(&msg, 0, sizeof msg);
+  memset(&control, 0, sizeof control);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? NS_REGION_OK : NS_REGION_ESYSTEM;
+}
+
+/* Receives one fd sent by ns_region_send_fd over `sock`. On NS_REGION_OK, *fd_out is a new close-on-exec descriptor
+ * (MSG_CMSG_CLOEXEC) that the caller owns; on every failure *fd_out is -1 and no received fd stays open (extra or
+ * truncated descriptors are closed). Returns NS_REGION_OK, NS_REGION_ENOFD (the peer closed or sent bytes without a
+ * descriptor), or NS_REGION_ESYSTEM (errno says why). */
+static inline int ns_region_recv_fd(int sock, int *fd_out) {
+  char byte = 0;
+  struct iovec iov;
+  struct msghdr msg;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * 4)]; /* room for a few, so a peer sending more cannot leak them into us */
+    struct cmsghdr align;
+  } control;
+  struct cmsghdr *cmsg;
+  ssize_t n;
+  int got = -1;
+  *fd_out = -1;
+  memset(&msg, 0, sizeof msg);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return NS_REGION_ESYSTEM;
+  for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
+      for (i = 0; i < count; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
+        if (got < 0) got = fd;
+        else close(fd);
+      }
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) { /* some descriptors were dropped: do not trust the rest either */
+    if (got >= 0) close(got);
+    return NS_REGION_ENOFD;
+  }
+  if (got < 0) return NS_REGION_ENOFD;
+  *fd_out = got;
+  return NS_REGION_OK;
+}
+
+/* The credentials of the process at the other end of the connected Unix socket `sock`, as the kernel recorded them
+ * at connect()/listen() time (SO_PEERCRED; they cannot be forged by the peer). Returns NS_REGION_OK or
+ * NS_REGION_ESYSTEM. */
+static inline int ns_peer_cred(int sock, uid_t *uid_out, pid_t *pid_out) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return NS_REGION_ESYSTEM;
+  if (uid_out) *uid_out = cred.uid;
+  if (pid_out) *pid_out = cred.pid;
+  return NS_REGION_OK;
+}
+
+/* Whether a peer running as `uid` may take part: with `count` == 0, only our own effective uid; otherwise only the
+ * uids listed in `allowed[0..count)` (list geteuid() too if it is meant to be allowed). */
+static inline int ns_peer_uid_allowed(uid_t uid, const uid_t *allowed, size_t count) {
+  size_t i;
+  if (count == 0) return uid == geteuid();
+  for (i = 0; i < count; i++)
+    if (allowed[i] == uid) return 1;
+  return 0;
+}
 
 /* Returns a pointer to segment `index` if it exists and has `kind` (0 = any kind), else NULL. *size_out gets its size. */
 static inline void *ns_region_segment(const ns_region_map *m, uint32_t index, uint32_t kind, size_t *size_out) {
