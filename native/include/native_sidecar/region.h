@@ -7,7 +7,12 @@
  * Threading and trust. A region header is written by its creator before the region is shared and is read-only
  * afterwards (§1). A reader cannot trust that: a buggy or hostile peer may write the header at any time. So
  * ns_region_validate() copies the header into a caller-owned snapshot and validates the snapshot; callers use the
- * snapshot's segment table from then on and never re-read the shared table (no check-then-use race). */
+ * snapshot's segment table from then on and never re-read the shared table (no check-then-use race).
+ *
+ * What may be mapped (§1.1): ns_region_map_fd() maps only a memfd sealed against shrinking, opened read-write
+ * (ns_region_check_fd); a file that can shrink under a mapping turns accesses into SIGBUS. NS_REGION_TRUST_PEER
+ * (ns_region_map_fd_flags) skips the seal checks for callers that accept that risk. The socket handover of §1.2
+ * (ns_region_send_fd, ns_region_recv_fd, ns_peer_cred, ns_peer_uid_allowed) needs _GNU_SOURCE (struct ucred). */
 #ifndef NATIVE_SIDECAR_REGION_H
 #define NATIVE_SIDECAR_REGION_H
 
