@@ -7,6 +7,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { SharedRegion, type RegionError } from '../src/index.js';
+import { nativeExecutable } from '../src/sidecar/paths.js';
+
+const C_PEER = nativeExecutable('region_handover_peer');
+// region.h return codes of ns_region_check_fd (docs/wire-format.md §1.1)
+const NS_REGION_EREADONLY = -13;
+const NS_REGION_ENOSEALS = -14;
+const NS_REGION_EUNSEALED = -15;
+
+/** Runs the C peer's `map` mode on `fd` (given as its fd 3) and returns what it printed. */
+async function cMap(fd: number, trust = false): Promise<string> {
+  const child = spawn(C_PEER, ['map', '3', ...(trust ? ['--trust'] : [])], { stdio: ['ignore', 'pipe', 'inherit', fd] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  assert.equal(code, 0);
+  return out.trim();
+}
 
 const VICTIM = fileURLToPath(new URL('./helpers/shrink-victim.js', import.meta.url));
 const SIZE = 64 * 1024;
@@ -144,5 +161,27 @@ describe('what a region may be mapped from (docs/wire-format.md §1)', () => {
     assert.throws(() => SharedRegion.fromFd(region.fd, { trustPeer: 'yes' as never }), /'options.trustPeer'/);
     assert.throws(() => SharedRegion.fromFd(region.fd, null as never), /'options'/);
     assert.throws(() => SharedRegion.open('/x', { trustPeer: 1 as never }), { code: 'ERR_INVALID_ARG' });
+  });
+
+  test('C programs follow the same rule: ns_region_map_fd maps a sealed memfd and refuses the rest with named codes', async () => {
+    using sealed = SharedRegion.create({ size: SIZE });
+    assert.equal(await cMap(sealed.fd), 'mapped');
+    const unsealed = unsealedRegionFd();
+    const readOnly = openSync(`/proc/self/fd/${sealed.fd}`, 'r');
+    const dir = mkdtempSync(join(tmpdir(), 'ns-seals-'));
+    const file = openSync(join(dir, 'region'), 'w+');
+    try {
+      assert.match(await cMap(unsealed), new RegExp(`^refused ${NS_REGION_EUNSEALED} is not sealed against shrinking`));
+      assert.equal(await cMap(unsealed, true), 'mapped');
+      assert.match(await cMap(readOnly, true), new RegExp(`^refused ${NS_REGION_EREADONLY} was opened read-only`));
+      writeSync(file, validImage(), 0, SIZE, 0);
+      assert.match(await cMap(file), new RegExp(`^refused (${NS_REGION_ENOSEALS}|${NS_REGION_EUNSEALED}) `));
+      assert.equal(await cMap(file, true), 'mapped');
+    } finally {
+      closeSync(unsealed);
+      closeSync(readOnly);
+      closeSync(file);
+      rmSync(dir, { recursive: true });
+    }
   });
 });

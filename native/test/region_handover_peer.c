@@ -7,6 +7,9 @@
  *   region_handover_peer receive <path> [--setuid UID]
  *       connects to <path>, receives one fd and maps it with ns_region_map_fd (sealed memfds only); prints
  *       "mapped <byte at 4096>" or "refused <what region.h says>". Exits 0 in both cases, 2 on a usage error.
+ *   region_handover_peer map <fd> [--trust]
+ *       maps the inherited descriptor <fd> with ns_region_map_fd_flags (flags NS_REGION_TRUST_PEER with --trust) and
+ *       prints "mapped" or "refused <code> <what region.h says>" (the §1.1 rule on the C side).
  * Uses only native_sidecar/region.h, as any C program would. */
 #include <errno.h>
 #include <stdio.h>
@@ -98,9 +101,24 @@ static int receive(const struct sockaddr_un *addr) {
   return 0;
 }
 
+static int map_fd(int fd, unsigned flags) {
+  ns_region_map map;
+  int rc = ns_region_map_fd_flags(fd, flags, &map);
+  if (rc != NS_REGION_OK) {
+    printf("refused %d %s\n", rc, ns_region_strerror(rc));
+    return 0;
+  }
+  printf("mapped\n");
+  ns_region_unmap(&map);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct sockaddr_un addr;
   int i, allow_any = 0;
+  if (argc >= 3 && strcmp(argv[1], "map") == 0) {
+    return map_fd(atoi(argv[2]), argc >= 4 && strcmp(argv[3], "--trust") == 0 ? NS_REGION_TRUST_PEER : 0u);
+  }
   if (argc < 3 || strlen(argv[2]) >= sizeof addr.sun_path) {
     fprintf(stderr, "usage: region_handover_peer serve|receive <path> [--setuid UID] [--allow-any]\n");
     return 2;
