@@ -48,6 +48,11 @@
       "libraries": ["-lpthread"]
     },
     {
+      "target_name": "region_handover_peer",
+      "type": "executable",
+      "sources": ["native/test/region_handover_peer.c"]
+    },
+    {
       "target_name": "bench_baselines",
       "type": "executable",
       "sources": ["native/bench/baselines.c"],

@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'ERR_INVALID_STATE' // a method was called in a state that does not allow it (closed, busy, commit() without claim())
   | 'ERR_SIDECAR_PLUGIN' // the plugin's process returned non-zero for a request without replying
   | 'ERR_SIDECAR_POISON' // the command killed the sidecar twice (once more when redelivered) and was quarantined
-  | 'ERR_QUEUE_FULL'; // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
+  | 'ERR_QUEUE_FULL' // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
+  | 'ERR_PEER_REFUSED'; // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
 
 export class NativeSidecarError extends Error {
   readonly code: ErrorCode;

@@ -85,7 +85,7 @@ describe('SharedRegion', () => {
         assert.match((e as Error).message, /'name'/);
         return true;
       });
-      assert.throws(() => SharedRegion.open(name), { code: 'ERR_INVALID_ARG' });
+      assert.throws(() => SharedRegion.open(name, { trustPeer: true }), { code: 'ERR_INVALID_ARG' });
     }
     assert.throws(() => SharedRegion.create({ size: SIZE, name: 42 as never }), { code: 'ERR_INVALID_ARG' });
     assert.throws(() => SharedRegion.open(undefined as never), { code: 'ERR_INVALID_ARG' });
@@ -99,7 +99,7 @@ describe('SharedRegion', () => {
     assert.ok(name !== undefined);
     assert.match(name, /^\/native-sidecar-[0-9a-f]{32}$/);
     assert.equal(statSync(`/dev/shm${name}`).mode & 0o777, 0o600);
-    using opened = SharedRegion.open(name);
+    using opened = SharedRegion.open(name, { trustPeer: true });
     assert.equal(opened.size, SIZE);
     new Uint8Array(creator.buffer)[1000] = 42;
     assert.equal(new Uint8Array(opened.buffer)[1000], 42);
@@ -108,7 +108,7 @@ describe('SharedRegion', () => {
     assert.deepEqual(shmFiles(), before);
     // Existing mappings survive the unlink; opening by name no longer works.
     assert.equal(new Uint8Array(opened.buffer)[1000], 42);
-    assert.throws(() => SharedRegion.open(name), (e: unknown) => {
+    assert.throws(() => SharedRegion.open(name, { trustPeer: true }), (e: unknown) => {
       const err = e as RegionError;
       assert.equal(err.code, 'ERR_SYSTEM');
       assert.equal(err.errno, 2); // ENOENT
@@ -127,7 +127,7 @@ describe('SharedRegion', () => {
     try {
       new Uint8Array(first.buffer)[300] = 9;
       assert.throws(() => SharedRegion.create({ size: 2 * SIZE, name }), { code: 'ERR_SYSTEM', errno: 17, syscall: 'shm_open' });
-      using again = SharedRegion.open(name);
+      using again = SharedRegion.open(name, { trustPeer: true });
       assert.equal(again.size, SIZE);
       assert.equal(new Uint8Array(again.buffer)[300], 9);
     } finally {
@@ -160,12 +160,12 @@ describe('SharedRegion', () => {
       const small = join(dir, 'small');
       writeFileSync(small, Buffer.alloc(100));
       const smallFd = openSync(small, 'r+');
-      assert.throws(() => SharedRegion.fromFd(smallFd), { code: 'ERR_REGION_INVALID' });
+      assert.throws(() => SharedRegion.fromFd(smallFd, { trustPeer: true }), { code: 'ERR_REGION_INVALID' });
       closeSync(smallFd);
       const zeros = join(dir, 'zeros');
       writeFileSync(zeros, Buffer.alloc(8192));
       const zerosFd = openSync(zeros, 'r+');
-      assert.throws(() => SharedRegion.fromFd(zerosFd), (e: unknown) => {
+      assert.throws(() => SharedRegion.fromFd(zerosFd, { trustPeer: true }), (e: unknown) => {
         assert.equal((e as RegionError).code, 'ERR_REGION_INVALID');
         assert.match((e as Error).message, /magic/);
         return true;
@@ -320,7 +320,7 @@ describe('SharedRegion', () => {
     using region = SharedRegion.create({ size: SIZE, name: true });
     try {
       const bytes = new Uint8Array(region.buffer);
-      for (const [how, target, offset] of [['fd', region.fd, 2000], ['name', region.name, 3000]] as const) {
+      for (const [how, target, offset] of [['named-fd', region.fd, 2000], ['name', region.name, 3000]] as const) {
         bytes[offset] = 77;
         const worker = new Worker(CHILD, { workerData: { how, target, offset } });
         const reply = await new Promise<{ seen: number; size: number }>((resolve, reject) => {
@@ -358,7 +358,7 @@ describe('SharedRegion', () => {
       copy.close();
       anon.close();
       const named = SharedRegion.create({ size: SIZE, name: true });
-      const opened = SharedRegion.open(named.name!);
+      const opened = SharedRegion.open(named.name!, { trustPeer: true });
       named.unlink();
       opened.close();
       named.close();

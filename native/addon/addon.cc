@@ -8,6 +8,7 @@ void InitRegion(Napi::Env env, Napi::Object exports);
 void InitFutex(Napi::Env env, Napi::Object exports);
 void InitRingPeerThread(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);  // eventfd.cc
+void InitFdPassing(Napi::Env env, Napi::Object exports);  // fd_passing.cc
 }  // namespace ns_addon
 void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
@@ -18,6 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ns_addon::InitFutex(env, exports);
   ns_addon::InitRingPeerThread(env, exports);
   ns_addon::InitEventfd(env, exports);
+  ns_addon::InitFdPassing(env, exports);
   InitShowcase(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;

@@ -147,8 +147,8 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
 
   // new NativeRegion('create', size)          anonymous memfd, header written
   // new NativeRegion('create-named', size, name)  shm_open O_CREAT|O_EXCL, mode 0600, header written
-  // new NativeRegion('open-named', name)      shm_open O_RDWR, header validated
-  // new NativeRegion('open-fd', fd)           dup(fd) (the caller keeps its fd), header validated
+  // new NativeRegion('open-named', name, trustPeer)  shm_open O_RDWR, checked (ns_region_check_fd), header validated
+  // new NativeRegion('open-fd', fd, trustPeer)        dup(fd) (the caller keeps its fd), checked, header validated
   explicit NativeRegion(const Napi::CallbackInfo &info) : Napi::ObjectWrap<NativeRegion>(info) {
     Napi::Env env = info.Env();
     std::string how = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
@@ -160,9 +160,9 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
       CreateNamed(env, size);
     } else if (how == "open-named") {
       CheckName(env, info[1], &name_);
-      OpenNamed(env);
+      OpenNamed(env, TrustFlags(info, 2));
     } else if (how == "open-fd") {
-      OpenFd(env, static_cast<int>(IntegerArg(info, 1, "fd", 0, INT_MAX)));
+      OpenFd(env, static_cast<int>(IntegerArg(info, 1, "fd", 0, INT_MAX)), TrustFlags(info, 2));
     } else {
       throw InvalidArg(env, "how", "one of 'create', 'create-named', 'open-named', 'open-fd'");
     }
@@ -173,6 +173,11 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
   }
 
  private:
+  // The facade passes options.trustPeer as a boolean; anything but `true` means the safe default.
+  static unsigned TrustFlags(const Napi::CallbackInfo &info, size_t i) {
+    return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value() ? static_cast<unsigned>(NS_REGION_TRUST_PEER) : 0u;
+  }
+
   static uint64_t Size(const Napi::CallbackInfo &info, size_t i) {
     return static_cast<uint64_t>(IntegerArg(info, i, "size", NS_REGION_MIN_SIZE, NS_REGION_MAX_SIZE));
   }
@@ -222,40 +227,54 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
     Adopt(env, fd, base, size);
   }
 
-  void OpenNamed(Napi::Env env) {
+  void OpenNamed(Napi::Env env, unsigned flags) {
+    // The trust check needs no fd, so refuse before opening: a named object can never carry F_SEAL_SHRINK (shm_open
+    // creates it with F_SEAL_SEAL), and anyone who can open the name can shrink it under our mapping.
+    if (!(flags & NS_REGION_TRUST_PEER)) {
+      throw CodedError(env, "ERR_REGION_INVALID",
+                       "The region at the shared memory object '" + name_ +
+                           "' is refused: a named region cannot be sealed against shrinking, so any process that can "
+                           "open the name could make this process die of SIGBUS; pass { trustPeer: true } to open it "
+                           "anyway, or share a sealed anonymous region instead.");
+    }
     int fd = shm_open(name_.c_str(), O_RDWR | O_CLOEXEC, 0);
     if (fd < 0) throw SystemError(env, "shm_open", errno, "opening the shared memory object '" + name_ + "'");
-    MapAndValidate(env, fd, "the shared memory object '" + name_ + "'");
+    MapAndValidate(env, fd, "the shared memory object '" + name_ + "'", flags);
   }
 
-  void OpenFd(Napi::Env env, int fd) {
+  void OpenFd(Napi::Env env, int fd, unsigned flags) {
     // Our own duplicate: the caller keeps (and may close) the fd it passed; close() closes only ours.
     int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (own < 0) throw SystemError(env, "fcntl", errno, "duplicating file descriptor " + std::to_string(fd));
-    MapAndValidate(env, own, "file descriptor " + std::to_string(fd));
+    MapAndValidate(env, own, "file descriptor " + std::to_string(fd), flags);
   }
 
-  // Maps an existing region and validates its header before anything else touches it (wire-format §1).
-  void MapAndValidate(Napi::Env env, int fd, const std::string &what) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+  // Checks what the fd is (ns_region_check_fd: regular, read-write, sealed unless trusted), maps it and validates
+  // its header before anything else touches it (wire-format §1). Closes fd on every failure.
+  void MapAndValidate(Napi::Env env, int fd, const std::string &what, unsigned flags) {
+    uint64_t file_size = 0;
+    int check = ns_region_check_fd(fd, flags, &file_size);
+    if (check == NS_REGION_ESYSTEM) {
       int err = errno;
       close(fd);
       throw SystemError(env, "fstat", err, "inspecting " + what);
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (check != NS_REGION_OK) {
       close(fd);
-      throw CodedError(env, "ERR_REGION_INVALID", "The region at " + what +
-                                                      " is invalid: it is not a shared memory file (memfd or shm).");
+      std::string hint = check == NS_REGION_ENOSEALS || check == NS_REGION_EUNSEALED
+                             ? "; pass { trustPeer: true } only if its creator can be trusted never to shrink it"
+                             : "";
+      throw CodedError(env, "ERR_REGION_INVALID",
+                       "The region at " + what + " is refused: it " + ns_region_strerror(check) + hint + ".");
     }
-    if (st.st_size < static_cast<off_t>(NS_REGION_MIN_SIZE) || st.st_size > static_cast<off_t>(NS_REGION_MAX_SIZE)) {
+    if (file_size < NS_REGION_MIN_SIZE || file_size > NS_REGION_MAX_SIZE) {
       close(fd);
       throw CodedError(env, "ERR_REGION_INVALID",
-                       "The region at " + what + " is invalid: its size, " + std::to_string(st.st_size) +
+                       "The region at " + what + " is invalid: its size, " + std::to_string(file_size) +
                            " bytes, is outside " + std::to_string(NS_REGION_MIN_SIZE) + " to " +
                            std::to_string(NS_REGION_MAX_SIZE) + ".");
     }
-    size_t size = static_cast<size_t>(st.st_size);
+    size_t size = static_cast<size_t>(file_size);
     void *base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
       int err = errno;

@@ -65,10 +65,15 @@ export interface NativeRegionHandle {
 export interface NativeRegionConstructor {
   new (how: 'create', size: number): NativeRegionHandle;
   new (how: 'create-named', size: number, name: string): NativeRegionHandle;
-  new (how: 'open-named', name: string): NativeRegionHandle;
-  new (how: 'open-fd', fd: number): NativeRegionHandle;
+  new (how: 'open-named', name: string, trustPeer: boolean): NativeRegionHandle;
+  new (how: 'open-fd', fd: number, trustPeer: boolean): NativeRegionHandle;
   unlink(name: string): void;
   randomName(): string;
+}
+
+/** fd_passing.cc: the server side of the region handover (docs/wire-format.md §1.2). */
+export interface NativeRegionServerHandle {
+  close(): void;
 }
 
 /** The addon's exports. Components add their own members here. */
@@ -77,6 +82,15 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number): number;
   readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
   readonly NativeRegion: NativeRegionConstructor;
+  /** Listens on `path` and sends a duplicate of `regionFd` to each client whose uid passes; reports each client. */
+  readonly NativeRegionServer: new (
+    path: string,
+    regionFd: number,
+    allowUids: readonly number[] | undefined,
+    onPeer: (uid: number, pid: number, sent: boolean, reason: string) => void,
+  ) => NativeRegionServerHandle;
+  /** Connects to `path`, checks the server's uid, resolves with the received fd (close-on-exec; the caller owns it). */
+  receiveRegionFd(path: string, allowUids: readonly number[] | undefined, timeoutMs: number): Promise<number>;
   /**
    * `onReadable(count)` runs on this JavaScript thread each time the eventfd became readable, after it was drained
    * (`count` > 0 writes' worth, coalesced), or once with -1 when polling failed (it then stops).

@@ -5,10 +5,12 @@
  * Contract
  * - Threads: a SharedRegion object belongs to the JavaScript thread that made it (main thread or a worker). Another
  *   worker maps the same memory with its own SharedRegion: `SharedRegion.fromFd(fd)` (file descriptors are
- *   process-wide, so the number can travel in workerData or postMessage) or `SharedRegion.open(name)`.
+ *   process-wide, so the number can travel in workerData or postMessage) or
+ *   `SharedRegion.open(name, { trustPeer: true })`.
  * - Processes: a child process gets the fd at spawn, e.g. `spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe',
  *   region.fd] })` gives it as fd 3, and maps it with `SharedRegion.fromFd(3)` (or, in C, ns_region_map_fd() of
- *   native_sidecar/region.h). A named region can be opened by name by any process of the same user (mode 0600).
+ *   native_sidecar/region.h). A named region can be opened by name by any process of the same user (mode 0600), which
+ *   is why opening one needs `{ trustPeer: true }` (see "What may be mapped").
  * - Memory: `buffer` is valid until close(). close() first tells every Ring over `buffer` (made by createRing()/ring()
  *   or by Ring.create/Ring.attach on `buffer`) that the memory goes away — their pending waits reject with
  *   ERR_REGION_CLOSED, their parked native waiters are cancelled, later calls throw ERR_REGION_CLOSED — then detaches
@@ -21,14 +23,27 @@
  *   when done; until then it survives the process (in /dev/shm). An anonymous region needs no unlinking: it vanishes
  *   with its last mapping and fd.
  * - Trust: a region opened by name or fd is validated before use; its segment table is a snapshot taken at that
- *   moment, so a peer rewriting the header later cannot move segments under us. A named region cannot be sealed: a
- *   peer with access to the name could shrink it, and then accesses fault (SIGBUS). Anonymous regions are sealed
- *   against shrinking and growing.
+ *   moment, so a peer rewriting the header later cannot move segments under us.
+ * - What may be mapped (docs/wire-format.md §1): by default only a memfd sealed against shrinking (F_SEAL_SHRINK,
+ *   checked with F_GET_SEALS before mapping), opened read-write. A file that can shrink under the mapping would turn
+ *   our next access into SIGBUS, which kills the whole process; no exception can be caught for it. Anonymous regions
+ *   made by create() are sealed against shrinking and growing. A named region cannot be sealed, so open() and
+ *   fromFd() of an unsealed file need `{ trustPeer: true }`: the caller then vouches that no process able to resize
+ *   the file will shrink it, and keeps the SIGBUS risk if one does.
  */
+import { closeSync } from 'node:fs';
 import { RegionError, RingError, checkInteger, fromNative, invalidArg } from '../errors.js';
 import { loadAddon, type NativeRegionHandle } from '../native/addon.js';
 import { Ring, type RingAttachOptions, type RingCreateOptions } from '../ring/ring.js';
 import { closeBuffer, trackBuffer } from '../ring/lifetime.js';
+import {
+  RegionServer,
+  checkConnectOptions,
+  checkServeOptions,
+  receiveRegionFd,
+  type RegionConnectOptions,
+  type RegionServeOptions,
+} from './handover.js';
 import { RING_HEADER_SIZE } from '../ring/layout.js';
 import {
   REGION_MAX_SEGMENTS,
@@ -64,6 +79,16 @@ export interface SharedRegionCreateOptions {
    * other '/', at most 255 characters; fails if it exists). `true` picks an unguessable random name.
    */
   name?: string | true;
+}
+
+/** Options of SharedRegion.open() and SharedRegion.fromFd(). */
+export interface SharedRegionOpenOptions {
+  /**
+   * `true` maps a file that is not sealed against shrinking (a named shm object, an unsealed memfd): the caller
+   * trusts every process that can resize it never to shrink it. If one does, this process dies of SIGBUS on its
+   * next access to the lost pages. Default false: such a file is refused with ERR_REGION_INVALID.
+   */
+  trustPeer?: boolean;
 }
 
 export class SharedRegion {
@@ -105,21 +130,57 @@ export class SharedRegion {
   }
 
   /**
-   * Opens and maps the named region `name` and validates its header. Throws ERR_REGION_INVALID when it is not a
-   * valid region (nothing stays mapped), ERR_SYSTEM (ENOENT, EACCES …) when it cannot be opened.
+   * Opens and maps the named region `name` and validates its header. JavaScript thread; the calling thread owns the
+   * result. A named region can never be sealed, so this needs `{ trustPeer: true }` (see SharedRegionOpenOptions):
+   * without it, throws ERR_REGION_INVALID before opening anything. Throws ERR_INVALID_ARG for a bad name or options,
+   * ERR_REGION_INVALID when it is not a valid region or was opened read-only (nothing stays mapped), ERR_SYSTEM
+   * (ENOENT, EACCES …) when it cannot be opened.
    */
-  static open(name: string): SharedRegion {
+  static open(name: string, options: SharedRegionOpenOptions = {}): SharedRegion {
     if (typeof name !== 'string') throw invalidArg('name', 'a string', name);
-    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-named', name), false));
+    const trustPeer = checkTrustPeer(options);
+    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-named', name, trustPeer), false));
   }
 
   /**
-   * Maps the region behind file descriptor `fd` and validates its header. The region works on its own duplicate of
-   * `fd`: the caller still owns `fd` and may close it at any time; close() closes only the duplicate.
+   * Maps the region behind file descriptor `fd` and validates its header. JavaScript thread; the calling thread owns
+   * the result. The region works on its own duplicate of `fd`: the caller still owns `fd` and may close it at any
+   * time; close() closes only the duplicate.
+   *
+   * `fd` must be a memfd sealed against shrinking (F_SEAL_SHRINK), opened read-write — or, with
+   * `{ trustPeer: true }`, any read-write regular file whose resizers the caller trusts (SharedRegionOpenOptions).
+   * Throws ERR_INVALID_ARG for a bad fd number or options; ERR_SYSTEM (EBADF) for a closed fd; ERR_REGION_INVALID,
+   * with a sentence saying why, when the file is not a regular file, was opened read-only, does not support seals
+   * (not a memfd), is not sealed against shrinking, has a size outside 4096 to 2^31, or has no valid header. Nothing
+   * stays mapped or open on failure.
    */
-  static fromFd(fd: number): SharedRegion {
+  static fromFd(fd: number, options: SharedRegionOpenOptions = {}): SharedRegion {
     checkInteger('fd', fd, 0, 0x7fffffff);
-    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-fd', fd), false));
+    const trustPeer = checkTrustPeer(options);
+    return wrapNative(() => new SharedRegion(new (loadAddon().NativeRegion)('open-fd', fd, trustPeer), false));
+  }
+
+  /**
+   * Receives a region from the handover server listening on the Unix socket `path` (SharedRegion#serve() or a C
+   * program using region.h; docs/wire-format.md §1.2) and maps it. Never blocks the event loop (the socket calls run
+   * on a libuv pool thread, bounded by `options.timeoutMs`). The calling thread owns the result.
+   *
+   * Checks, in order: the server's uid (SO_PEERCRED) is allowed (`options.allowUids`, default our own effective uid) —
+   * otherwise rejects with ERR_PEER_REFUSED before reading anything; a descriptor arrives — ERR_PEER_REFUSED when the
+   * server closes without one (it refused our uid), ERR_TIMEOUT when none comes in time; then fromFd(): the fd must be
+   * a memfd sealed against shrinking (ERR_REGION_INVALID otherwise, unless `options.trustPeer`). Rejects with
+   * ERR_SYSTEM (ENOENT, ECONNREFUSED …) when it cannot connect, ERR_INVALID_ARG for bad arguments. The received fd
+   * is close-on-exec and is closed before the promise settles; the region works on its own duplicate.
+   */
+  static async connect(path: string, options: RegionConnectOptions = {}): Promise<SharedRegion> {
+    if (typeof path !== 'string') throw invalidArg('path', 'a string', path);
+    const { allowUids, timeoutMs, trustPeer } = checkConnectOptions(options);
+    const fd = await receiveRegionFd(path, allowUids, timeoutMs);
+    try {
+      return SharedRegion.fromFd(fd, { trustPeer });
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Removes the name `name` from the system (existing mappings stay valid). ERR_SYSTEM ENOENT when absent. */
@@ -253,6 +314,30 @@ export class SharedRegion {
     this.#native.close();
   }
 
+  /**
+   * Hands this region to other processes: listens on the Unix socket `path` and sends a duplicate of the region's fd
+   * (SCM_RIGHTS) to every client whose uid (SO_PEERCRED) is allowed — `options.allowUids`, default our own effective
+   * uid; other clients are disconnected without a descriptor. docs/wire-format.md §1.2. JavaScript thread; the
+   * server runs on its own native thread and reports each client through `options.onPeer` on this thread.
+   *
+   * An existing socket file at `path` that nobody listens on any more (left by a killed server) is replaced; one
+   * somebody listens on fails with ERR_SYSTEM EADDRINUSE. Throws ERR_INVALID_STATE for a named region (it cannot be
+   * sealed; hand over an anonymous one), ERR_REGION_CLOSED after close(), ERR_INVALID_ARG for bad arguments,
+   * ERR_SYSTEM when the socket cannot be made. The server keeps its own duplicate of the fd: close() it when done.
+   */
+  serve(path: string, options: RegionServeOptions = {}): RegionServer {
+    this.#checkOpen();
+    if (typeof path !== 'string') throw invalidArg('path', 'a string', path);
+    checkServeOptions(options);
+    if (this.#name !== undefined) {
+      throw new RegionError(
+        'ERR_INVALID_STATE',
+        `The region '${this.#name}' is named and cannot be sealed against shrinking, so clients would refuse it; serve an anonymous region instead.`,
+      );
+    }
+    return new RegionServer(path, this.#native.fd, options);
+  }
+
   /** Removes this region's name (creator's duty; see the contract above). ERR_INVALID_STATE for an anonymous region. */
   unlink(): void {
     if (this.#name === undefined) {
@@ -268,6 +353,15 @@ export class SharedRegion {
   #checkOpen(): void {
     if (this.#native.closed) throw closedError();
   }
+}
+
+function checkTrustPeer(options: SharedRegionOpenOptions): boolean {
+  if (typeof options !== 'object' || options === null) throw invalidArg('options', 'an object', options);
+  const { trustPeer } = options;
+  if (trustPeer !== undefined && typeof trustPeer !== 'boolean') {
+    throw invalidArg('options.trustPeer', 'a boolean or undefined', trustPeer);
+  }
+  return trustPeer === true;
 }
 
 function closedError(): RegionError {

@@ -1,13 +1,19 @@
 /**
  * Child process / worker helper for test/region.test.ts. Maps a region and checks or writes a marker.
- * As a child process: argv[2] = 'fd' | 'name', argv[3] = the fd number or name, argv[4] = offset. It reads the byte
+ * As a child process: argv[2] = 'fd' | 'named-fd' | 'name', argv[3] = the fd number or name, argv[4] = offset. It reads the byte
  * at `offset`, writes (byte + 1) at offset + 1, and prints {"seen": byte, "size": n, "segments": k} on stdout.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SharedRegion } from '../../src/index.js';
 
 function touch(how: string, target: string | number, offset: number): { seen: number; size: number; segments: number } {
-  const region = how === 'fd' ? SharedRegion.fromFd(Number(target)) : SharedRegion.open(String(target));
+  // A named region cannot be sealed, so both ways of reaching one (its fd, its name) need trustPeer; 'fd' is a memfd.
+  const region =
+    how === 'fd'
+      ? SharedRegion.fromFd(Number(target))
+      : how === 'named-fd'
+        ? SharedRegion.fromFd(Number(target), { trustPeer: true })
+        : SharedRegion.open(String(target), { trustPeer: true });
   try {
     const bytes = new Uint8Array(region.buffer);
     const seen = bytes[offset] ?? -1;

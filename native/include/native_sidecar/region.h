@@ -7,7 +7,12 @@
  * Threading and trust. A region header is written by its creator before the region is shared and is read-only
  * afterwards (§1). A reader cannot trust that: a buggy or hostile peer may write the header at any time. So
  * ns_region_validate() copies the header into a caller-owned snapshot and validates the snapshot; callers use the
- * snapshot's segment table from then on and never re-read the shared table (no check-then-use race). */
+ * snapshot's segment table from then on and never re-read the shared table (no check-then-use race).
+ *
+ * What may be mapped (§1.1): ns_region_map_fd() maps only a memfd sealed against shrinking, opened read-write
+ * (ns_region_check_fd); a file that can shrink under a mapping turns accesses into SIGBUS. NS_REGION_TRUST_PEER
+ * (ns_region_map_fd_flags) skips the seal checks for callers that accept that risk. The socket handover of §1.2
+ * (ns_region_send_fd, ns_region_recv_fd, ns_peer_cred, ns_peer_uid_allowed) needs _GNU_SOURCE (struct ucred). */
 #ifndef NATIVE_SIDECAR_REGION_H
 #define NATIVE_SIDECAR_REGION_H
 
@@ -18,7 +23,10 @@
 #include "native_sidecar/layout.h"
 
 #ifdef __linux__
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -37,7 +45,23 @@ enum {
   NS_REGION_ETABLEFULL = -8,   /* ns_region_add_segment: all NS_REGION_MAX_SEGMENTS entries are used */
   NS_REGION_ENOSPACE = -9,     /* ns_region_add_segment: the segment does not fit in the rest of the region */
   NS_REGION_EINVAL = -10,      /* a bad argument (kind 0, size 0, size out of range) */
-  NS_REGION_ESYSTEM = -11      /* a system call failed; errno says why */
+  NS_REGION_ESYSTEM = -11,     /* a system call failed; errno says why */
+  /* ns_region_check_fd / ns_region_map_fd: the file behind the fd may not be mapped (docs/wire-format.md §1) */
+  NS_REGION_ENOTREG = -12,     /* not a regular file (a pipe, socket, device, directory) */
+  NS_REGION_EREADONLY = -13,   /* the fd was opened read-only; a region is mapped read-write */
+  NS_REGION_ENOSEALS = -14,    /* the file does not support seals (F_GET_SEALS fails): not a memfd */
+  NS_REGION_EUNSEALED = -15,   /* the file is not sealed against shrinking (F_SEAL_SHRINK) */
+  /* the handover over a Unix domain socket (§1.2) */
+  NS_REGION_ENOFD = -16,       /* ns_region_recv_fd: the peer closed the connection without sending a descriptor */
+  NS_REGION_EPEER = -17        /* the peer's uid (SO_PEERCRED) is not allowed */
+};
+
+/* Flags of ns_region_check_fd / ns_region_map_fd_flags. */
+enum {
+  /* Skip the seal checks (NS_REGION_ENOSEALS, NS_REGION_EUNSEALED): the caller trusts every process that can resize
+   * the file (its creator, anyone who can open its name) never to shrink it. If one does, touching the lost pages
+   * raises SIGBUS, which kills the process. Needed for named shm objects, which cannot be sealed. */
+  NS_REGION_TRUST_PEER = 1
 };
 
 /* A sentence fragment for each code, for error messages ("the region header ..."). */
@@ -55,6 +79,14 @@ static inline const char *ns_region_strerror(int code) {
     case NS_REGION_ENOSPACE: return "has not enough free space left for the segment";
     case NS_REGION_EINVAL: return "was given an invalid argument";
     case NS_REGION_ESYSTEM: return "could not be accessed because a system call failed";
+    case NS_REGION_ENOTREG: return "is not a regular file (memfd or shm object)";
+    case NS_REGION_EREADONLY: return "was opened read-only, and a region is mapped read-write";
+    case NS_REGION_ENOSEALS:
+      return "does not support seals, so it is not a memfd and could be shrunk under the mapping (SIGBUS)";
+    case NS_REGION_EUNSEALED:
+      return "is not sealed against shrinking (F_SEAL_SHRINK), so its creator could shrink it under the mapping (SIGBUS)";
+    case NS_REGION_ENOFD: return "was not sent: the peer closed the connection without sending a file descriptor";
+    case NS_REGION_EPEER: return "was not exchanged: the peer runs as a user that is not allowed";
     default: return "has an unknown problem";
   }
 }
@@ -165,29 +197,179 @@ typedef struct ns_region_map {
   ns_region_header header;
 } ns_region_map;
 
-/* Maps the region behind `fd` (MAP_SHARED, read-write) and validates its header. Does not take ownership of `fd`
- * (the mapping stays valid after the caller closes it). On NS_REGION_ESYSTEM, errno says why; on any failure nothing
- * stays mapped. */
-static inline int ns_region_map_fd(int fd, ns_region_map *out) {
+#ifndef F_SEAL_SHRINK /* old libc headers: the values are the kernel's (include/uapi/linux/fcntl.h) */
+#define F_GET_SEALS 1034
+#define F_SEAL_SHRINK 0x0002
+#endif
+
+/* The seals a region's file must carry before it may be mapped without NS_REGION_TRUST_PEER. Shrinking is what
+ * turns a peer's accesses into SIGBUS; growing is harmless to a mapping, so F_SEAL_GROW is not required. */
+#define NS_REGION_REQUIRED_SEALS F_SEAL_SHRINK
+
+/* Decides whether the file behind `fd` may be mapped as a region (docs/wire-format.md §1 "What may be mapped"):
+ * a regular file, opened read-write, and — unless `flags` has NS_REGION_TRUST_PEER — carrying the seal
+ * NS_REGION_REQUIRED_SEALS. On NS_REGION_OK, *size_out (if not NULL) is the file's size, read after the seal check
+ * so a sealed size cannot change afterwards (seals are never removed). Any thread; does not take ownership of `fd`.
+ * Returns NS_REGION_OK, NS_REGION_ENOTREG, NS_REGION_EREADONLY, NS_REGION_ENOSEALS, NS_REGION_EUNSEALED, or
+ * NS_REGION_ESYSTEM (errno says why; EBADF for a closed fd). Does not check the size range: the caller does. */
+static inline int ns_region_check_fd(int fd, unsigned flags, uint64_t *size_out) {
   struct stat st;
+  int mode, seals;
+  if (size_out) *size_out = 0;
+  if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM;
+  if (!S_ISREG(st.st_mode)) return NS_REGION_ENOTREG;
+  mode = fcntl(fd, F_GETFL);
+  if (mode < 0) return NS_REGION_ESYSTEM;
+  if ((mode & O_ACCMODE) != O_RDWR) return NS_REGION_EREADONLY;
+  if (!(flags & NS_REGION_TRUST_PEER)) {
+    seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0) {
+      if (errno == EINVAL) return NS_REGION_ENOSEALS;
+      return NS_REGION_ESYSTEM;
+    }
+    if ((seals & NS_REGION_REQUIRED_SEALS) != NS_REGION_REQUIRED_SEALS) return NS_REGION_EUNSEALED;
+    if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM; /* the size is final now */
+  }
+  if (size_out) *size_out = (uint64_t)st.st_size;
+  return NS_REGION_OK;
+}
+
+/* Maps the region behind `fd` (MAP_SHARED, read-write) after ns_region_check_fd(fd, flags) and validates its header.
+ * Does not take ownership of `fd` (the mapping stays valid after the caller closes it). Returns NS_REGION_OK, a code
+ * of ns_region_check_fd, NS_REGION_ESIZE for a size outside [NS_REGION_MIN_SIZE, NS_REGION_MAX_SIZE], a header code
+ * of ns_region_validate, or NS_REGION_ESYSTEM (errno says why). On any failure nothing stays mapped. */
+static inline int ns_region_map_fd_flags(int fd, unsigned flags, ns_region_map *out) {
+  uint64_t size;
   void *base;
   int rc, saved;
   memset(out, 0, sizeof *out);
-  if (fstat(fd, &st) != 0) return NS_REGION_ESYSTEM;
-  if (!S_ISREG(st.st_mode) || st.st_size < (off_t)NS_REGION_MIN_SIZE || st.st_size > (off_t)NS_REGION_MAX_SIZE)
-    return NS_REGION_ESIZE;
-  base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  rc = ns_region_check_fd(fd, flags, &size);
+  if (rc != NS_REGION_OK) return rc;
+  if (size < NS_REGION_MIN_SIZE || size > NS_REGION_MAX_SIZE) return NS_REGION_ESIZE;
+  base = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) return NS_REGION_ESYSTEM;
-  rc = ns_region_validate(base, (uint64_t)st.st_size, &out->header, NULL);
+  rc = ns_region_validate(base, size, &out->header, NULL);
   if (rc != NS_REGION_OK) {
     saved = errno;
-    munmap(base, (size_t)st.st_size);
+    munmap(base, (size_t)size);
     errno = saved;
     return rc;
   }
   out->base = (uint8_t *)base;
-  out->size = (size_t)st.st_size;
+  out->size = (size_t)size;
   return NS_REGION_OK;
+}
+
+/* The safe default: ns_region_map_fd_flags(fd, 0, out) — only a memfd sealed against shrinking is mapped. */
+static inline int ns_region_map_fd(int fd, ns_region_map *out) { return ns_region_map_fd_flags(fd, 0, out); }
+
+/* ---- Handover over a Unix domain socket (docs/wire-format.md §1.2) ----
+ * The server accepts a connection, checks the client's uid (ns_peer_cred, ns_peer_uid_allowed), and sends the
+ * region's fd in one SCM_RIGHTS message carrying NS_REGION_HANDOVER_BYTE; the client checks the server's uid the same
+ * way, receives the fd (ns_region_recv_fd, close-on-exec) and maps it with ns_region_map_fd (sealed memfds only).
+ * These functions block like the socket calls they wrap; call them on a thread that may block, or on a non-blocking
+ * socket (then NS_REGION_ESYSTEM with errno EAGAIN). */
+
+/* The one data byte of the handover message (a message must carry at least one byte for the fd to travel). */
+#define NS_REGION_HANDOVER_BYTE 'R'
+
+/* Sends `fd` over the connected Unix stream socket `sock` (SCM_RIGHTS). Does not take ownership of either fd (the
+ * kernel duplicates `fd` into the message). MSG_NOSIGNAL: a closed peer is NS_REGION_ESYSTEM/EPIPE, not SIGPIPE.
+ * Returns NS_REGION_OK or NS_REGION_ESYSTEM (errno says why). */
+static inline int ns_region_send_fd(int sock, int fd) {
+  char byte = NS_REGION_HANDOVER_BYTE;
+  struct iovec iov;
+  struct msghdr msg;
+  union { /* aligned cmsg buffer for exactly one fd */
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct cmsghdr *cmsg;
+  ssize_t n;
+  memset(&msg, 0, sizeof msg);
+  memset(&control, 0, sizeof control);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? NS_REGION_OK : NS_REGION_ESYSTEM;
+}
+
+/* Receives one fd sent by ns_region_send_fd over `sock`. On NS_REGION_OK, *fd_out is a new close-on-exec descriptor
+ * (MSG_CMSG_CLOEXEC) that the caller owns; on every failure *fd_out is -1 and no received fd stays open (extra or
+ * truncated descriptors are closed). Returns NS_REGION_OK, NS_REGION_ENOFD (the peer closed or sent bytes without a
+ * descriptor), or NS_REGION_ESYSTEM (errno says why). */
+static inline int ns_region_recv_fd(int sock, int *fd_out) {
+  char byte = 0;
+  struct iovec iov;
+  struct msghdr msg;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * 4)]; /* room for a few, so a peer sending more cannot leak them into us */
+    struct cmsghdr align;
+  } control;
+  struct cmsghdr *cmsg;
+  ssize_t n;
+  int got = -1;
+  *fd_out = -1;
+  memset(&msg, 0, sizeof msg);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return NS_REGION_ESYSTEM;
+  for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
+      for (i = 0; i < count; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
+        if (got < 0) got = fd;
+        else close(fd);
+      }
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) { /* some descriptors were dropped: do not trust the rest either */
+    if (got >= 0) close(got);
+    return NS_REGION_ENOFD;
+  }
+  if (got < 0) return NS_REGION_ENOFD;
+  *fd_out = got;
+  return NS_REGION_OK;
+}
+
+/* The credentials of the process at the other end of the connected Unix socket `sock`, as the kernel recorded them
+ * at connect()/listen() time (SO_PEERCRED; they cannot be forged by the peer). Returns NS_REGION_OK or
+ * NS_REGION_ESYSTEM. */
+static inline int ns_peer_cred(int sock, uid_t *uid_out, pid_t *pid_out) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return NS_REGION_ESYSTEM;
+  if (uid_out) *uid_out = cred.uid;
+  if (pid_out) *pid_out = cred.pid;
+  return NS_REGION_OK;
+}
+
+/* Whether a peer running as `uid` may take part: with `count` == 0, only our own effective uid; otherwise only the
+ * uids listed in `allowed[0..count)` (list geteuid() too if it is meant to be allowed). */
+static inline int ns_peer_uid_allowed(uid_t uid, const uid_t *allowed, size_t count) {
+  size_t i;
+  if (count == 0) return uid == geteuid();
+  for (i = 0; i < count; i++)
+    if (allowed[i] == uid) return 1;
+  return 0;
 }
 
 /* Returns a pointer to segment `index` if it exists and has `kind` (0 = any kind), else NULL. *size_out gets its size. */

@@ -1,0 +1,216 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SharedRegion, type RegionPeer, type RegionError } from '../src/index.js';
+import { nativeExecutable } from '../src/sidecar/paths.js';
+
+const CLIENT = fileURLToPath(new URL('./helpers/handover-client.js', import.meta.url));
+const SERVER = fileURLToPath(new URL('./helpers/handover-server.js', import.meta.url));
+const C_PEER = nativeExecutable('region_handover_peer');
+const SIZE = 64 * 1024;
+const NOBODY = 65534;
+
+/** A fresh directory for socket files; mode 0711 so a process of another uid can reach a socket inside it. */
+function socketDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ns-handover-'));
+  chmodSync(dir, 0o711);
+  return dir;
+}
+
+function run(command: string, args: string[]): { child: ChildProcess; lines: string[]; next: () => Promise<string> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let at: number;
+    while ((at = buffer.indexOf('\n')) >= 0) {
+      lines.push(buffer.slice(0, at));
+      buffer = buffer.slice(at + 1);
+    }
+    if (waiting !== undefined && lines.length > 0) {
+      const w = waiting;
+      waiting = undefined;
+      w(lines.shift()!);
+    }
+  });
+  const next = (): Promise<string> =>
+    lines.length > 0
+      ? Promise.resolve(lines.shift()!)
+      : new Promise<string>((resolve, reject) => {
+          waiting = resolve;
+          child.once('exit', (code, signal) => reject(new Error(`${command} exited (${code ?? signal}) before printing`)));
+        });
+  return { child, lines, next };
+}
+
+function exited(child: ChildProcess): Promise<[number | null, string | null]> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve([child.exitCode, child.signalCode]);
+  return new Promise((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+}
+
+function peers(): { list: RegionPeer[]; onPeer: (p: RegionPeer) => void; settled: () => Promise<void> } {
+  const list: RegionPeer[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    list,
+    onPeer: (p) => {
+      list.push(p);
+      wake?.();
+    },
+    settled: () => (list.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+  };
+}
+
+describe('region handover over a Unix socket (docs/wire-format.md §1.2)', () => {
+  test('a client in another process receives the served region and shares its memory both ways', async () => {
+    const dir = socketDir();
+    try {
+      using region = SharedRegion.create({ size: SIZE });
+      const bytes = new Uint8Array(region.buffer);
+      bytes[5000] = 7;
+      const seen = peers();
+      using server = region.serve(join(dir, 'sock'), { onPeer: seen.onPeer });
+      const client = run(process.execPath, [CLIENT, server.path, 'once']);
+      assert.deepEqual(JSON.parse(await client.next()), { seen: 7 });
+      assert.deepEqual(await exited(client.child), [0, null]);
+      assert.equal(bytes[5001], 8);
+      await seen.settled();
+      assert.equal(seen.list[0]!.uid, process.getuid!());
+      assert.equal(seen.list[0]!.pid, client.child.pid);
+      assert.equal(seen.list[0]!.sent, true);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('connect() maps a sealed memfd sent by a C server using region.h', async () => {
+    const dir = socketDir();
+    try {
+      const path = join(dir, 'sock');
+      const server = run(C_PEER, ['serve', path]);
+      assert.equal(await server.next(), 'ready');
+      using region = await SharedRegion.connect(path);
+      assert.equal(region.size, SIZE);
+      assert.equal(new Uint8Array(region.buffer)[4096], 0x5a);
+      assert.equal(await server.next(), 'sent');
+      assert.deepEqual(await exited(server.child), [0, null]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('a C client using region.h receives and maps the region a TypeScript server serves', async () => {
+    const dir = socketDir();
+    try {
+      using region = SharedRegion.create({ size: SIZE });
+      new Uint8Array(region.buffer)[4096] = 99;
+      using server = region.serve(join(dir, 'sock'));
+      const client = run(C_PEER, ['receive', server.path]);
+      assert.equal(await client.next(), 'mapped 99');
+      assert.deepEqual(await exited(client.child), [0, null]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('a client running as another uid gets no descriptor, unless allowUids lists it', async (t) => {
+    if (process.getuid!() !== 0) return t.skip('needs root to run the C client as another uid');
+    const dir = socketDir();
+    try {
+      using region = SharedRegion.create({ size: SIZE });
+      const seen = peers();
+      const refusedServer = region.serve(join(dir, 'a'), { onPeer: seen.onPeer });
+      chmodSync(refusedServer.path, 0o777);
+      const refused = run(C_PEER, ['receive', refusedServer.path, '--setuid', String(NOBODY)]);
+      assert.match(await refused.next(), /^refused the region was not sent: the peer closed the connection/);
+      await seen.settled();
+      assert.deepEqual({ ...seen.list[0]! }, { uid: NOBODY, pid: refused.child.pid, sent: false, reason: `uid ${NOBODY} is not allowed` });
+      refusedServer.close();
+
+      using allowing = region.serve(join(dir, 'b'), { allowUids: [process.getuid!(), NOBODY] });
+      chmodSync(allowing.path, 0o777);
+      const allowed = run(C_PEER, ['receive', allowing.path, '--setuid', String(NOBODY)]);
+      assert.match(await allowed.next(), /^mapped /);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('connect() refuses a server running as another uid before reading, unless allowUids lists it', async (t) => {
+    if (process.getuid!() !== 0) return t.skip('needs root to run the C server as another uid');
+    const dir = socketDir();
+    chmodSync(dir, 0o777); // the server, running as nobody, creates its socket file here
+    try {
+      const path = join(dir, 'sock');
+      const server = run(C_PEER, ['serve', path, '--setuid', String(NOBODY), '--allow-any']);
+      assert.equal(await server.next(), 'ready');
+      await assert.rejects(SharedRegion.connect(path), (e: unknown) => {
+        assert.equal((e as RegionError).code, 'ERR_PEER_REFUSED');
+        assert.match((e as Error).message, new RegExp(`runs as uid ${NOBODY}.*not allowed`));
+        return true;
+      });
+      await exited(server.child); // the C server serves one client: the refused connection
+      const again = run(C_PEER, ['serve', path, '--setuid', String(NOBODY), '--allow-any']);
+      assert.equal(await again.next(), 'ready');
+      using region = await SharedRegion.connect(path, { allowUids: [NOBODY] });
+      assert.equal(new Uint8Array(region.buffer)[4096], 0x5a);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('kill -9 of the server or of a client leaves /dev/shm unchanged, and the stale socket path is reused', async () => {
+    const dir = socketDir();
+    const shmBefore = readdirSync('/dev/shm').sort();
+    try {
+      const path = join(dir, 'sock');
+      const server = run(process.execPath, [SERVER, path]);
+      assert.equal(await server.next(), 'ready');
+      const client = run(process.execPath, [CLIENT, path, 'hold']);
+      assert.deepEqual(JSON.parse(await client.next()), { seen: 42 });
+      client.child.kill('SIGKILL');
+      assert.deepEqual(await exited(client.child), [null, 'SIGKILL']);
+      const second = run(process.execPath, [CLIENT, path, 'once']); // the server survives a killed client
+      assert.deepEqual(JSON.parse(await second.next()), { seen: 42 });
+      server.child.kill('SIGKILL');
+      assert.deepEqual(await exited(server.child), [null, 'SIGKILL']);
+      assert.deepEqual(readdirSync('/dev/shm').sort(), shmBefore, 'memfds have no name: nothing is left in /dev/shm');
+      assert.equal(existsSync(path), true, 'kill -9 leaves the socket file (documented)');
+      await assert.rejects(SharedRegion.connect(path), { code: 'ERR_SYSTEM', syscall: 'connect' }); // ECONNREFUSED
+      using region = SharedRegion.create({ size: SIZE });
+      using server2 = region.serve(path); // nobody listens on the stale file: serve() replaces it
+      const third = run(process.execPath, [CLIENT, path, 'once']);
+      assert.deepEqual(JSON.parse(await third.next()), { seen: 0 });
+      server2.close();
+      assert.equal(existsSync(path), false, 'close() removes the socket file');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('serve() refuses a path somebody listens on, and a named region; arguments are checked', async () => {
+    const dir = socketDir();
+    try {
+      using region = SharedRegion.create({ size: SIZE });
+      using server = region.serve(join(dir, 'sock'));
+      assert.throws(() => region.serve(server.path), { code: 'ERR_SYSTEM', syscall: 'bind' });
+      using named = SharedRegion.create({ size: SIZE, name: true });
+      try {
+        assert.throws(() => named.serve(join(dir, 'named')), { code: 'ERR_INVALID_STATE' });
+      } finally {
+        named.unlink();
+      }
+      assert.throws(() => region.serve(join(dir, 'x'), { allowUids: [] }), /'options.allowUids'/);
+      assert.throws(() => region.serve('x'.repeat(200)), /'path'/);
+      await assert.rejects(SharedRegion.connect(server.path, { timeoutMs: 0 }), /'options.timeoutMs'/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
