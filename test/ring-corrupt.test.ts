@@ -154,6 +154,34 @@ describe('a corrupt record header is rejected by the consumer', () => {
   });
 });
 
+describe('padding at data index 0 (issue 8, rule 1)', () => {
+  test('a padding record at index 0 covering the whole data area is ERR_RING_CORRUPT, not a silent stall', async () => {
+    for (const initial of [0, 2 ** 32 - CAP]) {
+      const s = setup(initial);
+      s.header(0, CAP - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING);
+      s.setTail(s.head() + CAP);
+      await assertConsumerCorrupt(s.ring);
+      assert.equal(s.head(), initial, 'head is not moved past a corrupt padding');
+      // salvage() applies the same checks to its own tail
+      const salvaged = Ring.attach(s.buffer).salvage();
+      assert.equal(salvaged.records.length, 0);
+      assert.ok(salvaged.error !== undefined && isCorrupt(salvaged.error));
+    }
+  });
+
+  test('padding skipped with nothing after it is handed back: head is stored by peek() and drain()', () => {
+    for (const via of ['peek', 'drain'] as const) {
+      const s = setup(CAP - 64);
+      s.header(CAP - 64, 64 - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING);
+      s.setTail(s.head() + 64);
+      const consumer = Ring.attach(s.buffer);
+      if (via === 'peek') assert.equal(consumer.peek(), null);
+      else assert.equal(consumer.drain(() => undefined), 0);
+      assert.equal(s.head(), CAP, `${via}() stored head past the padding`);
+    }
+  });
+});
+
 describe('a corrupt head is rejected by the producer', () => {
   function full(s: ReturnType<typeof setup>): void {
     while (s.ring.tryWrite(1, new Uint8Array(100)));

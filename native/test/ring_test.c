@@ -605,6 +605,47 @@ static void test_every_corruption_of_positions_and_records_is_rejected(void) {
   fixture_close(&f);
 }
 
+/* §4 check 3 (issue 8, rule 1): a padding record at data index 0 would cover the whole data area; no producer writes
+ * one, and skipping it would deliver nothing while consuming everything — refused as corrupt by read and peek, and
+ * the producer is not left waiting on it silently. Padding that a consumer skips without finding a record after it is
+ * handed back (head stored), so the producer sees the space. */
+static void test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_back(void) {
+  for (int via_peek = 0; via_peek < 2; ++via_peek) {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0x10000u); /* index 0 */
+    put_header(&f, 0x10000u, 1024 - 8, NS_RECORD_TYPE_PADDING);
+    set_tail(&f, 0x10000u + 1024);
+    collected c = {0};
+    uint32_t t, l;
+    const uint8_t *p;
+    if (via_peek) {
+      CHECK_EQ(ns_ring_peek(&f.r, &t, &p, &l), NS_RING_ECORRUPT);
+    } else {
+      CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), NS_RING_ECORRUPT);
+    }
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), NS_RING_ECORRUPT); /* stays broken */
+    CHECK_EQ(shared_head(&f), 0x10000u);
+    CHECK_EQ(c.count, 0);
+    fixture_close(&f);
+  }
+  for (int via_peek = 0; via_peek < 2; ++via_peek) {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0x10000u + 512); /* index 512 */
+    put_header(&f, 0x10000u + 512, 512 - 8, NS_RECORD_TYPE_PADDING);
+    set_tail(&f, 0x10000u + 1024); /* padding published alone: nothing after it */
+    collected c = {0};
+    uint32_t t, l;
+    const uint8_t *p;
+    if (via_peek) {
+      CHECK_EQ(ns_ring_peek(&f.r, &t, &p, &l), NS_RING_EEMPTY);
+    } else {
+      CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 0);
+    }
+    CHECK_EQ(shared_head(&f), 0x10000u + 1024); /* handed back */
+    fixture_close(&f);
+  }
+}
+
 static void test_the_producer_rejects_a_corrupt_head(void) {
   static const struct {
     const char *what;
@@ -985,6 +1026,8 @@ int main(int argc, char **argv) {
            test_closing_the_consumer_is_reported_to_a_producer_that_finds_the_ring_full);
   run_test("every corruption of positions and records is rejected and the side stays broken",
            test_every_corruption_of_positions_and_records_is_rejected);
+  run_test("padding at index 0 is corrupt, and skipped padding is handed back",
+           test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_back);
   run_test("the producer rejects a corrupt head", test_the_producer_rejects_a_corrupt_head);
   run_test("garbage memory never crashes or hangs the consumer",
            test_garbage_memory_never_crashes_or_hangs_the_consumer);

@@ -579,6 +579,7 @@ export class Ring implements BufferUser {
       const length = this.headers[w + LENGTH_W]!;
       const type = this.headers[w + TYPE_W]!;
       if (type === RECORD_TYPE_PADDING) {
+        if (idx === 0) return stop(`a padding record at ${p} starts at data index 0 (it would cover the whole data area)`);
         if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
           return stop(`a padding record at ${p} with length ${length} does not end exactly at the end of the data area within the written bytes`);
         }
@@ -608,7 +609,10 @@ export class Ring implements BufferUser {
    */
   peek(): RingRecord | null {
     this.checkConsumer();
-    if (!this.locate()) {
+    const found = this.locate();
+    // Padding skipped on the way is handed back to the producer now, record or not (§4 "Padding"), as ns_ring_peek().
+    if (this.cHead !== this.cHeadStored) this.storeHead();
+    if (!found) {
       this.peekNext = -1;
       return null;
     }
@@ -655,7 +659,8 @@ export class Ring implements BufferUser {
       throw error;
     } finally {
       this.draining = false;
-      if (count > 0 && !this.regionClosed) this.storeHead();
+      // Also after padding alone (count 0): skipped padding is handed back to the producer (§4 "Padding").
+      if (this.cHead !== this.cHeadStored && !this.regionClosed) this.storeHead();
     }
     return count;
   }
@@ -951,6 +956,9 @@ export class Ring implements BufferUser {
       const length = this.headers[w + LENGTH_W]!;
       const type = this.headers[w + TYPE_W]!;
       if (type === RECORD_TYPE_PADDING) {
+        // §4 check 3: no producer writes padding at index 0 (every record fits in a whole data area); skipping one
+        // would consume the whole ring without delivering anything.
+        if (idx === 0) throw this.corrupt(`a padding record at ${this.cHead} starts at data index 0 (it would cover the whole data area)`);
         if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
           throw this.corrupt(`a padding record at ${this.cHead} with length ${length} does not end exactly at the end of the data area within the published bytes`);
         }

@@ -463,7 +463,11 @@ static inline int ns_ring__next_in_window(ns_ring *r, ns_ring__record *out) {
     const uint32_t type = ns_ring__read_u32(at + 4);
     if (type == NS_RECORD_TYPE_PADDING) { /* check 3, in 64 bits: a hostile length may be close to 2^32 */
       const uint64_t end = (uint64_t)index + NS_RECORD_HEADER_SIZE + length;
-      if (end != r->capacity || (uint64_t)NS_RECORD_HEADER_SIZE + length > avail) return ns_ring__consumer_corrupt(r);
+      /* index 0: no producer writes padding there (every record fits in a whole data area), and skipping one would
+       * consume the whole ring without delivering anything (§4 check 3). */
+      if (index == 0 || end != r->capacity || (uint64_t)NS_RECORD_HEADER_SIZE + length > avail) {
+        return ns_ring__consumer_corrupt(r);
+      }
       c->head += NS_RECORD_HEADER_SIZE + length;
       continue;
     }
