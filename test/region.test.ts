@@ -54,6 +54,25 @@ describe('SharedRegion', () => {
     assert.equal(view.getUint32(L.REGION_CREATOR_PID_OFFSET, true), process.pid);
   });
 
+  test('a ring segment too small for a ring header is ERR_RING_CORRUPT wherever it lies (issue 8, rule 2)', () => {
+    using region = SharedRegion.create({ size: 4096 });
+    const middle = region.addSegment(L.SEGMENT_KIND_RING, 256); // at 256, followed by another segment
+    region.addSegment(0x10000, 4096 - 512 - 256); // user segment up to 3840
+    const end = region.addSegment(L.SEGMENT_KIND_RING, 256); // at 3840, ends with the region
+    assert.equal(end.offset + end.size, 4096);
+    for (const segment of [middle, end]) {
+      assert.throws(() => region.ring(segment.index), (e: unknown) => {
+        assert.ok(e instanceof Error && (e as { code?: string }).code === 'ERR_RING_CORRUPT', String(e));
+        return true;
+      });
+    }
+    // Ring.attach on the buffer: fewer than a header's bytes from byteOffset is the same code; an offset past the
+    // buffer is an argument error.
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: end.offset }), { code: 'ERR_RING_CORRUPT' });
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: 4096 }), { code: 'ERR_RING_CORRUPT' });
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: 4096 + 128 }), { code: 'ERR_INVALID_ARG' });
+  });
+
   test('an anonymous region is a memfd private to the process and sealed against resizing', () => {
     using region = SharedRegion.create({ size: SIZE });
     const link = readlinkSync(`/proc/self/fd/${region.fd}`);

@@ -221,6 +221,11 @@ export class SharedRegion {
     if (segment.kind !== SEGMENT_KIND_RING) {
       throw new RegionError('ERR_INVALID_ARG', `The argument 'index' must be the index of a ring segment; segment ${index} has kind ${segment.kind}.`);
     }
+    // A segment too small for a ring header is corrupt like one too small for its data area (wire-format §7): check
+    // it before reading a descriptor that would lie partly in the next segment or past the region.
+    if (segment.size < RING_HEADER_SIZE) {
+      throw new RingError('ERR_RING_CORRUPT', `The ring in segment ${index} has ${segment.size} bytes, fewer than a ${RING_HEADER_SIZE}-byte ring header.`);
+    }
     const ring = Ring.attach(this.buffer, { ...options, byteOffset: segment.offset });
     // The Ring keeps its own copy of the capacity it validated; check that copy against the segment (validated at
     // open), so a descriptor claiming more than its segment cannot reach into the next one.

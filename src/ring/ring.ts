@@ -291,12 +291,17 @@ export class Ring implements BufferUser {
   static attach(buffer: ArrayBuffer | SharedArrayBuffer, options: RingAttachOptions = {}): Ring {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     checkBuffer(buffer);
-    const byteOffset = checkByteOffset(buffer, options.byteOffset, 0);
+    const byteOffset = checkAttachOffset(buffer, options.byteOffset);
     const parker = checkParker(options.parker);
     const policy = resolveWaitPolicy(options.waitPolicy);
-    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
     const bad = (what: string): RingError =>
       new RingError('ERR_RING_CORRUPT', `The buffer at byteOffset ${byteOffset} does not hold a valid ring: ${what}.`);
+    // Too few bytes for a ring header is the same fault as too few for the data area: the memory from byteOffset
+    // cannot hold a ring (§7, one code for a too-small segment, as ns_ring_attach).
+    if (byteOffset + RING_HEADER_SIZE > buffer.byteLength) {
+      throw bad(`only ${buffer.byteLength - byteOffset} bytes follow it, fewer than a ${RING_HEADER_SIZE}-byte ring header`);
+    }
+    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
     const magic = d.getUint32(RING_MAGIC_OFFSET, true);
     if (magic !== RING_MAGIC) throw bad(`its magic is 0x${hex(magic)}, expected 0x${hex(RING_MAGIC)}`);
     const version = d.getUint16(RING_VERSION_OFFSET, true);
@@ -1271,6 +1276,14 @@ function checkByteOffset(buffer: ArrayBufferLike, byteOffset: unknown, capacity:
       `The argument 'buffer' must be at least ${need} bytes long to hold a ring of capacity ${capacity} at byteOffset ${offset}; received ${buffer.byteLength} bytes.`,
     );
   }
+  return offset;
+}
+
+/** byteOffset of attach(): a multiple of BLOCK_SIZE inside the buffer (ERR_INVALID_ARG); the size is checked by attach. */
+function checkAttachOffset(buffer: ArrayBufferLike, byteOffset: unknown): number {
+  const offset = byteOffset === undefined ? 0 : checkInteger('byteOffset', byteOffset, 0, Number.MAX_SAFE_INTEGER);
+  if (offset % BLOCK_SIZE !== 0) throw invalidArg('byteOffset', `a multiple of ${BLOCK_SIZE}`, offset);
+  if (offset > buffer.byteLength) throw invalidArg('byteOffset', `at most the buffer's length ${buffer.byteLength}`, offset);
   return offset;
 }
 

@@ -133,12 +133,14 @@ static inline int ns_ring_init(void *mem, size_t size, uint32_t capacity, uint32
  * Validates the descriptor (magic, version, header size, capacity, max_payload, flags, and that the segment fits in
  * `size`) and the current positions (aligned, tail − head ≤ capacity). Any thread; the attaching side must not be
  * running elsewhere (one producer, one consumer). Returns NS_RING_OK; NS_RING_EINVAL for a NULL or misaligned
- * argument or `size` smaller than a ring header; NS_RING_ECORRUPT when the memory is not a valid ring. `r` does not
+ * argument; NS_RING_ECORRUPT when the memory is not a valid ring, including `size` too small for a ring header or
+ * for the capacity its descriptor states (one code for a too-small segment, §7). `r` does not
  * own `mem`: the mapping must outlive every use of the handle. */
 static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
   if (r == NULL || mem == NULL || ((uintptr_t)mem % NS_RECORD_ALIGN) != 0) return NS_RING_EINVAL;
-  if (size < NS_RING_HEADER_SIZE) return NS_RING_EINVAL;
   memset(r, 0, sizeof *r);
+  /* Too small for a ring header: the segment cannot hold a ring, like one too small for its data area (§7). */
+  if (size < NS_RING_HEADER_SIZE) return NS_RING_ECORRUPT;
 
   ns_ring_shared *s = (ns_ring_shared *)mem;
   /* Copied once: the descriptor is read-only after init, and the handle keeps its own copy so that a peer changing
