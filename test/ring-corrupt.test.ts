@@ -154,6 +154,22 @@ describe('a corrupt record header is rejected by the consumer', () => {
   });
 });
 
+describe('reserved values in the ring header (issue 8, rule 3)', () => {
+  test('attach refuses reserved bits 2–31 of closed, like non-zero flags, and accepts both defined bits', () => {
+    for (const closed of [4, 0x80000000, 0x80000003]) {
+      const s = setup();
+      s.view.setUint32(RING_CLOSED_OFFSET, closed >>> 0, true);
+      assert.throws(() => Ring.attach(s.buffer), isCorrupt);
+    }
+    const s = setup();
+    s.view.setUint32(RING_CLOSED_OFFSET, 3, true);
+    assert.doesNotThrow(() => Ring.attach(s.buffer));
+    s.view.setUint32(RING_CLOSED_OFFSET, 0, true);
+    s.view.setUint32(16, 1, true); // flags
+    assert.throws(() => Ring.attach(s.buffer), isCorrupt);
+  });
+});
+
 describe('padding at data index 0 (issue 8, rule 1)', () => {
   test('a padding record at index 0 covering the whole data area is ERR_RING_CORRUPT, not a silent stall', async () => {
     for (const initial of [0, 2 ** 32 - CAP]) {

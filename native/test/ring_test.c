@@ -209,6 +209,8 @@ static void test_attach_rejects_a_bad_descriptor(void) {
   MUTATE(NS_ATOMIC_STORE(&sh->head, 4u, NS_MO_RELAXED));             /* unaligned head */
   MUTATE(NS_ATOMIC_STORE(&sh->tail, cap + 8u, NS_MO_RELAXED));       /* tail − head > capacity */
   MUTATE(NS_ATOMIC_STORE(&sh->head, 8u, NS_MO_RELAXED));             /* head past tail */
+  MUTATE(NS_ATOMIC_STORE(&sh->closed, 4u, NS_MO_RELAXED));           /* reserved bit 2 of closed (§1) */
+  MUTATE(NS_ATOMIC_STORE(&sh->closed, 0x80000003u, NS_MO_RELAXED));  /* reserved bit 31 of closed */
 #undef MUTATE
   memcpy(mem, good, size); /* head 8 bytes behind tail, across the u32 wrap: valid */
   NS_ATOMIC_STORE(&sh->head, 0xFFFFFFF8u, NS_MO_RELAXED);
@@ -217,6 +219,13 @@ static void test_attach_rejects_a_bad_descriptor(void) {
   memcpy(mem, good, size);
   memset(((ns_ring_shared *)(void *)mem)->descriptor.reserved, 0x5A, sizeof d->reserved);
   CHECK_EQ(ns_ring_attach(&r, mem, size), NS_RING_OK); /* reserved bytes are ignored by readers */
+  memcpy(mem, good, size);
+  NS_ATOMIC_STORE(&as_shared(mem)->closed, NS_RING_CLOSED_MASK, NS_MO_RELAXED);
+  CHECK_EQ(ns_ring_attach(&r, mem, size), NS_RING_OK); /* both defined closed bits: a valid (closed) ring */
+  uint8_t *big = alloc_segment(size + 4096);
+  memcpy(big, good, size);
+  CHECK_EQ(ns_ring_attach(&r, big, size + 4096), NS_RING_OK); /* more bytes than 512 + capacity: accepted (§2) */
+  free(big);
   free(mem);
   free(good);
 }

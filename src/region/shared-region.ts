@@ -39,6 +39,8 @@ import {
   REGION_SEGMENT_COUNT_OFFSET,
   SEGMENT_ALIGN,
   SEGMENT_KIND_RING,
+  SEGMENT_KIND_SIDECAR_CONTROL,
+  SEGMENT_KIND_USER_MIN,
   SEGMENT_ENTRY_SIZE,
   SEGMENT_KIND_OFFSET,
   SEGMENT_OFFSET_OFFSET,
@@ -170,6 +172,10 @@ export class SharedRegion {
   addSegment(kind: number, size: number): SegmentInfo {
     this.#checkOpen();
     checkInteger('kind', kind, 1, 0xffffffff);
+    // wire-format §1 "Reserved values": kinds 3 … 0xFFFF are reserved, as ns_region_kind_ok() says.
+    if (kind > SEGMENT_KIND_SIDECAR_CONTROL && kind < SEGMENT_KIND_USER_MIN) {
+      throw invalidArg('kind', `${SEGMENT_KIND_RING} (ring), ${SEGMENT_KIND_SIDECAR_CONTROL} (sidecar control) or at least 0x${SEGMENT_KIND_USER_MIN.toString(16)} (user-defined); 3 … 0xffff are reserved`, kind);
+    }
     checkInteger('size', size, 1, REGION_MAX_SIZE);
     if (!this.#creator) {
       throw new RegionError('ERR_INVALID_STATE', 'Only the creator of a region may add segments (before sharing it); this region was opened.');

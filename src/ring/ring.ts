@@ -34,6 +34,7 @@ import {
   RECORD_TYPE_PADDING,
   RING_CAPACITY_OFFSET,
   RING_CLOSED_CONSUMER,
+  RING_CLOSED_MASK,
   RING_CLOSED_OFFSET,
   RING_CLOSED_PRODUCER,
   RING_CONSUMER_PARKED_OFFSET,
@@ -316,6 +317,9 @@ export class Ring implements BufferUser {
     }
     const flags = d.getUint32(RING_FLAGS_OFFSET, true);
     if (flags !== 0) throw bad(`its flags are 0x${hex(flags)}, expected 0`);
+    // §1 "Reserved values": bits 2–31 of closed are refused like the flags (a seq_cst load; only these bits matter).
+    const closed = Atomics.load(new Int32Array(buffer, byteOffset + RING_CLOSED_OFFSET, 1), 0) >>> 0;
+    if ((closed & ~RING_CLOSED_MASK) !== 0) throw bad(`its closed word 0x${hex(closed)} has reserved bits set`);
     if (byteOffset + ringSegmentSize(capacity) > buffer.byteLength) {
       throw bad(`its capacity ${capacity} needs ${ringSegmentSize(capacity)} bytes but the buffer has ${buffer.byteLength - byteOffset} from there`);
     }

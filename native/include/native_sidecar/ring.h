@@ -162,6 +162,9 @@ static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
   if (head % NS_RECORD_ALIGN != 0 || tail % NS_RECORD_ALIGN != 0 || (uint32_t)(tail - head) > d.capacity) {
     return NS_RING_ECORRUPT;
   }
+  /* relaxed: only the reserved bits are checked here (§1 "Reserved values"); the closed bits themselves are loaded
+   * with acquire where they are acted on. */
+  if ((NS_ATOMIC_LOAD(&s->closed, NS_MO_RELAXED) & ~NS_RING_CLOSED_MASK) != 0) return NS_RING_ECORRUPT;
 
   r->shared = s;
   r->data = (uint8_t *)mem + NS_RING_HEADER_SIZE;
