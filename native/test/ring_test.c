@@ -657,6 +657,87 @@ static void test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_
   }
 }
 
+/* Handler that, at the last record of the cached window, publishes (as a hostile producer) a tail that is within
+ * capacity of the consumer's local head but more than capacity ahead of the head it stored, with valid records up to
+ * it: §3 bounds tail by the *published* head. */
+typedef struct far_tail_ctx {
+  fixture *f;
+  int calls;
+} far_tail_ctx;
+static int far_tail_handler(void *ctx, uint32_t type, const uint8_t *payload, uint32_t length) {
+  (void)type, (void)payload, (void)length;
+  far_tail_ctx *x = (far_tail_ctx *)ctx;
+  if (++x->calls == 2) { /* head_published 48, local head becomes 144 */
+    put_header(x->f, 144, 496, 1);  /* 144 .. 648 */
+    put_header(x->f, 648, 368, 1);  /* 648 .. 1024 */
+    put_header(x->f, 1024, 48, 1);  /* 1024 .. 1080 (index 0, over the released first record) */
+    set_tail(x->f, 1080);           /* 1080 − 144 ≤ 1024, but 1080 − 48 > 1024 */
+  }
+  return 0;
+}
+
+/* §3 and §4 details of issue 8, rule 4, in C. */
+static void test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing(void) {
+  {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    uint8_t buf[40] = {0};
+    for (int i = 0; i < 3; ++i) CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 40), NS_RING_OK);
+    collected first = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &first, 1), 1); /* caches tail 144, stores head 48 */
+    far_tail_ctx x = {&f, 0};
+    const int rc = ns_ring_read(&f.r, far_tail_handler, &x, 0);
+    CHECK_EQ(rc, 2); /* the two cached records, then the reload of tail fails */
+    CHECK_EQ(x.calls, 2);
+    CHECK_EQ(ns_ring_read(&f.r, far_tail_handler, &x, 0), NS_RING_ECORRUPT);
+    fixture_close(&f);
+  }
+  { /* try_write that returns FULL publishes nothing, not even records staged before it */
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    uint8_t buf[504] = {0};
+    CHECK_EQ(ns_ring_stage(&f.r, 1, buf, 8), NS_RING_OK);
+    CHECK_EQ(ns_ring_stage(&f.r, 1, buf, 496), NS_RING_OK);
+    CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 504), NS_RING_EFULL);
+    CHECK_EQ(shared_tail(&f), 0u);
+    collected c = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 0);
+    ns_ring_publish(&f.r);
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 2);
+    fixture_close(&f);
+  }
+  { /* an aborted claim's padding is rolled back: the next record that fits before the end goes where it was */
+    fixture f;
+    fixture_open(&f, 1024, 0, 1024 - 64);
+    void *p = NULL;
+    CHECK_EQ(ns_ring_try_claim(&f.r, 100, &p), NS_RING_OK); /* needs padding at 960 */
+    ns_ring_abort(&f.r);
+    uint8_t buf[48] = {7};
+    CHECK_EQ(ns_ring_try_write(&f.r, 5, buf, 48), NS_RING_OK); /* 56 bytes fit before the end */
+    collected c = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 1);
+    CHECK_EQ(c.types[0], 5u);
+    CHECK_EQ(shared_head(&f), 1024u - 64u + 56u);
+    fixture_close(&f);
+  }
+  { /* closing wakes the peer but leaves its parked flag to it */
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    ns_ring_shared *s = shared_of(&f);
+    NS_ATOMIC_STORE(&s->consumer_parked, 1u, NS_MO_SEQ_CST);
+    NS_ATOMIC_STORE(&s->producer_parked, 1u, NS_MO_SEQ_CST);
+    const uint32_t data_seq = NS_ATOMIC_LOAD(&s->data_seq, NS_MO_SEQ_CST);
+    const uint32_t space_seq = NS_ATOMIC_LOAD(&s->space_seq, NS_MO_SEQ_CST);
+    ns_ring_close_producer(&f.r);
+    ns_ring_close_consumer(&f.r);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->consumer_parked, NS_MO_SEQ_CST), 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->producer_parked, NS_MO_SEQ_CST), 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->data_seq, NS_MO_SEQ_CST), data_seq + 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->space_seq, NS_MO_SEQ_CST), space_seq + 1u);
+    fixture_close(&f);
+  }
+}
+
 static void test_the_producer_rejects_a_corrupt_head(void) {
   static const struct {
     const char *what;
@@ -1039,6 +1120,9 @@ int main(int argc, char **argv) {
            test_every_corruption_of_positions_and_records_is_rejected);
   run_test("padding at index 0 is corrupt, and skipped padding is handed back",
            test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_back);
+  run_test("positions are checked against published values; a FULL try_write publishes nothing; abort rolls back "
+           "padding; closing leaves the peer's parked flag",
+           test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing);
   run_test("the producer rejects a corrupt head", test_the_producer_rejects_a_corrupt_head);
   run_test("garbage memory never crashes or hangs the consumer",
            test_garbage_memory_never_crashes_or_hangs_the_consumer);

@@ -444,9 +444,11 @@ static inline int ns_ring__consumer_refresh_tail(ns_ring *r) {
   /* acquire, §5 #2: pairs with the release store of tail in ns_ring_publish() (#1) — every record below this tail
    * is completely written. */
   const uint32_t tail = NS_ATOMIC_LOAD(&r->shared->tail, NS_MO_ACQUIRE);
-  const uint32_t avail = tail - c->head;
-  /* Aligned, at most capacity ahead of head, and not behind the tail we saw before. */
-  if (tail % NS_RECORD_ALIGN != 0 || avail > r->capacity || avail < (uint32_t)(c->tail_cache - c->head)) {
+  /* §3: against the *published* head (the one the producer bounds itself by), not the local head, which runs ahead
+   * of it during a read() batch: with the local head a tail up to (head − head_published) too far would pass. */
+  const uint32_t used = tail - c->head_published;
+  /* Aligned, at most capacity ahead of the published head, and not behind the tail we saw before. */
+  if (tail % NS_RECORD_ALIGN != 0 || used > r->capacity || used < (uint32_t)(c->tail_cache - c->head_published)) {
     return ns_ring__consumer_corrupt(r);
   }
   c->tail_cache = tail;
