@@ -216,6 +216,21 @@ describe('§3 positions are the published ones; §6 details (issue 8, rule 4)', 
   });
 });
 
+describe('a timed-out readable() re-checks once (wire-format §7, issue 8, rule 5)', () => {
+  test('a record made visible during the park without a wake resolves readable() true at the timeout', async () => {
+    const s = setup();
+    const ring = Ring.attach(s.buffer, { parker: new PollingParker(), waitPolicy: { mode: 'park' } });
+    setTimeout(() => {
+      s.header(0, 8, 3);
+      s.setTail(16); // no wake: the parker's word (data_seq) does not change, so the park runs to its timeout
+    }, 20);
+    const started = performance.now();
+    assert.equal(await ring.readable({ timeout: 150 }), true);
+    assert.ok(performance.now() - started >= 140, 'it resolved at the timeout, not at the (absent) wake');
+    assert.equal(ring.peek()?.type, 3);
+  });
+});
+
 describe('reserved values in the ring header (issue 8, rule 3)', () => {
   test('attach refuses reserved bits 2–31 of closed, like non-zero flags, and accepts both defined bits', () => {
     for (const closed of [4, 0x80000000, 0x80000003]) {

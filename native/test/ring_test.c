@@ -738,6 +738,38 @@ static void test_positions_are_checked_against_published_values_and_failed_write
   }
 }
 
+/* §7 (issue 8, rule 5): a timed-out C wait makes no last check. A record made visible during the park *without* a
+ * wake (tail stored directly, as a producer that lost its wake-up would leave it) is reported as a timeout, and the
+ * next call sees the record. */
+typedef struct silent_publisher {
+  fixture *f;
+  atomic_int done;
+} silent_publisher;
+static void *publish_silently(void *arg) {
+  silent_publisher *sp = (silent_publisher *)arg;
+  sleep_ns(20 * 1000000LL); /* the consumer is parked by now (a 300 ms park) */
+  put_header(sp->f, 0, 8, 3);
+  set_tail(sp->f, 16); /* no fence, no look at consumer_parked, no futex_wake */
+  atomic_store(&sp->done, 1);
+  return NULL;
+}
+static void test_a_timed_out_wait_makes_no_last_check(void) {
+  fixture f;
+  fixture_open(&f, 1024, 0, 0);
+  const ns_wait_policy park = {NS_WAIT_PARK, 0};
+  silent_publisher sp = {&f, 0};
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, publish_silently, &sp), 0);
+  const int rc = ns_ring_wait_readable(&f.r, &park, 300 * 1000000LL);
+  pthread_join(t, NULL);
+  CHECK_EQ(atomic_load(&sp.done), 1);
+  CHECK_EQ(rc, NS_RING_ETIMEDOUT); /* the lost wake-up shows as a timeout, although the record is there now */
+  CHECK_EQ(ns_ring_wait_readable(&f.r, &park, 0), NS_RING_OK); /* the next call sees it */
+  collected c = {0};
+  CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 1);
+  fixture_close(&f);
+}
+
 static void test_the_producer_rejects_a_corrupt_head(void) {
   static const struct {
     const char *what;
@@ -1124,6 +1156,8 @@ int main(int argc, char **argv) {
            "padding; closing leaves the peer's parked flag",
            test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing);
   run_test("the producer rejects a corrupt head", test_the_producer_rejects_a_corrupt_head);
+  run_test("a timed-out wait makes no last check (a lost wake-up shows as a timeout)",
+           test_a_timed_out_wait_makes_no_last_check);
   run_test("garbage memory never crashes or hangs the consumer",
            test_garbage_memory_never_crashes_or_hangs_the_consumer);
   run_test("futex wait returns on a changed word and times out", test_futex_wait_returns_on_a_changed_word_and_times_out);
