@@ -56,6 +56,7 @@ static void emit_ring_constants(void) {
   emit("RING_CLOSED_PRODUCER", NS_RING_CLOSED_PRODUCER);
   emit("RING_CLOSED_CONSUMER", NS_RING_CLOSED_CONSUMER);
   emit("RING_CLOSED_MASK", NS_RING_CLOSED_MASK);
+  emit("RING_ATTACH_TRIES", NS_RING_ATTACH_TRIES);
   emit("RECORD_HEADER_SIZE", sizeof(ns_record_header));
   emit("RECORD_ALIGN", NS_RECORD_ALIGN);
   emit("RECORD_LENGTH_OFFSET", offsetof(ns_record_header, length));

@@ -770,6 +770,59 @@ static void test_a_timed_out_wait_makes_no_last_check(void) {
   fixture_close(&f);
 }
 
+/* §7 "attach" (issue 8, rule 6): an observer attaching while a producer and a consumer both run never sees an
+ * inconsistent (head, tail) pair. Bounded in time: 1 s of attaching (millions of attaches). */
+typedef struct live_ring {
+  ns_ring *r;
+  atomic_int stop;
+  uint64_t written, read;
+} live_ring;
+static int count_record(void *ctx, uint32_t type, const uint8_t *payload, uint32_t length) {
+  (void)type, (void)payload, (void)length;
+  ++*(uint64_t *)ctx;
+  return 0;
+}
+static void *live_producer(void *arg) {
+  live_ring *lr = (live_ring *)arg;
+  uint8_t buf[64] = {0};
+  uint32_t n = 0;
+  while (!atomic_load_explicit(&lr->stop, memory_order_relaxed)) {
+    if (ns_ring_try_write(lr->r, 1, buf, (n++ * 8u) % 64u) == NS_RING_OK) ++lr->written;
+    else sched_yield();
+  }
+  return NULL;
+}
+static void *live_consumer(void *arg) {
+  live_ring *lr = (live_ring *)arg;
+  while (!atomic_load_explicit(&lr->stop, memory_order_relaxed)) {
+    if (ns_ring_read(lr->r, count_record, &lr->read, 3) <= 0) sched_yield();
+  }
+  return NULL;
+}
+static void test_an_observer_attaching_to_a_live_ring_always_succeeds(void) {
+  fixture f;
+  fixture_open(&f, 1024, 0, 0xFFFF0000u); /* crosses the u32 wrap while it runs */
+  live_ring lr = {&f.r, 0, 0, 0};
+  pthread_t producer, consumer;
+  CHECK_EQ(pthread_create(&producer, NULL, live_producer, &lr), 0);
+  CHECK_EQ(pthread_create(&consumer, NULL, live_consumer, &lr), 0);
+  const int64_t until = ns_monotonic_ns() + 1000000000LL;
+  uint32_t attaches = 0, failures = 0;
+  while ((attaches & 63u) != 0 || ns_monotonic_ns() < until) {
+    ns_ring observer;
+    if (ns_ring_attach(&observer, f.mem, f.size) != NS_RING_OK) ++failures;
+    ++attaches;
+  }
+  atomic_store(&lr.stop, 1);
+  pthread_join(producer, NULL);
+  pthread_join(consumer, NULL);
+  fprintf(stderr, "  observer: %u attaches, %u failures, %llu records written, %llu read\n", attaches, failures,
+          (unsigned long long)lr.written, (unsigned long long)lr.read);
+  CHECK_EQ(failures, 0u);
+  CHECK(lr.read > 0);
+  fixture_close(&f);
+}
+
 static void test_the_producer_rejects_a_corrupt_head(void) {
   static const struct {
     const char *what;
@@ -1156,6 +1209,7 @@ int main(int argc, char **argv) {
            "padding; closing leaves the peer's parked flag",
            test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing);
   run_test("the producer rejects a corrupt head", test_the_producer_rejects_a_corrupt_head);
+  run_test("an observer attaching to a live ring always succeeds", test_an_observer_attaching_to_a_live_ring_always_succeeds);
   run_test("a timed-out wait makes no last check (a lost wake-up shows as a timeout)",
            test_a_timed_out_wait_makes_no_last_check);
   run_test("garbage memory never crashes or hangs the consumer",

@@ -34,6 +34,7 @@ import {
   RECORD_TYPE_PADDING,
   RING_CAPACITY_OFFSET,
   RING_CLOSED_CONSUMER,
+  RING_ATTACH_TRIES,
   RING_CLOSED_MASK,
   RING_CLOSED_OFFSET,
   RING_CLOSED_PRODUCER,
@@ -227,11 +228,26 @@ export class Ring implements BufferUser {
     this.dataWords = new Int32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / I32);
     this.givenParker = parker;
     this.policy = policy;
-    // Read head before tail: whichever side this object serves, the side that may still move (the other one) moves
-    // towards keeping (tail − head) ≤ capacity, so the pair read in this order is consistent.
-    const head = Atomics.load(this.words, HEAD_I) >>> 0;
-    const tail = Atomics.load(this.words, TAIL_I) >>> 0;
-    if (head % RECORD_ALIGN !== 0 || tail % RECORD_ALIGN !== 0 || ((tail - head) >>> 0) > capacity) {
+    // wire-format §7 "attach", as ns_ring_attach: head, tail, head again until the heads agree (RING_ATTACH_TRIES).
+    // Equal heads make (head, tail) one moment's pair and §3's check exact — always at once for a side owning the
+    // consumer end; with the producer end owned, tail is frozen and a moving head never passes it. Only an observer
+    // owning neither end sees both move; if head never holds still the check allows its movement:
+    // tail − head1 ≤ (head2 − head1) + capacity. Edges #4/#2: seq_cst (acquire) loads pairing with #3/#1.
+    let head = 0;
+    let tail = 0;
+    let headAgain = 0;
+    for (let tries = 0; tries < RING_ATTACH_TRIES; tries++) {
+      head = Atomics.load(this.words, HEAD_I) >>> 0;
+      tail = Atomics.load(this.words, TAIL_I) >>> 0;
+      headAgain = Atomics.load(this.words, HEAD_I) >>> 0;
+      if (headAgain === head) break;
+    }
+    if (
+      head % RECORD_ALIGN !== 0 ||
+      tail % RECORD_ALIGN !== 0 ||
+      headAgain % RECORD_ALIGN !== 0 ||
+      ((tail - head) >>> 0) > ((headAgain - head) >>> 0) + capacity
+    ) {
       throw new RingError(
         'ERR_RING_CORRUPT',
         `The ring at byteOffset ${byteOffset} has inconsistent positions (head ${head}, tail ${tail}, capacity ${capacity}).`,

@@ -152,14 +152,26 @@ static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
       size < ns_ring_segment_size(d.capacity)) {
     return NS_RING_ECORRUPT;
   }
-  /* head first: a live peer only moves its own position forward, so head ≤ tail holds for this pair of loads. */
-  /* acquire, pairs with the consumer's release store of head (§5 #3): a producer attaching to a live ring never
-   * reuses bytes the consumer still reads. */
-  const uint32_t head = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
-  /* acquire, pairs with the producer's release store of tail in ns_ring_publish() (§5 #1): a consumer attaching to a
-   * live ring sees every record below tail complete. */
-  const uint32_t tail = NS_ATOMIC_LOAD(&s->tail, NS_MO_ACQUIRE);
-  if (head % NS_RECORD_ALIGN != 0 || tail % NS_RECORD_ALIGN != 0 || (uint32_t)(tail - head) > d.capacity) {
+  /* Positions (§7 "attach"): head, then tail, then head again, until the two heads agree (at most
+   * NS_RING_ATTACH_TRIES times). Equal heads mean head did not move while tail was loaded, so the pair is one moment's
+   * and §3's check applies exactly. That is always the first try for a side that owns the consumer end (nobody else
+   * moves head); a side that owns the producer end has a frozen tail, which a moving head never passes. Only an
+   * observer owning neither end can see both move; if head never holds still, the check allows the head's own
+   * movement: tail − head1 ≤ (head2 − head1) + capacity, which a valid live ring always satisfies. */
+  uint32_t head = 0, tail = 0, head_again = 0;
+  for (int tries = 0; tries < NS_RING_ATTACH_TRIES; ++tries) {
+    /* acquire, pairs with the consumer's release store of head (§5 #3): a producer attaching to a live ring never
+     * reuses bytes the consumer still reads. */
+    head = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
+    /* acquire, pairs with the producer's release store of tail in ns_ring_publish() (§5 #1): a consumer attaching to
+     * a live ring sees every record below tail complete. */
+    tail = NS_ATOMIC_LOAD(&s->tail, NS_MO_ACQUIRE);
+    /* acquire, §5 #3 again: the second look at head that tells whether it moved during the load of tail. */
+    head_again = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
+    if (head_again == head) break;
+  }
+  if (head % NS_RECORD_ALIGN != 0 || tail % NS_RECORD_ALIGN != 0 || head_again % NS_RECORD_ALIGN != 0 ||
+      (uint64_t)(uint32_t)(tail - head) > (uint64_t)(uint32_t)(head_again - head) + d.capacity) {
     return NS_RING_ECORRUPT;
   }
   /* relaxed: only the reserved bits are checked here (§1 "Reserved values"); the closed bits themselves are loaded
