@@ -23,6 +23,10 @@
 #include <unistd.h>
 #endif
 
+/* The reserved flags word of the header is not 0 (§1 "Reserved values"). Its own enum, numbered after the codes of
+ * the sealed-regions work (-12 … -17), so that the two sets merge without renumbering. */
+enum { NS_REGION_EFLAGS = -18 };
+
 /* Return codes. Every code below 0 except NS_REGION_ESYSTEM means "this memory is not a valid region"
  * (ERR_REGION_INVALID at the JS boundary) or, for the allocation functions, that the request does not fit. */
 enum {
@@ -37,14 +41,14 @@ enum {
   NS_REGION_ETABLEFULL = -8,   /* ns_region_add_segment: all NS_REGION_MAX_SEGMENTS entries are used */
   NS_REGION_ENOSPACE = -9,     /* ns_region_add_segment: the segment does not fit in the rest of the region */
   NS_REGION_EINVAL = -10,      /* a bad argument (kind 0, size 0, size out of range) */
-  NS_REGION_ESYSTEM = -11,     /* a system call failed; errno says why */
-  NS_REGION_EFLAGS = -12       /* the reserved flags word is not 0 (§1 "Reserved values") */
+  NS_REGION_ESYSTEM = -11      /* a system call failed; errno says why */
 };
 
 /* A sentence fragment for each code, for error messages ("the region header ..."). */
 static inline const char *ns_region_strerror(int code) {
   switch (code) {
     case NS_REGION_OK: return "is valid";
+    case NS_REGION_EFLAGS: return "has reserved flags set";
     case NS_REGION_EMAGIC: return "does not start with the region magic number";
     case NS_REGION_EVERSION: return "has an unsupported format version";
     case NS_REGION_EHEADERSIZE: return "has an unexpected header size";
@@ -56,7 +60,6 @@ static inline const char *ns_region_strerror(int code) {
     case NS_REGION_ENOSPACE: return "has not enough free space left for the segment";
     case NS_REGION_EINVAL: return "was given an invalid argument";
     case NS_REGION_ESYSTEM: return "could not be accessed because a system call failed";
-    case NS_REGION_EFLAGS: return "has reserved flags set";
     default: return "has an unknown problem";
   }
 }
