@@ -94,7 +94,8 @@ describe('the C conformance vectors (ring_vectors)', () => {
       const path = join(dir, 'short.bin');
       writeFileSync(path, Buffer.alloc(RING_HEADER_SIZE - 1));
       const run = spawnSync(nativeProgram('ring_vectors'), ['read', path], { encoding: 'utf8' });
-      assert.equal(run.stdout.trim(), '{"error": "ERR_INVALID_ARG"}');
+      // a segment too small for a ring is corrupt, like one too small for its data area (wire-format §7)
+      assert.equal(run.stdout.trim(), '{"error": "ERR_RING_CORRUPT"}');
       assert.equal(run.status, 1);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import * as regionLayout from '../src/region/layout.js';
@@ -14,6 +15,7 @@ import { nativeProgram } from './helpers/native-programs.js';
 interface LayoutDump {
   constants: Record<string, number>;
   functions: Record<string, [number, number][]>;
+  status: Record<string, number>;
 }
 
 const dump = JSON.parse(execFileSync(nativeProgram('layout_dump'), { encoding: 'utf8' })) as LayoutDump;
@@ -42,6 +44,15 @@ function cValueFor(name: string): number | undefined {
   const offset = base === undefined ? undefined : dump.constants[`${base}_OFFSET`];
   return offset === undefined ? undefined : offset / Int32Array.BYTES_PER_ELEMENT;
 }
+
+describe('status.h and the table of return codes in docs/wire-format.md §6 (issue 8, rule 4)', () => {
+  test('every C return code has the value the spec states, and the spec lists every code', () => {
+    const spec = readFileSync(new URL('../../docs/wire-format.md', import.meta.url), 'utf8');
+    const table = new Map<string, number>();
+    for (const m of spec.matchAll(/^\| `(NS_RING_[A-Z]+)` +\| +(−?\d+) +\|/gm)) table.set(m[1]!, Number(m[2]!.replace('−', '-')));
+    assert.deepEqual(Object.fromEntries(table), dump.status);
+  });
+});
 
 describe('layout.h and the TypeScript layout modules', () => {
   const ts = tsConstants();

@@ -54,6 +54,47 @@ describe('SharedRegion', () => {
     assert.equal(view.getUint32(L.REGION_CREATOR_PID_OFFSET, true), process.pid);
   });
 
+  test('addSegment refuses reserved kinds 3 … 0xFFFF and accepts 1, 2 and user kinds (issue 8, rule 3)', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    for (const kind of [3, 0x100, 0xffff]) assert.throws(() => region.addSegment(kind, 128), { code: 'ERR_INVALID_ARG' });
+    for (const kind of [L.SEGMENT_KIND_RING, L.SEGMENT_KIND_SIDECAR_CONTROL, L.SEGMENT_KIND_USER_MIN, 0xffffffff]) region.addSegment(kind, 128);
+    using opened = SharedRegion.fromFd(region.fd);
+    assert.equal(opened.segments.length, 4);
+  });
+
+  test('a ring segment larger than 512 + capacity is accepted; the extra bytes are not the ring\'s (issue 8, rule 3)', () => {
+    using region = SharedRegion.create({ size: SIZE });
+    const segment = region.addSegment(L.SEGMENT_KIND_RING, R.RING_HEADER_SIZE + 1024 + 4096);
+    Ring.create(region.buffer, { capacity: 1024, byteOffset: segment.offset });
+    const extra = new Uint8Array(region.buffer, segment.offset + R.RING_HEADER_SIZE + 1024, 4096).fill(0x5a);
+    const ring = region.ring(segment.index);
+    assert.equal(ring.capacity, 1024);
+    for (let i = 0; i < 100; i++) {
+      assert.equal(ring.tryWrite(1, new Uint8Array(300)), true);
+      assert.equal(ring.drain(() => undefined), 1);
+    }
+    assert.ok(extra.every((b) => b === 0x5a), 'the ring never touches the bytes after 512 + capacity');
+  });
+
+  test('a ring segment too small for a ring header is ERR_RING_CORRUPT wherever it lies (issue 8, rule 2)', () => {
+    using region = SharedRegion.create({ size: 4096 });
+    const middle = region.addSegment(L.SEGMENT_KIND_RING, 256); // at 256, followed by another segment
+    region.addSegment(0x10000, 4096 - 512 - 256); // user segment up to 3840
+    const end = region.addSegment(L.SEGMENT_KIND_RING, 256); // at 3840, ends with the region
+    assert.equal(end.offset + end.size, 4096);
+    for (const segment of [middle, end]) {
+      assert.throws(() => region.ring(segment.index), (e: unknown) => {
+        assert.ok(e instanceof Error && (e as { code?: string }).code === 'ERR_RING_CORRUPT', String(e));
+        return true;
+      });
+    }
+    // Ring.attach on the buffer: fewer than a header's bytes from byteOffset is the same code; an offset past the
+    // buffer is an argument error.
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: end.offset }), { code: 'ERR_RING_CORRUPT' });
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: 4096 }), { code: 'ERR_RING_CORRUPT' });
+    assert.throws(() => Ring.attach(region.buffer, { byteOffset: 4096 + 128 }), { code: 'ERR_INVALID_ARG' });
+  });
+
   test('an anonymous region is a memfd private to the process and sealed against resizing', () => {
     using region = SharedRegion.create({ size: SIZE });
     const link = readlinkSync(`/proc/self/fd/${region.fd}`);
@@ -270,6 +311,11 @@ describe('SharedRegion', () => {
       }],
       ['overlapping segments', (v) => v.setUint32(seg(1, L.SEGMENT_OFFSET_OFFSET), L.REGION_HEADER_SIZE + 512, true)],
       ['a count that includes an empty entry', (v) => v.setUint32(L.REGION_SEGMENT_COUNT_OFFSET, 3, true)],
+      // §1 "Reserved values" (issue 8, rule 3): the reserved flags word and kinds 3 … 0xFFFF are refused
+      ['reserved region flags set', (v) => v.setUint32(L.REGION_FLAGS_OFFSET, 1, true)],
+      ['reserved region flags, high bit', (v) => v.setUint32(L.REGION_FLAGS_OFFSET, 0x80000000, true)],
+      ['a segment of reserved kind 3', (v) => v.setUint32(seg(1, L.SEGMENT_KIND_OFFSET), 3, true)],
+      ['a segment of reserved kind 0xFFFF', (v) => v.setUint32(seg(1, L.SEGMENT_KIND_OFFSET), 0xffff, true)],
     ];
     for (const [what, poke] of cases) {
       test(what, () => {

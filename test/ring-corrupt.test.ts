@@ -11,7 +11,11 @@ import {
   RECORD_TYPE_MAX_USER,
   RECORD_TYPE_PADDING,
   RING_CLOSED_OFFSET,
+  RING_CONSUMER_PARKED_OFFSET,
   RING_DATA_OFFSET,
+  RING_DATA_SEQ_OFFSET,
+  RING_PRODUCER_PARKED_OFFSET,
+  RING_SPACE_SEQ_OFFSET,
   RING_HEAD_OFFSET,
   RING_HEADER_SIZE,
   RING_MIN_CAPACITY,
@@ -21,6 +25,10 @@ import {
 import { PollingParker } from './helpers/fake-parker.js';
 
 const CAP = RING_MIN_CAPACITY;
+const RING_HEADER_PARKED_CONSUMER = RING_CONSUMER_PARKED_OFFSET;
+const RING_HEADER_PARKED_PRODUCER = RING_PRODUCER_PARKED_OFFSET;
+const RING_HEADER_DATA_SEQ = RING_DATA_SEQ_OFFSET;
+const RING_HEADER_SPACE_SEQ = RING_SPACE_SEQ_OFFSET;
 
 function setup(initialPosition = 0, capacity = CAP) {
   const buffer = new ArrayBuffer(Ring.segmentSize(capacity));
@@ -151,6 +159,119 @@ describe('a corrupt record header is rejected by the consumer', () => {
     s.header(0, 3, 1); // the record after the padding, as a producer would publish it
     s.setTail(s.tail() + recordSize(3));
     assert.equal(consumer.peek()?.type, 1);
+  });
+});
+
+describe('§3 positions are the published ones; §6 details (issue 8, rule 4)', () => {
+  test('tail is bounded by the stored head, not the local head of a drain batch', () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++) s.ring.tryWrite(1, new Uint8Array(40));
+    assert.equal(s.ring.drain(() => undefined, 1), 1); // caches tail 144, stores head 48
+    let calls = 0;
+    const handler = (): void => {
+      if (++calls !== 2) return; // local head becomes 144, the stored head is 48
+      s.header(144, 496, 1);
+      s.header(648, 368, 1);
+      s.header(0, 48, 1);
+      s.setTail(1080); // 1080 − 144 ≤ capacity, 1080 − 48 > capacity
+    };
+    // TypeScript throws from the drain whose reload fails (the records before it are consumed); C returns their count.
+    assert.throws(() => s.ring.drain(handler), isCorrupt);
+    assert.equal(calls, 2);
+    assert.equal(s.head(), 144);
+    assert.throws(() => s.ring.drain(handler), isCorrupt);
+  });
+
+  test('a tryWrite that finds the ring full publishes nothing, not even records staged before it', () => {
+    const s = setup();
+    assert.equal(s.ring.stage(1, new Uint8Array(8)), true);
+    assert.equal(s.ring.stage(1, new Uint8Array(496)), true);
+    assert.equal(s.ring.tryWrite(1, new Uint8Array(504)), false);
+    assert.equal(s.tail(), 0);
+    s.ring.publish();
+    assert.equal(s.tail(), 16 + 504);
+  });
+
+  test('an aborted claim rolls back its padding: the next record that fits before the end goes where it was', () => {
+    const s = setup(CAP - 64);
+    assert.ok(s.ring.claim(100)); // needs padding at CAP − 64
+    s.ring.abort();
+    assert.equal(s.ring.tryWrite(5, new Uint8Array(48)), true);
+    const record = s.ring.peek();
+    assert.equal(record?.type, 5);
+    s.ring.release();
+    assert.equal(s.head(), CAP - 64 + 56);
+  });
+
+  test('closing wakes the peer but leaves its parked flag to it', () => {
+    const s = setup();
+    s.view.setUint32(RING_HEADER_PARKED_CONSUMER, 1, true);
+    s.view.setUint32(RING_HEADER_PARKED_PRODUCER, 1, true);
+    s.ring.closeProducer();
+    s.ring.closeConsumer();
+    assert.equal(s.view.getUint32(RING_HEADER_PARKED_CONSUMER, true), 1);
+    assert.equal(s.view.getUint32(RING_HEADER_PARKED_PRODUCER, true), 1);
+    assert.equal(s.view.getUint32(RING_HEADER_DATA_SEQ, true), 1);
+    assert.equal(s.view.getUint32(RING_HEADER_SPACE_SEQ, true), 1);
+  });
+});
+
+describe('a timed-out readable() re-checks once (wire-format §7, issue 8, rule 5)', () => {
+  test('a record made visible during the park without a wake resolves readable() true at the timeout', async () => {
+    const s = setup();
+    const ring = Ring.attach(s.buffer, { parker: new PollingParker(), waitPolicy: { mode: 'park' } });
+    setTimeout(() => {
+      s.header(0, 8, 3);
+      s.setTail(16); // no wake: the parker's word (data_seq) does not change, so the park runs to its timeout
+    }, 20);
+    const started = performance.now();
+    assert.equal(await ring.readable({ timeout: 150 }), true);
+    assert.ok(performance.now() - started >= 140, 'it resolved at the timeout, not at the (absent) wake');
+    assert.equal(ring.peek()?.type, 3);
+  });
+});
+
+describe('reserved values in the ring header (issue 8, rule 3)', () => {
+  test('attach refuses reserved bits 2–31 of closed, like non-zero flags, and accepts both defined bits', () => {
+    for (const closed of [4, 0x80000000, 0x80000003]) {
+      const s = setup();
+      s.view.setUint32(RING_CLOSED_OFFSET, closed >>> 0, true);
+      assert.throws(() => Ring.attach(s.buffer), isCorrupt);
+    }
+    const s = setup();
+    s.view.setUint32(RING_CLOSED_OFFSET, 3, true);
+    assert.doesNotThrow(() => Ring.attach(s.buffer));
+    s.view.setUint32(RING_CLOSED_OFFSET, 0, true);
+    s.view.setUint32(16, 1, true); // flags
+    assert.throws(() => Ring.attach(s.buffer), isCorrupt);
+  });
+});
+
+describe('padding at data index 0 (issue 8, rule 1)', () => {
+  test('a padding record at index 0 covering the whole data area is ERR_RING_CORRUPT, not a silent stall', async () => {
+    for (const initial of [0, 2 ** 32 - CAP]) {
+      const s = setup(initial);
+      s.header(0, CAP - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING);
+      s.setTail(s.head() + CAP);
+      await assertConsumerCorrupt(s.ring);
+      assert.equal(s.head(), initial, 'head is not moved past a corrupt padding');
+      // salvage() applies the same checks to its own tail
+      const salvaged = Ring.attach(s.buffer).salvage();
+      assert.equal(salvaged.records.length, 0);
+      assert.ok(salvaged.error !== undefined && isCorrupt(salvaged.error));
+    }
+  });
+
+  test('padding skipped with nothing after it is handed back: head is stored by peek() and drain()', () => {
+    for (const via of ['peek', 'drain'] as const) {
+      const s = setup(CAP - 64);
+      s.header(CAP - 64, 64 - RECORD_HEADER_SIZE, RECORD_TYPE_PADDING);
+      s.setTail(s.head() + 64);
+      const consumer = Ring.attach(s.buffer);
+      if (via === 'peek') assert.equal(consumer.peek(), null);
+      else assert.equal(consumer.drain(() => undefined), 0);
+      assert.equal(s.head(), CAP, `${via}() stored head past the padding`);
+    }
   });
 });
 

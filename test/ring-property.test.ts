@@ -20,6 +20,7 @@ type Op =
 interface ModelRecord {
   type: number;
   payload: Uint8Array;
+  start: number; // position of its header (after the padding before it, if any)
   end: number; // position after the record
 }
 
@@ -50,7 +51,7 @@ class Model {
 
   stage(type: number, payload: Uint8Array, start: number): void {
     this.tail = (start + recordSize(payload.length)) >>> 0;
-    this.staged.push({ type, payload, end: this.tail });
+    this.staged.push({ type, payload, start, end: this.tail });
   }
 
   publish(): void {
@@ -218,6 +219,7 @@ test('random operation sequences behave like a FIFO queue: no loss, no duplicati
               assert.equal(record.type, expected.type);
               assert.deepEqual(record.payload, expected.payload);
               model.peeked = true;
+              model.head = expected.start; // peek() hands the padding before the record back (§4 "Padding")
             }
             break;
           }

@@ -211,7 +211,8 @@ describe('Ring creation and attachment', () => {
   test('attach rejects bad arguments with ERR_INVALID_ARG', () => {
     const f = fixture();
     assert.throws(() => Ring.attach(f.buffer, { byteOffset: 8 }), /'byteOffset'/);
-    assert.throws(() => Ring.attach(new ArrayBuffer(100)), /'buffer'/);
+    // too small to hold a ring: the image's fault, the same code as too small for its data area (wire-format §7)
+    assert.throws(() => Ring.attach(new ArrayBuffer(100)), { code: 'ERR_RING_CORRUPT' });
     assert.throws(() => Ring.attach('x' as unknown as ArrayBuffer), /'buffer'/);
   });
 });

@@ -1,7 +1,8 @@
 /* native/test/layout_dump.c — prints the byte layout of native_sidecar/layout.h as one JSON object, for
  * test/layout.test.ts to compare with src/ring/layout.ts and src/region/layout.ts.
  *
- * Output: {"constants": {NAME: number, ...}, "functions": {NAME: [[argument, result], ...], ...}}
+ * Output: {"constants": {NAME: number, ...}, "functions": {NAME: [[argument, result], ...], ...},
+ *          "status": {NS_RING_*: value, ...}} (the return codes of status.h, signed)
  * Constant names are those of the TypeScript modules. Offsets and sizes come from offsetof()/sizeof() of the C
  * structs wherever a struct describes them (so the test checks the structs, not only the #defines); the static
  * assertions of layout.h tie those to the NS_* #defines. Functions are the TypeScript helpers of
@@ -54,6 +55,8 @@ static void emit_ring_constants(void) {
   emit("RING_DATA_OFFSET", sizeof(ns_ring_shared)); /* the data area follows the header blocks */
   emit("RING_CLOSED_PRODUCER", NS_RING_CLOSED_PRODUCER);
   emit("RING_CLOSED_CONSUMER", NS_RING_CLOSED_CONSUMER);
+  emit("RING_CLOSED_MASK", NS_RING_CLOSED_MASK);
+  emit("RING_ATTACH_TRIES", NS_RING_ATTACH_TRIES);
   emit("RECORD_HEADER_SIZE", sizeof(ns_record_header));
   emit("RECORD_ALIGN", NS_RECORD_ALIGN);
   emit("RECORD_LENGTH_OFFSET", offsetof(ns_record_header, length));
@@ -87,6 +90,23 @@ static void emit_region_constants(void) {
   emit("SEGMENT_KIND_USER_MIN", NS_SEGMENT_KIND_USER_MIN);
 }
 
+static void emit_signed(const char *name, int value) {
+  printf("%s\n    \"%s\": %d", g_first ? "" : ",", name, value);
+  g_first = 0;
+}
+
+/* status.h, for the table of docs/wire-format.md §6 (test/layout.test.ts compares them). */
+static void emit_status_codes(void) {
+  emit_signed("NS_RING_OK", NS_RING_OK);
+  emit_signed("NS_RING_EFULL", NS_RING_EFULL);
+  emit_signed("NS_RING_EEMPTY", NS_RING_EEMPTY);
+  emit_signed("NS_RING_ETOOBIG", NS_RING_ETOOBIG);
+  emit_signed("NS_RING_ECORRUPT", NS_RING_ECORRUPT);
+  emit_signed("NS_RING_EINVAL", NS_RING_EINVAL);
+  emit_signed("NS_RING_ECLOSED", NS_RING_ECLOSED);
+  emit_signed("NS_RING_ETIMEDOUT", NS_RING_ETIMEDOUT);
+}
+
 static void emit_samples(const char *name, const uint32_t *args, size_t n, unsigned long long (*fn)(uint32_t)) {
   printf("%s\n    \"%s\": [", g_first ? "" : ",", name);
   for (size_t i = 0; i < n; ++i) printf("%s[%u, %llu]", i ? ", " : "", args[i], fn(args[i]));
@@ -111,6 +131,9 @@ int main(void) {
   emit_samples("ringSegmentSize", capacities, sizeof capacities / sizeof capacities[0], segment_size);
   emit_samples("maxPayloadFor", capacities, sizeof capacities / sizeof capacities[0], max_payload_for);
   emit_samples("recordSize", lengths, sizeof lengths / sizeof lengths[0], record_size);
+  end_object();
+  begin_object("status");
+  emit_status_codes();
   end_object();
   printf("\n}\n");
   return 0;

@@ -180,7 +180,9 @@ static void test_attach_rejects_a_bad_descriptor(void) {
 
   CHECK_EQ(ns_ring_attach(NULL, good, size), NS_RING_EINVAL);
   CHECK_EQ(ns_ring_attach(&r, NULL, size), NS_RING_EINVAL);
-  CHECK_EQ(ns_ring_attach(&r, good, NS_RING_HEADER_SIZE - 1), NS_RING_EINVAL);
+  /* a segment too small for the ring is one code, whether it lacks header bytes or data bytes (§7) */
+  CHECK_EQ(ns_ring_attach(&r, good, NS_RING_HEADER_SIZE - 1), NS_RING_ECORRUPT);
+  CHECK_EQ(ns_ring_attach(&r, good, 0), NS_RING_ECORRUPT);
   CHECK_EQ(ns_ring_attach(&r, good, size - 8), NS_RING_ECORRUPT); /* descriptor says more than is mapped */
 
   uint32_t seed = 12345;
@@ -207,6 +209,8 @@ static void test_attach_rejects_a_bad_descriptor(void) {
   MUTATE(NS_ATOMIC_STORE(&sh->head, 4u, NS_MO_RELAXED));             /* unaligned head */
   MUTATE(NS_ATOMIC_STORE(&sh->tail, cap + 8u, NS_MO_RELAXED));       /* tail − head > capacity */
   MUTATE(NS_ATOMIC_STORE(&sh->head, 8u, NS_MO_RELAXED));             /* head past tail */
+  MUTATE(NS_ATOMIC_STORE(&sh->closed, 4u, NS_MO_RELAXED));           /* reserved bit 2 of closed (§1) */
+  MUTATE(NS_ATOMIC_STORE(&sh->closed, 0x80000003u, NS_MO_RELAXED));  /* reserved bit 31 of closed */
 #undef MUTATE
   memcpy(mem, good, size); /* head 8 bytes behind tail, across the u32 wrap: valid */
   NS_ATOMIC_STORE(&sh->head, 0xFFFFFFF8u, NS_MO_RELAXED);
@@ -215,6 +219,13 @@ static void test_attach_rejects_a_bad_descriptor(void) {
   memcpy(mem, good, size);
   memset(((ns_ring_shared *)(void *)mem)->descriptor.reserved, 0x5A, sizeof d->reserved);
   CHECK_EQ(ns_ring_attach(&r, mem, size), NS_RING_OK); /* reserved bytes are ignored by readers */
+  memcpy(mem, good, size);
+  NS_ATOMIC_STORE(&as_shared(mem)->closed, NS_RING_CLOSED_MASK, NS_MO_RELAXED);
+  CHECK_EQ(ns_ring_attach(&r, mem, size), NS_RING_OK); /* both defined closed bits: a valid (closed) ring */
+  uint8_t *big = alloc_segment(size + 4096);
+  memcpy(big, good, size);
+  CHECK_EQ(ns_ring_attach(&r, big, size + 4096), NS_RING_OK); /* more bytes than 512 + capacity: accepted (§2) */
+  free(big);
   free(mem);
   free(good);
 }
@@ -605,6 +616,213 @@ static void test_every_corruption_of_positions_and_records_is_rejected(void) {
   fixture_close(&f);
 }
 
+/* §4 check 3 (issue 8, rule 1): a padding record at data index 0 would cover the whole data area; no producer writes
+ * one, and skipping it would deliver nothing while consuming everything — refused as corrupt by read and peek, and
+ * the producer is not left waiting on it silently. Padding that a consumer skips without finding a record after it is
+ * handed back (head stored), so the producer sees the space. */
+static void test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_back(void) {
+  for (int via_peek = 0; via_peek < 2; ++via_peek) {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0x10000u); /* index 0 */
+    put_header(&f, 0x10000u, 1024 - 8, NS_RECORD_TYPE_PADDING);
+    set_tail(&f, 0x10000u + 1024);
+    collected c = {0};
+    uint32_t t, l;
+    const uint8_t *p;
+    if (via_peek) {
+      CHECK_EQ(ns_ring_peek(&f.r, &t, &p, &l), NS_RING_ECORRUPT);
+    } else {
+      CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), NS_RING_ECORRUPT);
+    }
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), NS_RING_ECORRUPT); /* stays broken */
+    CHECK_EQ(shared_head(&f), 0x10000u);
+    CHECK_EQ(c.count, 0);
+    fixture_close(&f);
+  }
+  for (int via_peek = 0; via_peek < 2; ++via_peek) {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0x10000u + 512); /* index 512 */
+    put_header(&f, 0x10000u + 512, 512 - 8, NS_RECORD_TYPE_PADDING);
+    set_tail(&f, 0x10000u + 1024); /* padding published alone: nothing after it */
+    collected c = {0};
+    uint32_t t, l;
+    const uint8_t *p;
+    if (via_peek) {
+      CHECK_EQ(ns_ring_peek(&f.r, &t, &p, &l), NS_RING_EEMPTY);
+    } else {
+      CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 0);
+    }
+    CHECK_EQ(shared_head(&f), 0x10000u + 1024); /* handed back */
+    fixture_close(&f);
+  }
+}
+
+/* Handler that, at the last record of the cached window, publishes (as a hostile producer) a tail that is within
+ * capacity of the consumer's local head but more than capacity ahead of the head it stored, with valid records up to
+ * it: §3 bounds tail by the *published* head. */
+typedef struct far_tail_ctx {
+  fixture *f;
+  int calls;
+} far_tail_ctx;
+static int far_tail_handler(void *ctx, uint32_t type, const uint8_t *payload, uint32_t length) {
+  (void)type, (void)payload, (void)length;
+  far_tail_ctx *x = (far_tail_ctx *)ctx;
+  if (++x->calls == 2) { /* head_published 48, local head becomes 144 */
+    put_header(x->f, 144, 496, 1);  /* 144 .. 648 */
+    put_header(x->f, 648, 368, 1);  /* 648 .. 1024 */
+    put_header(x->f, 1024, 48, 1);  /* 1024 .. 1080 (index 0, over the released first record) */
+    set_tail(x->f, 1080);           /* 1080 − 144 ≤ 1024, but 1080 − 48 > 1024 */
+  }
+  return 0;
+}
+
+/* §3 and §4 details of issue 8, rule 4, in C. */
+static void test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing(void) {
+  {
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    uint8_t buf[40] = {0};
+    for (int i = 0; i < 3; ++i) CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 40), NS_RING_OK);
+    collected first = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &first, 1), 1); /* caches tail 144, stores head 48 */
+    far_tail_ctx x = {&f, 0};
+    const int rc = ns_ring_read(&f.r, far_tail_handler, &x, 0);
+    CHECK_EQ(rc, 2); /* the two cached records, then the reload of tail fails */
+    CHECK_EQ(x.calls, 2);
+    CHECK_EQ(ns_ring_read(&f.r, far_tail_handler, &x, 0), NS_RING_ECORRUPT);
+    fixture_close(&f);
+  }
+  { /* try_write that returns FULL publishes nothing, not even records staged before it */
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    uint8_t buf[504] = {0};
+    CHECK_EQ(ns_ring_stage(&f.r, 1, buf, 8), NS_RING_OK);
+    CHECK_EQ(ns_ring_stage(&f.r, 1, buf, 496), NS_RING_OK);
+    CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 504), NS_RING_EFULL);
+    CHECK_EQ(shared_tail(&f), 0u);
+    collected c = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 0);
+    ns_ring_publish(&f.r);
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 2);
+    fixture_close(&f);
+  }
+  { /* an aborted claim's padding is rolled back: the next record that fits before the end goes where it was */
+    fixture f;
+    fixture_open(&f, 1024, 0, 1024 - 64);
+    void *p = NULL;
+    CHECK_EQ(ns_ring_try_claim(&f.r, 100, &p), NS_RING_OK); /* needs padding at 960 */
+    ns_ring_abort(&f.r);
+    uint8_t buf[48] = {7};
+    CHECK_EQ(ns_ring_try_write(&f.r, 5, buf, 48), NS_RING_OK); /* 56 bytes fit before the end */
+    collected c = {0};
+    CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 1);
+    CHECK_EQ(c.types[0], 5u);
+    CHECK_EQ(shared_head(&f), 1024u - 64u + 56u);
+    fixture_close(&f);
+  }
+  { /* closing wakes the peer but leaves its parked flag to it */
+    fixture f;
+    fixture_open(&f, 1024, 0, 0);
+    ns_ring_shared *s = shared_of(&f);
+    NS_ATOMIC_STORE(&s->consumer_parked, 1u, NS_MO_SEQ_CST);
+    NS_ATOMIC_STORE(&s->producer_parked, 1u, NS_MO_SEQ_CST);
+    const uint32_t data_seq = NS_ATOMIC_LOAD(&s->data_seq, NS_MO_SEQ_CST);
+    const uint32_t space_seq = NS_ATOMIC_LOAD(&s->space_seq, NS_MO_SEQ_CST);
+    ns_ring_close_producer(&f.r);
+    ns_ring_close_consumer(&f.r);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->consumer_parked, NS_MO_SEQ_CST), 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->producer_parked, NS_MO_SEQ_CST), 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->data_seq, NS_MO_SEQ_CST), data_seq + 1u);
+    CHECK_EQ(NS_ATOMIC_LOAD(&s->space_seq, NS_MO_SEQ_CST), space_seq + 1u);
+    fixture_close(&f);
+  }
+}
+
+/* §7 (issue 8, rule 5): a timed-out C wait makes no last check. A record made visible during the park *without* a
+ * wake (tail stored directly, as a producer that lost its wake-up would leave it) is reported as a timeout, and the
+ * next call sees the record. */
+typedef struct silent_publisher {
+  fixture *f;
+  atomic_int done;
+} silent_publisher;
+static void *publish_silently(void *arg) {
+  silent_publisher *sp = (silent_publisher *)arg;
+  sleep_ns(20 * 1000000LL); /* the consumer is parked by now (a 300 ms park) */
+  put_header(sp->f, 0, 8, 3);
+  set_tail(sp->f, 16); /* no fence, no look at consumer_parked, no futex_wake */
+  atomic_store(&sp->done, 1);
+  return NULL;
+}
+static void test_a_timed_out_wait_makes_no_last_check(void) {
+  fixture f;
+  fixture_open(&f, 1024, 0, 0);
+  const ns_wait_policy park = {NS_WAIT_PARK, 0};
+  silent_publisher sp = {&f, 0};
+  pthread_t t;
+  CHECK_EQ(pthread_create(&t, NULL, publish_silently, &sp), 0);
+  const int rc = ns_ring_wait_readable(&f.r, &park, 300 * 1000000LL);
+  pthread_join(t, NULL);
+  CHECK_EQ(atomic_load(&sp.done), 1);
+  CHECK_EQ(rc, NS_RING_ETIMEDOUT); /* the lost wake-up shows as a timeout, although the record is there now */
+  CHECK_EQ(ns_ring_wait_readable(&f.r, &park, 0), NS_RING_OK); /* the next call sees it */
+  collected c = {0};
+  CHECK_EQ(ns_ring_read(&f.r, collect, &c, 0), 1);
+  fixture_close(&f);
+}
+
+/* §7 "attach" (issue 8, rule 6): an observer attaching while a producer and a consumer both run never sees an
+ * inconsistent (head, tail) pair. Bounded in time: 1 s of attaching (millions of attaches). */
+typedef struct live_ring {
+  ns_ring *r;
+  atomic_int stop;
+  uint64_t written, read;
+} live_ring;
+static int count_record(void *ctx, uint32_t type, const uint8_t *payload, uint32_t length) {
+  (void)type, (void)payload, (void)length;
+  ++*(uint64_t *)ctx;
+  return 0;
+}
+static void *live_producer(void *arg) {
+  live_ring *lr = (live_ring *)arg;
+  uint8_t buf[64] = {0};
+  uint32_t n = 0;
+  while (!atomic_load_explicit(&lr->stop, memory_order_relaxed)) {
+    if (ns_ring_try_write(lr->r, 1, buf, (n++ * 8u) % 64u) == NS_RING_OK) ++lr->written;
+    else sched_yield();
+  }
+  return NULL;
+}
+static void *live_consumer(void *arg) {
+  live_ring *lr = (live_ring *)arg;
+  while (!atomic_load_explicit(&lr->stop, memory_order_relaxed)) {
+    if (ns_ring_read(lr->r, count_record, &lr->read, 3) <= 0) sched_yield();
+  }
+  return NULL;
+}
+static void test_an_observer_attaching_to_a_live_ring_always_succeeds(void) {
+  fixture f;
+  fixture_open(&f, 1024, 0, 0xFFFF0000u); /* crosses the u32 wrap while it runs */
+  live_ring lr = {&f.r, 0, 0, 0};
+  pthread_t producer, consumer;
+  CHECK_EQ(pthread_create(&producer, NULL, live_producer, &lr), 0);
+  CHECK_EQ(pthread_create(&consumer, NULL, live_consumer, &lr), 0);
+  const int64_t until = ns_monotonic_ns() + 1000000000LL;
+  uint32_t attaches = 0, failures = 0;
+  while ((attaches & 63u) != 0 || ns_monotonic_ns() < until) {
+    ns_ring observer;
+    if (ns_ring_attach(&observer, f.mem, f.size) != NS_RING_OK) ++failures;
+    ++attaches;
+  }
+  atomic_store(&lr.stop, 1);
+  pthread_join(producer, NULL);
+  pthread_join(consumer, NULL);
+  fprintf(stderr, "  observer: %u attaches, %u failures, %llu records written, %llu read\n", attaches, failures,
+          (unsigned long long)lr.written, (unsigned long long)lr.read);
+  CHECK_EQ(failures, 0u);
+  CHECK(lr.read > 0);
+  fixture_close(&f);
+}
+
 static void test_the_producer_rejects_a_corrupt_head(void) {
   static const struct {
     const char *what;
@@ -985,7 +1203,15 @@ int main(int argc, char **argv) {
            test_closing_the_consumer_is_reported_to_a_producer_that_finds_the_ring_full);
   run_test("every corruption of positions and records is rejected and the side stays broken",
            test_every_corruption_of_positions_and_records_is_rejected);
+  run_test("padding at index 0 is corrupt, and skipped padding is handed back",
+           test_padding_at_index_zero_is_corrupt_and_skipped_padding_is_handed_back);
+  run_test("positions are checked against published values; a FULL try_write publishes nothing; abort rolls back "
+           "padding; closing leaves the peer's parked flag",
+           test_positions_are_checked_against_published_values_and_failed_writes_publish_nothing);
   run_test("the producer rejects a corrupt head", test_the_producer_rejects_a_corrupt_head);
+  run_test("an observer attaching to a live ring always succeeds", test_an_observer_attaching_to_a_live_ring_always_succeeds);
+  run_test("a timed-out wait makes no last check (a lost wake-up shows as a timeout)",
+           test_a_timed_out_wait_makes_no_last_check);
   run_test("garbage memory never crashes or hangs the consumer",
            test_garbage_memory_never_crashes_or_hangs_the_consumer);
   run_test("futex wait returns on a changed word and times out", test_futex_wait_returns_on_a_changed_word_and_times_out);

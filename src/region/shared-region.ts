@@ -54,6 +54,8 @@ import {
   REGION_SEGMENT_COUNT_OFFSET,
   SEGMENT_ALIGN,
   SEGMENT_KIND_RING,
+  SEGMENT_KIND_SIDECAR_CONTROL,
+  SEGMENT_KIND_USER_MIN,
   SEGMENT_ENTRY_SIZE,
   SEGMENT_KIND_OFFSET,
   SEGMENT_OFFSET_OFFSET,
@@ -231,6 +233,10 @@ export class SharedRegion {
   addSegment(kind: number, size: number): SegmentInfo {
     this.#checkOpen();
     checkInteger('kind', kind, 1, 0xffffffff);
+    // wire-format §1 "Reserved values": kinds 3 … 0xFFFF are reserved, as ns_region_kind_ok() says.
+    if (kind > SEGMENT_KIND_SIDECAR_CONTROL && kind < SEGMENT_KIND_USER_MIN) {
+      throw invalidArg('kind', `${SEGMENT_KIND_RING} (ring), ${SEGMENT_KIND_SIDECAR_CONTROL} (sidecar control) or at least 0x${SEGMENT_KIND_USER_MIN.toString(16)} (user-defined); 3 … 0xffff are reserved`, kind);
+    }
     checkInteger('size', size, 1, REGION_MAX_SIZE);
     if (!this.#creator) {
       throw new RegionError('ERR_INVALID_STATE', 'Only the creator of a region may add segments (before sharing it); this region was opened.');
@@ -281,6 +287,11 @@ export class SharedRegion {
     if (segment === undefined) throw invalidArg('index', 'the index of a segment (the region has none)', index);
     if (segment.kind !== SEGMENT_KIND_RING) {
       throw new RegionError('ERR_INVALID_ARG', `The argument 'index' must be the index of a ring segment; segment ${index} has kind ${segment.kind}.`);
+    }
+    // A segment too small for a ring header is corrupt like one too small for its data area (wire-format §7): check
+    // it before reading a descriptor that would lie partly in the next segment or past the region.
+    if (segment.size < RING_HEADER_SIZE) {
+      throw new RingError('ERR_RING_CORRUPT', `The ring in segment ${index} has ${segment.size} bytes, fewer than a ${RING_HEADER_SIZE}-byte ring header.`);
     }
     const ring = Ring.attach(this.buffer, { ...options, byteOffset: segment.offset });
     // The Ring keeps its own copy of the capacity it validated; check that copy against the segment (validated at

@@ -30,6 +30,10 @@ export const RING_DATA_OFFSET = RING_HEADER_SIZE;
 
 export const RING_CLOSED_PRODUCER = 1;
 export const RING_CLOSED_CONSUMER = 2;
+/** The defined bits of `closed`; bits 2–31 are reserved (0) and refused at attach (§1 "Reserved values"). */
+export const RING_CLOSED_MASK = 3;
+/** attach: looks at (head, tail, head) until head holds still, at most this many times (wire-format §7). */
+export const RING_ATTACH_TRIES = 64;
 
 export const RECORD_HEADER_SIZE = 8;
 export const RECORD_ALIGN = 8;

@@ -34,6 +34,8 @@ import {
   RECORD_TYPE_PADDING,
   RING_CAPACITY_OFFSET,
   RING_CLOSED_CONSUMER,
+  RING_ATTACH_TRIES,
+  RING_CLOSED_MASK,
   RING_CLOSED_OFFSET,
   RING_CLOSED_PRODUCER,
   RING_CONSUMER_PARKED_OFFSET,
@@ -226,11 +228,26 @@ export class Ring implements BufferUser {
     this.dataWords = new Int32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / I32);
     this.givenParker = parker;
     this.policy = policy;
-    // Read head before tail: whichever side this object serves, the side that may still move (the other one) moves
-    // towards keeping (tail − head) ≤ capacity, so the pair read in this order is consistent.
-    const head = Atomics.load(this.words, HEAD_I) >>> 0;
-    const tail = Atomics.load(this.words, TAIL_I) >>> 0;
-    if (head % RECORD_ALIGN !== 0 || tail % RECORD_ALIGN !== 0 || ((tail - head) >>> 0) > capacity) {
+    // wire-format §7 "attach", as ns_ring_attach: head, tail, head again until the heads agree (RING_ATTACH_TRIES).
+    // Equal heads make (head, tail) one moment's pair and §3's check exact — always at once for a side owning the
+    // consumer end; with the producer end owned, tail is frozen and a moving head never passes it. Only an observer
+    // owning neither end sees both move; if head never holds still the check allows its movement:
+    // tail − head1 ≤ (head2 − head1) + capacity. Edges #4/#2: seq_cst (acquire) loads pairing with #3/#1.
+    let head = 0;
+    let tail = 0;
+    let headAgain = 0;
+    for (let tries = 0; tries < RING_ATTACH_TRIES; tries++) {
+      head = Atomics.load(this.words, HEAD_I) >>> 0;
+      tail = Atomics.load(this.words, TAIL_I) >>> 0;
+      headAgain = Atomics.load(this.words, HEAD_I) >>> 0;
+      if (headAgain === head) break;
+    }
+    if (
+      head % RECORD_ALIGN !== 0 ||
+      tail % RECORD_ALIGN !== 0 ||
+      headAgain % RECORD_ALIGN !== 0 ||
+      ((tail - head) >>> 0) > ((headAgain - head) >>> 0) + capacity
+    ) {
       throw new RingError(
         'ERR_RING_CORRUPT',
         `The ring at byteOffset ${byteOffset} has inconsistent positions (head ${head}, tail ${tail}, capacity ${capacity}).`,
@@ -291,12 +308,17 @@ export class Ring implements BufferUser {
   static attach(buffer: ArrayBuffer | SharedArrayBuffer, options: RingAttachOptions = {}): Ring {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     checkBuffer(buffer);
-    const byteOffset = checkByteOffset(buffer, options.byteOffset, 0);
+    const byteOffset = checkAttachOffset(buffer, options.byteOffset);
     const parker = checkParker(options.parker);
     const policy = resolveWaitPolicy(options.waitPolicy);
-    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
     const bad = (what: string): RingError =>
       new RingError('ERR_RING_CORRUPT', `The buffer at byteOffset ${byteOffset} does not hold a valid ring: ${what}.`);
+    // Too few bytes for a ring header is the same fault as too few for the data area: the memory from byteOffset
+    // cannot hold a ring (§7, one code for a too-small segment, as ns_ring_attach).
+    if (byteOffset + RING_HEADER_SIZE > buffer.byteLength) {
+      throw bad(`only ${buffer.byteLength - byteOffset} bytes follow it, fewer than a ${RING_HEADER_SIZE}-byte ring header`);
+    }
+    const d = new DataView(buffer, byteOffset, RING_HEADER_SIZE);
     const magic = d.getUint32(RING_MAGIC_OFFSET, true);
     if (magic !== RING_MAGIC) throw bad(`its magic is 0x${hex(magic)}, expected 0x${hex(RING_MAGIC)}`);
     const version = d.getUint16(RING_VERSION_OFFSET, true);
@@ -311,6 +333,9 @@ export class Ring implements BufferUser {
     }
     const flags = d.getUint32(RING_FLAGS_OFFSET, true);
     if (flags !== 0) throw bad(`its flags are 0x${hex(flags)}, expected 0`);
+    // §1 "Reserved values": bits 2–31 of closed are refused like the flags (a seq_cst load; only these bits matter).
+    const closed = Atomics.load(new Int32Array(buffer, byteOffset + RING_CLOSED_OFFSET, 1), 0) >>> 0;
+    if ((closed & ~RING_CLOSED_MASK) !== 0) throw bad(`its closed word 0x${hex(closed)} has reserved bits set`);
     if (byteOffset + ringSegmentSize(capacity) > buffer.byteLength) {
       throw bad(`its capacity ${capacity} needs ${ringSegmentSize(capacity)} bytes but the buffer has ${buffer.byteLength - byteOffset} from there`);
     }
@@ -579,6 +604,7 @@ export class Ring implements BufferUser {
       const length = this.headers[w + LENGTH_W]!;
       const type = this.headers[w + TYPE_W]!;
       if (type === RECORD_TYPE_PADDING) {
+        if (idx === 0) return stop(`a padding record at ${p} starts at data index 0 (it would cover the whole data area)`);
         if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
           return stop(`a padding record at ${p} with length ${length} does not end exactly at the end of the data area within the written bytes`);
         }
@@ -608,7 +634,10 @@ export class Ring implements BufferUser {
    */
   peek(): RingRecord | null {
     this.checkConsumer();
-    if (!this.locate()) {
+    const found = this.locate();
+    // Padding skipped on the way is handed back to the producer now, record or not (§4 "Padding"), as ns_ring_peek().
+    if (this.cHead !== this.cHeadStored) this.storeHead();
+    if (!found) {
       this.peekNext = -1;
       return null;
     }
@@ -655,7 +684,8 @@ export class Ring implements BufferUser {
       throw error;
     } finally {
       this.draining = false;
-      if (count > 0 && !this.regionClosed) this.storeHead();
+      // Also after padding alone (count 0): skipped padding is handed back to the producer (§4 "Padding").
+      if (this.cHead !== this.cHeadStored && !this.regionClosed) this.storeHead();
     }
     return count;
   }
@@ -951,6 +981,9 @@ export class Ring implements BufferUser {
       const length = this.headers[w + LENGTH_W]!;
       const type = this.headers[w + TYPE_W]!;
       if (type === RECORD_TYPE_PADDING) {
+        // §4 check 3: no producer writes padding at index 0 (every record fits in a whole data area); skipping one
+        // would consume the whole ring without delivering anything.
+        if (idx === 0) throw this.corrupt(`a padding record at ${this.cHead} starts at data index 0 (it would cover the whole data area)`);
         if (idx + RECORD_HEADER_SIZE + length !== this.capacity || RECORD_HEADER_SIZE + length > avail) {
           throw this.corrupt(`a padding record at ${this.cHead} with length ${length} does not end exactly at the end of the data area within the published bytes`);
         }
@@ -1263,6 +1296,14 @@ function checkByteOffset(buffer: ArrayBufferLike, byteOffset: unknown, capacity:
       `The argument 'buffer' must be at least ${need} bytes long to hold a ring of capacity ${capacity} at byteOffset ${offset}; received ${buffer.byteLength} bytes.`,
     );
   }
+  return offset;
+}
+
+/** byteOffset of attach(): a multiple of BLOCK_SIZE inside the buffer (ERR_INVALID_ARG); the size is checked by attach. */
+function checkAttachOffset(buffer: ArrayBufferLike, byteOffset: unknown): number {
+  const offset = byteOffset === undefined ? 0 : checkInteger('byteOffset', byteOffset, 0, Number.MAX_SAFE_INTEGER);
+  if (offset % BLOCK_SIZE !== 0) throw invalidArg('byteOffset', `a multiple of ${BLOCK_SIZE}`, offset);
+  if (offset > buffer.byteLength) throw invalidArg('byteOffset', `at most the buffer's length ${buffer.byteLength}`, offset);
   return offset;
 }
 

@@ -101,6 +101,8 @@ typedef struct ns_region_header {
 #define NS_RECORD_TYPE_PADDING 0xFFFFFFFFu
 #define NS_RING_CLOSED_PRODUCER 1u
 #define NS_RING_CLOSED_CONSUMER 2u
+#define NS_RING_ATTACH_TRIES 64u /* attach: looks at (head, tail, head) until head holds still (§7) */
+#define NS_RING_CLOSED_MASK 3u /* the defined bits of `closed`; bits 2–31 are reserved (0) and refused at attach */
 
 typedef struct ns_ring_descriptor {
   uint32_t magic;

@@ -31,6 +31,10 @@
 #include <unistd.h>
 #endif
 
+/* The reserved flags word of the header is not 0 (§1 "Reserved values"). Its own enum, numbered after the codes of
+ * the sealed-regions work (-12 … -17), so that the two sets merge without renumbering. */
+enum { NS_REGION_EFLAGS = -18 };
+
 /* Return codes. Every code below 0 except NS_REGION_ESYSTEM means "this memory is not a valid region"
  * (ERR_REGION_INVALID at the JS boundary) or, for the allocation functions, that the request does not fit. */
 enum {
@@ -68,12 +72,13 @@ enum {
 static inline const char *ns_region_strerror(int code) {
   switch (code) {
     case NS_REGION_OK: return "is valid";
+    case NS_REGION_EFLAGS: return "has reserved flags set";
     case NS_REGION_EMAGIC: return "does not start with the region magic number";
     case NS_REGION_EVERSION: return "has an unsupported format version";
     case NS_REGION_EHEADERSIZE: return "has an unexpected header size";
     case NS_REGION_ESIZE: return "states a region size that differs from the size of the mapping or is out of range";
     case NS_REGION_ECOUNT: return "states more segments than the table holds";
-    case NS_REGION_ESEGMENT: return "has a segment with kind 0, a misaligned offset, size 0, or bytes outside the region";
+    case NS_REGION_ESEGMENT: return "has a segment with kind 0 or a reserved kind, a misaligned offset, size 0, or bytes outside the region";
     case NS_REGION_EOVERLAP: return "has two segments that overlap";
     case NS_REGION_ETABLEFULL: return "has no free segment table entry";
     case NS_REGION_ENOSPACE: return "has not enough free space left for the segment";
@@ -111,10 +116,16 @@ static inline int ns_region_init(void *mem, uint64_t size, uint32_t creator_pid)
   return NS_REGION_OK;
 }
 
-/* Checks one segment entry against the region size (§1): non-zero kind, offset a multiple of NS_SEGMENT_ALIGN and
+/* A segment kind this version defines: ring, sidecar control block, or user-defined (≥ NS_SEGMENT_KIND_USER_MIN).
+ * 0 is invalid and 3 … 0xFFFF are reserved for later versions (§1 "Reserved values"). */
+static inline int ns_region_kind_ok(uint32_t kind) {
+  return kind == NS_SEGMENT_KIND_RING || kind == NS_SEGMENT_KIND_SIDECAR_CONTROL || kind >= NS_SEGMENT_KIND_USER_MIN;
+}
+
+/* Checks one segment entry against the region size (§1): a defined kind, offset a multiple of NS_SEGMENT_ALIGN and
  * ≥ NS_REGION_HEADER_SIZE, size > 0, entirely inside the region. */
 static inline int ns_region_segment_ok(const ns_segment_entry *s, uint64_t region_size) {
-  return s->kind != 0 && s->offset % NS_SEGMENT_ALIGN == 0 && s->offset >= NS_REGION_HEADER_SIZE && s->size > 0 &&
+  return ns_region_kind_ok(s->kind) && s->offset % NS_SEGMENT_ALIGN == 0 && s->offset >= NS_REGION_HEADER_SIZE && s->size > 0 &&
          (uint64_t)s->offset + (uint64_t)s->size <= region_size;
 }
 
@@ -129,6 +140,7 @@ static inline int ns_region_validate_header(const ns_region_header *h, uint64_t 
   if (h->region_size != mapped_size || h->region_size < NS_REGION_MIN_SIZE || h->region_size > NS_REGION_MAX_SIZE)
     return NS_REGION_ESIZE;
   if (h->segment_count > NS_REGION_MAX_SEGMENTS) return NS_REGION_ECOUNT;
+  if (h->flags != 0) return NS_REGION_EFLAGS; /* reserved: a later version's meaning must not be misread (§1) */
   for (i = 0; i < h->segment_count; i++) {
     const ns_segment_entry *a = &h->segments[i];
     if (!ns_region_segment_ok(a, h->region_size)) {
@@ -167,7 +179,7 @@ static inline int ns_region_add_segment(void *mem, uint32_t kind, uint32_t size,
   uint64_t next = NS_REGION_HEADER_SIZE;
   uint32_t i;
   int rc;
-  if (mem == NULL || kind == 0 || size == 0) return NS_REGION_EINVAL;
+  if (mem == NULL || !ns_region_kind_ok(kind) || size == 0) return NS_REGION_EINVAL;
   memcpy(&h, mem, sizeof h);
   rc = ns_region_validate_header(&h, h.region_size, NULL);
   if (rc != NS_REGION_OK) return rc;

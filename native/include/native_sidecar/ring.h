@@ -133,12 +133,14 @@ static inline int ns_ring_init(void *mem, size_t size, uint32_t capacity, uint32
  * Validates the descriptor (magic, version, header size, capacity, max_payload, flags, and that the segment fits in
  * `size`) and the current positions (aligned, tail − head ≤ capacity). Any thread; the attaching side must not be
  * running elsewhere (one producer, one consumer). Returns NS_RING_OK; NS_RING_EINVAL for a NULL or misaligned
- * argument or `size` smaller than a ring header; NS_RING_ECORRUPT when the memory is not a valid ring. `r` does not
+ * argument; NS_RING_ECORRUPT when the memory is not a valid ring, including `size` too small for a ring header or
+ * for the capacity its descriptor states (one code for a too-small segment, §7). `r` does not
  * own `mem`: the mapping must outlive every use of the handle. */
 static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
   if (r == NULL || mem == NULL || ((uintptr_t)mem % NS_RECORD_ALIGN) != 0) return NS_RING_EINVAL;
-  if (size < NS_RING_HEADER_SIZE) return NS_RING_EINVAL;
   memset(r, 0, sizeof *r);
+  /* Too small for a ring header: the segment cannot hold a ring, like one too small for its data area (§7). */
+  if (size < NS_RING_HEADER_SIZE) return NS_RING_ECORRUPT;
 
   ns_ring_shared *s = (ns_ring_shared *)mem;
   /* Copied once: the descriptor is read-only after init, and the handle keeps its own copy so that a peer changing
@@ -150,16 +152,31 @@ static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
       size < ns_ring_segment_size(d.capacity)) {
     return NS_RING_ECORRUPT;
   }
-  /* head first: a live peer only moves its own position forward, so head ≤ tail holds for this pair of loads. */
-  /* acquire, pairs with the consumer's release store of head (§5 #3): a producer attaching to a live ring never
-   * reuses bytes the consumer still reads. */
-  const uint32_t head = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
-  /* acquire, pairs with the producer's release store of tail in ns_ring_publish() (§5 #1): a consumer attaching to a
-   * live ring sees every record below tail complete. */
-  const uint32_t tail = NS_ATOMIC_LOAD(&s->tail, NS_MO_ACQUIRE);
-  if (head % NS_RECORD_ALIGN != 0 || tail % NS_RECORD_ALIGN != 0 || (uint32_t)(tail - head) > d.capacity) {
+  /* Positions (§7 "attach"): head, then tail, then head again, until the two heads agree (at most
+   * NS_RING_ATTACH_TRIES times). Equal heads mean head did not move while tail was loaded, so the pair is one moment's
+   * and §3's check applies exactly. That is always the first try for a side that owns the consumer end (nobody else
+   * moves head); a side that owns the producer end has a frozen tail, which a moving head never passes. Only an
+   * observer owning neither end can see both move; if head never holds still, the check allows the head's own
+   * movement: tail − head1 ≤ (head2 − head1) + capacity, which a valid live ring always satisfies. */
+  uint32_t head = 0, tail = 0, head_again = 0;
+  for (int tries = 0; tries < NS_RING_ATTACH_TRIES; ++tries) {
+    /* acquire, pairs with the consumer's release store of head (§5 #3): a producer attaching to a live ring never
+     * reuses bytes the consumer still reads. */
+    head = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
+    /* acquire, pairs with the producer's release store of tail in ns_ring_publish() (§5 #1): a consumer attaching to
+     * a live ring sees every record below tail complete. */
+    tail = NS_ATOMIC_LOAD(&s->tail, NS_MO_ACQUIRE);
+    /* acquire, §5 #3 again: the second look at head that tells whether it moved during the load of tail. */
+    head_again = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
+    if (head_again == head) break;
+  }
+  if (head % NS_RECORD_ALIGN != 0 || tail % NS_RECORD_ALIGN != 0 || head_again % NS_RECORD_ALIGN != 0 ||
+      (uint64_t)(uint32_t)(tail - head) > (uint64_t)(uint32_t)(head_again - head) + d.capacity) {
     return NS_RING_ECORRUPT;
   }
+  /* relaxed: only the reserved bits are checked here (§1 "Reserved values"); the closed bits themselves are loaded
+   * with acquire where they are acted on. */
+  if ((NS_ATOMIC_LOAD(&s->closed, NS_MO_RELAXED) & ~NS_RING_CLOSED_MASK) != 0) return NS_RING_ECORRUPT;
 
   r->shared = s;
   r->data = (uint8_t *)mem + NS_RING_HEADER_SIZE;
@@ -439,9 +456,11 @@ static inline int ns_ring__consumer_refresh_tail(ns_ring *r) {
   /* acquire, §5 #2: pairs with the release store of tail in ns_ring_publish() (#1) — every record below this tail
    * is completely written. */
   const uint32_t tail = NS_ATOMIC_LOAD(&r->shared->tail, NS_MO_ACQUIRE);
-  const uint32_t avail = tail - c->head;
-  /* Aligned, at most capacity ahead of head, and not behind the tail we saw before. */
-  if (tail % NS_RECORD_ALIGN != 0 || avail > r->capacity || avail < (uint32_t)(c->tail_cache - c->head)) {
+  /* §3: against the *published* head (the one the producer bounds itself by), not the local head, which runs ahead
+   * of it during a read() batch: with the local head a tail up to (head − head_published) too far would pass. */
+  const uint32_t used = tail - c->head_published;
+  /* Aligned, at most capacity ahead of the published head, and not behind the tail we saw before. */
+  if (tail % NS_RECORD_ALIGN != 0 || used > r->capacity || used < (uint32_t)(c->tail_cache - c->head_published)) {
     return ns_ring__consumer_corrupt(r);
   }
   c->tail_cache = tail;
@@ -463,7 +482,11 @@ static inline int ns_ring__next_in_window(ns_ring *r, ns_ring__record *out) {
     const uint32_t type = ns_ring__read_u32(at + 4);
     if (type == NS_RECORD_TYPE_PADDING) { /* check 3, in 64 bits: a hostile length may be close to 2^32 */
       const uint64_t end = (uint64_t)index + NS_RECORD_HEADER_SIZE + length;
-      if (end != r->capacity || (uint64_t)NS_RECORD_HEADER_SIZE + length > avail) return ns_ring__consumer_corrupt(r);
+      /* index 0: no producer writes padding there (every record fits in a whole data area), and skipping one would
+       * consume the whole ring without delivering anything (§4 check 3). */
+      if (index == 0 || end != r->capacity || (uint64_t)NS_RECORD_HEADER_SIZE + length > avail) {
+        return ns_ring__consumer_corrupt(r);
+      }
       c->head += NS_RECORD_HEADER_SIZE + length;
       continue;
     }
