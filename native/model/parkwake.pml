@@ -32,6 +32,23 @@
  *   -DBUG_NO_SEQ_INC   the waker wakes without incrementing the sequence word first (step 7)
  *   -DBUG_SEQ_LATE     the parking side reads the sequence word after setting its flag instead of before (step 1 late)
  *   -DBUG_OVERRUN      the producer's fits check is off by one (tail − head ≤ CAP instead of < CAP)
+ *
+ * Line map (as of commit 6406771; the comments at each step also quote the statement, which survives line moves):
+ *   model step                      ring.h / wait.h / futex.h (C)                 src/ring/ring.ts (TS)
+ *   producer: tail = tail + 1       ring.h:325  store-release tail  (d)           :912  Atomics.store(TAIL_I)
+ *   wake_peer (consumer)            ring.h:329 fence (e); :331 load+exchange;     :1018 load+exchange; :1019 add
+ *                                   :335 fetch_add data_seq; :336 futex_wake
+ *   consumer: head = head + 1       ring.h:508  store-release head                :994  Atomics.store(HEAD_I)
+ *   wake_peer (producer)            ring.h:511 fence; :512 load+exchange;         :1018, :1019 (same wakePeer)
+ *                                   :515 fetch_add space_seq
+ *   park step 1 seq = seqword       wait.h:115 (comment at :112) load-acquire     :1078 Atomics.load(seqI)
+ *   park step 2 parked = 1          wait.h:116                                    :1082 Atomics.store(parkedI, 1)
+ *   park step 3 (SC order)          wait.h:118 NS_ATOMIC_FENCE(SEQ_CST)           (seq_cst store + loads)
+ *   park step 4 ready -> parked = 0 wait.h:119 ns_ring__ready; :121 clear         :1087 attempt()
+ *   park step 5 futex_wait          wait.h:132; futex.h:61 FUTEX_WAIT             :1094 parker.wait(...)
+ *   parked = 0 after the wait       wait.h:133                                    :1107 Atomics.store(parkedI, 0)
+ *   close: closed |= 1; seq++; wake ring.h:402 fetch_or; :404 fetch_add; :405     :527 Atomics.or; :1026 wakeForClose
+ *   futex_wake                      futex.h:74 FUTEX_WAKE, INT_MAX waiters        parker().wake(words, seqI)
  * Run: native/model/check.sh (spin -a, gcc pan.c, ./pan for safety, ./pan -a -f for the LTL property). */
 
 #ifndef CAP
