@@ -44,7 +44,10 @@ function run(command: string, args: string[]): { child: ChildProcess; lines: str
       ? Promise.resolve(lines.shift()!)
       : new Promise<string>((resolve, reject) => {
           waiting = resolve;
-          child.once('exit', (code, signal) => reject(new Error(`${command} exited (${code ?? signal}) before printing`)));
+          // 'close', not 'exit': a process's exit may be reported before the last of its output is read.
+          child.once('close', (code, signal) => {
+            if (waiting === resolve) reject(new Error(`${command} exited (${code ?? signal}) before printing`));
+          });
         });
   return { child, lines, next };
 }

@@ -31,10 +31,6 @@
 #include <unistd.h>
 #endif
 
-/* The reserved flags word of the header is not 0 (§1 "Reserved values"). Its own enum, numbered after the codes of
- * the sealed-regions work (-12 … -17), so that the two sets merge without renumbering. */
-enum { NS_REGION_EFLAGS = -18 };
-
 /* Return codes. Every code below 0 except NS_REGION_ESYSTEM means "this memory is not a valid region"
  * (ERR_REGION_INVALID at the JS boundary) or, for the allocation functions, that the request does not fit. */
 enum {
@@ -57,7 +53,8 @@ enum {
   NS_REGION_EUNSEALED = -15,   /* the file is not sealed against shrinking (F_SEAL_SHRINK) */
   /* the handover over a Unix domain socket (§1.2) */
   NS_REGION_ENOFD = -16,       /* ns_region_recv_fd: the peer closed the connection without sending a descriptor */
-  NS_REGION_EPEER = -17        /* the peer's uid (SO_PEERCRED) is not allowed */
+  NS_REGION_EPEER = -17,       /* the peer's uid (SO_PEERCRED) is not allowed */
+  NS_REGION_EFLAGS = -18       /* the reserved flags word of the header is not 0 (§1 "Reserved values") */
 };
 
 /* Flags of ns_region_check_fd / ns_region_map_fd_flags. */
