@@ -441,6 +441,40 @@ describe('Ring producer', () => {
   });
 });
 
+describe('Ring.writable()', () => {
+  test('resolves at once when a record fits, writes nothing, and waits until the consumer frees room', async () => {
+    const f = fixture({ waitPolicy: { mode: 'spin', spinMicros: 20 } });
+    const { ring } = f;
+    await ring.writable(100);
+    assert.equal(tail(f), 0, 'writable() writes nothing');
+    let staged = 0;
+    while (ring.tryWrite(1, filled(100, staged))) staged++;
+    const tailWhenFull = tail(f);
+    let resolved = false;
+    const waiting = ring.writable(100).then(() => {
+      resolved = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(resolved, false, 'no room: it waits');
+    assert.equal(tail(f), tailWhenFull, 'waiting writes no padding');
+    assert.equal(readAll(ring).length, staged);
+    await waiting;
+    assert.equal(ring.tryWrite(1, filled(100, 0)), true, 'the record it waited for fits');
+  });
+
+  test('rejects a length over maxPayload, a bad length, a timeout and an abort with typed errors', async () => {
+    const { ring } = fixture({ waitPolicy: { mode: 'spin', spinMicros: 20 } });
+    await assert.rejects(ring.writable(ring.maxPayload + 1), code('ERR_RING_TOO_BIG'));
+    await assert.rejects(ring.writable(-1), code('ERR_INVALID_ARG'));
+    while (ring.tryWrite(1, filled(100, 1)));
+    await assert.rejects(ring.writable(100, { timeout: 5 }), code('ERR_TIMEOUT'));
+    const aborter = new AbortController();
+    const pending = ring.writable(100, { signal: aborter.signal });
+    aborter.abort();
+    await assert.rejects(pending, code('ERR_ABORTED'));
+  });
+});
+
 describe('Ring consumer', () => {
   test('peek on an empty ring is null and release without peek is ERR_INVALID_STATE', () => {
     const { ring } = fixture();

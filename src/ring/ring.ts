@@ -517,8 +517,9 @@ export class Ring implements BufferUser {
   /**
    * Resolves once a record of `length` payload bytes fits (the next claim()/stage() of that size succeeds, as long as
    * nothing else is written first), waiting per the wait policy without blocking the thread. Publishes staged records
-   * before it waits. Writes nothing. Rejects like write(): ERR_TIMEOUT, ERR_ABORTED, ERR_RING_CLOSED, ERR_RING_TOO_BIG,
-   * ERR_RING_CORRUPT, ERR_ADDON_MISSING. Producer thread.
+   * before it waits. Writes nothing (not even the padding a wrapping record would need). Rejects like write():
+   * ERR_TIMEOUT, ERR_ABORTED, ERR_RING_CLOSED, ERR_RING_TOO_BIG, ERR_RING_CORRUPT, ERR_ADDON_MISSING, ERR_REGION_CLOSED
+   * (the region closed, also while it waits), ERR_INVALID_ARG for a bad `length` or bad options. Producer thread.
    */
   async writable(length: number, options?: RingWaitOptions): Promise<void> {
     this.checkProducer();
