@@ -344,8 +344,9 @@ export class Sidecar extends EventEmitter {
   /**
    * Sends one command (no reply expected). The bytes are copied into the command ring before the promise
    * resolves; when the ring is full the command waits in the in-memory backlog (order is kept) and the promise
-   * resolves once it is in the ring — await it to apply backpressure. A resolved send is processed exactly once before
-   * stop() resolves, or counted in the exit's `dropped` (docs/reliability.md). Throws ERR_INVALID_ARG for bad data (a
+   * resolves once it is in the ring — await it to apply backpressure. A resolved send is processed before stop()
+   * resolves (once; once more, flagged, if a sidecar dies inside its process()), or counted in the exit's `dropped`
+   * (docs/reliability.md). Throws ERR_INVALID_ARG for bad data (a
    * detached buffer included) and ERR_RING_TOO_BIG for a command larger than maxCommandBytes — a throw leaves nothing
    * behind; rejects with ERR_QUEUE_FULL when the backlog is at its bound, ERR_SIDECAR_STOPPED after stop() and
    * ERR_SIDECAR_CRASHED when the sidecar died for good.
