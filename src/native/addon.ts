@@ -1,10 +1,10 @@
 /**
  * Loads the native addon (build/Release/native_sidecar.node, built by `npm install`) once per thread and describes
- * its exports. Other modules never `require` the .node file themselves.
+ * its exports. Other modules never `require` the .node file themselves. Test hook: {@link ADDON_PATH_ENV}.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeSidecarError } from '../errors.js';
 
@@ -105,6 +105,13 @@ export interface NativeAddon {
 }
 
 const ADDON_FILE = join('build', 'Release', 'native_sidecar.node');
+/**
+ * Test hook, not an API: when this environment variable is set (and not empty), {@link loadAddon} loads the .node file
+ * it names instead of build/Release/native_sidecar.node. native/test/sanitize-addon.sh uses it to run tests against
+ * the copy built under ASan+UBSan (build/asan/native_sidecar.node). Only the addon moves: the executables and plugins
+ * found by {@link findBuildArtifact} stay the build/Release ones.
+ */
+export const ADDON_PATH_ENV = 'NATIVE_SIDECAR_ADDON_PATH';
 /** How many directories above this module to look for build/ (dist/native → 2; .out/src/native → 3). */
 const SEARCH_DEPTH = 4;
 
@@ -128,11 +135,21 @@ export function findBuildArtifact(relative: string): string | undefined {
 
 /**
  * Returns the addon, loading it on first use (per thread: each worker loads its own instance).
- * Throws NativeSidecarError ERR_ADDON_MISSING when the .node file is absent or cannot be loaded.
+ * The file is build/Release/native_sidecar.node, or the one named by the test hook {@link ADDON_PATH_ENV} (a path
+ * relative to the current directory is resolved against it; read at the first load of each thread).
+ * Throws NativeSidecarError ERR_ADDON_MISSING when the .node file is absent (including a file named by
+ * ADDON_PATH_ENV that does not exist) or cannot be loaded.
  */
 export function loadAddon(): NativeAddon {
   if (cached !== undefined) return cached;
-  const path = findBuildArtifact(ADDON_FILE);
+  const override = process.env[ADDON_PATH_ENV];
+  if (override !== undefined && override !== '' && !existsSync(resolve(override))) {
+    throw new NativeSidecarError(
+      'ERR_ADDON_MISSING',
+      `The native addon ${resolve(override)} named by ${ADDON_PATH_ENV} (a test hook) does not exist; unset it or build that file (native/test/sanitize-addon.sh builds build/asan/native_sidecar.node).`,
+    );
+  }
+  const path = override !== undefined && override !== '' ? resolve(override) : findBuildArtifact(ADDON_FILE);
   if (path === undefined) {
     throw new NativeSidecarError(
       'ERR_ADDON_MISSING',
