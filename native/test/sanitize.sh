@@ -6,7 +6,9 @@
 # Usage: native/test/sanitize.sh [OUT_DIR]        (default build/sanitize; STRESS_RECORDS=N overrides 300000)
 # Covered: ring_test (unit, corruption, park/wake, stress) under ASan+UBSan and under TSan; sidecar_claims_test
 # (runtime.c, plugin_loader.c, with test_faulty.so) under ASan+UBSan; ring_vectors write+read round trip of every
-# committed vector under ASan+UBSan. Not covered: the Node addon (native/addon/*.cc, would need a sanitized node),
+# committed vector under ASan+UBSan; last, the Node addon under ASan+UBSan (native/test/sanitize-addon.sh: the addon
+# rebuilt into build/asan, a set of the Node test files run against it; SANITIZE_ADDON=0 skips that stage, as
+# test/sanitizers.test.ts does, which runs it as a test of its own). Not covered: the addon under TSan,
 # sidecar_claims_test under TSan (it forks; the runtime's threads run in children), ring_peer.
 # Run by test/sanitizers.test.ts; docs/verification.md says what it proves.
 set -euo pipefail
@@ -64,4 +66,9 @@ for f in test/vectors/c/*.bin test/vectors/ts/*.bin; do
   n=$((n + 1))
 done
 echo "$n vectors read"
+
+if [ "${SANITIZE_ADDON:-1}" != 0 ]; then
+  step "the Node addon under ASan+UBSan (native/test/sanitize-addon.sh)"
+  "$ROOT/native/test/sanitize-addon.sh"
+fi
 step "no sanitizer report"
