@@ -30,14 +30,15 @@ OUT="$(cd "$OUT" && pwd)"
 cd "$ROOT"
 
 # The default set: test files that drive the addon hard — the futex waiter and its threads (park-wake, ring-lifetime,
-# ring-native's stress against the addon's RingPeerThread — its runs against the ring_peer process are left out,
-# that process is not instrumented), the eventfd waiter (eventfd-parker), the mapped regions, seals and fd passing
+# ring-native's 1,000,000-record stress both ways against the addon's RingPeerThread with both sides parking, and its
+# "native peers" suite; left out: the same stress with spin-then-park — the spinning is C code that ring_test runs
+# under ASan and TSan — and against the ring_peer process, which is not instrumented), the eventfd waiter (eventfd-parker), the mapped regions, seals and fd passing
 # (region, region-seals, region-handover), the sidecar (runtime.c on a native thread, sidecar_thread.cc; the
 # process-mode tests of the same files run too, for the region and waiters on the Node side: sidecar-requests,
 # sidecar-delivery, sidecar-start-errors) and the N-API binding of the showcase (showcase-*; their koffi half runs
 # too). An entry NAME:PATTERN runs only the tests whose name (or suite's name) matches PATTERN
 # (--test-name-pattern). docs/verification.md §1 says what is left out and why.
-DEFAULT_TESTS=(park-wake ring-lifetime 'ring-native:a native thread|native peers' eventfd-parker region region-seals
+DEFAULT_TESTS=(park-wake ring-lifetime 'ring-native:a native thread, park$|native peers' eventfd-parker region region-seals
   region-handover sidecar-requests sidecar-delivery sidecar-start-errors showcase-steps
   showcase-lifetimes showcase-threads showcase-exit showcase-deadlock)
 if [ "$#" -gt 0 ]; then TESTS=("$@"); else TESTS=("${DEFAULT_TESTS[@]}"); fi
@@ -124,6 +125,9 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=0:handle_segv
 # native/test/ubsan-addon.supp: one report inside node-addon-api's ObjectWrap constructor (see the file).
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$LOGS/report:log_exe_name=1:suppressions=$ROOT/native/test/ubsan-addon.supp"
 export NATIVE_SIDECAR_ADDON_PATH="$OUT/native_sidecar.node"
+# Run from `node --test` (test/sanitizers.test.ts), this variable would make each test file report to that runner
+# in its binary protocol instead of printing TAP.
+unset NODE_TEST_CONTEXT
 
 # The sanitized addon must load (this fails when the runtime could not be preloaded, for example).
 LD_PRELOAD="$RUNTIME" "$NODE" -e "const a = require(process.env.NATIVE_SIDECAR_ADDON_PATH); if (typeof a.FutexWaiter !== 'function') process.exit(1)"
