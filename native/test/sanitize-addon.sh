@@ -98,8 +98,8 @@ build_addon() {
   mv "$OUT/native_sidecar.node.tmp" "$OUT/native_sidecar.node"
 }
 
-# Rebuilt when a native source or header, or this script, is newer than the last build (or there is none).
-if [ -f "$OUT/native_sidecar.node" ] && [ -z "$(find native "$0" -newer "$OUT/native_sidecar.node" \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' \) -print -quit)" ]; then
+# Rebuilt when a native source or header (ours or node-addon-api's), or this script, is newer than the last build.
+if [ -f "$OUT/native_sidecar.node" ] && [ -z "$(find native "$NAPI_INC" -newer "$OUT/native_sidecar.node" \( -name '*.c' -o -name '*.cc' -o -name '*.h' -o -name '*.sh' \) -print -quit)" ]; then
   step "the sanitized addon $OUT/native_sidecar.node is up to date"
 else
   step "build the addon ($CXX $("$CXX" -dumpversion), ASan+UBSan) into $OUT/native_sidecar.node"
