@@ -14,15 +14,17 @@ import { ADDON_PATH_ENV } from '../src/native/addon.js';
 import { packageRoot } from './helpers/native-programs.js';
 import { haveTool, missingToolMessage } from './helpers/tools.js';
 
-const FIVE_MINUTES = 5 * 60 * 1000; // a bound against a hang only: each script takes 30–100 s
+/** Bounds against a hang only: sanitize.sh takes about 35 s, sanitize-addon.sh about 100 s (150 s per file at most). */
+const FIVE_MINUTES = 5 * 60 * 1000;
+const TEN_MINUTES = 10 * 60 * 1000;
 const SANITIZER_TEXT = /(Address|Thread|UndefinedBehavior|Leak)Sanitizer|runtime error:/;
 
 const clang = haveTool('clang');
 
-function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeout: number): SpawnSyncReturns<string> {
   return spawnSync('bash', [join(packageRoot, 'native', 'test', script), ...args], {
     encoding: 'utf8',
-    timeout: FIVE_MINUTES,
+    timeout,
     maxBuffer: 64 * 1024 * 1024,
     env,
   });
@@ -30,7 +32,7 @@ function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): Spaw
 
 test('the C tests pass under ASan+UBSan and TSan with no sanitizer report', { skip: clang ? false : missingToolMessage(['clang']) }, () => {
   // SANITIZE_ADDON=0: the addon stage of sanitize.sh is the next test.
-  const run = runScript('sanitize.sh', [join(packageRoot, 'build', 'sanitize')], { ...process.env, SANITIZE_ADDON: '0' });
+  const run = runScript('sanitize.sh', [join(packageRoot, 'build', 'sanitize')], { ...process.env, SANITIZE_ADDON: '0' }, FIVE_MINUTES);
   assert.equal(run.error, undefined, `sanitize.sh could not run: ${String(run.error)}`);
   const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
   assert.doesNotMatch(run.stderr, SANITIZER_TEXT, output);
@@ -41,7 +43,7 @@ test('the C tests pass under ASan+UBSan and TSan with no sanitizer report', { sk
 test('the Node addon built under ASan+UBSan passes the addon-heavy Node tests with no sanitizer report', { skip: clang ? false : missingToolMessage(['clang']) }, () => {
   const env = { ...process.env };
   delete env[ADDON_PATH_ENV]; // the script sets it to its own build
-  const run = runScript('sanitize-addon.sh', [join(packageRoot, 'build', 'asan')], env);
+  const run = runScript('sanitize-addon.sh', [join(packageRoot, 'build', 'asan')], env, TEN_MINUTES);
   assert.equal(run.error, undefined, `sanitize-addon.sh could not run: ${String(run.error)}`);
   const output = `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`;
   assert.doesNotMatch(run.stderr, SANITIZER_TEXT, output);

@@ -6,7 +6,8 @@
 #
 # Usage: native/test/sanitize-addon.sh [OUT_DIR] [TEST_NAME ...]
 #   OUT_DIR defaults to build/asan (the addon is OUT_DIR/native_sidecar.node; build/Release is not touched);
-#   TEST_NAMEs (e.g. ring-native) replace the default set below. Needs `npm install` (the build/Release executables
+#   TEST_NAMEs (e.g. ring-native, or NAME:PATTERN) replace the default set below. The addon is rebuilt only when a
+#   native source changed. Needs `npm install` (the build/Release executables
 #   and plugins the tests use stay the normal ones) and the compiled tests (`npx tsc -p tsconfig.test.json`, .out/).
 #   NODE_INCLUDE_DIR=... names Node's headers (the directory holding node_api.h) when they are not found.
 #
@@ -17,7 +18,8 @@
 # in its own `node <file>` process; the environment (LD_PRELOAD included) is inherited by every process it spawns, so
 # child Node processes and worker threads load the sanitized addon too. Reports go to log files (log_path), not only
 # to stderr, so a report from a child process whose stderr a test swallows is still seen; the script prints them on
-# stderr and fails. Called by native/test/sanitize.sh (its last stage) and so by test/sanitizers.test.ts.
+# stderr and fails. The last stage of native/test/sanitize.sh; test/sanitizers.test.ts runs it as a test of its own.
+# docs/verification.md §1.1 says what it proves and what it does not cover.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/build/asan}"
@@ -141,7 +143,8 @@ for spec in "${TESTS[@]}"; do
   if [ "$spec" != "$t" ]; then args+=("--test-name-pattern=${spec#*:}"); fi
   start=$(date +%s%N)
   set +e
-  LD_PRELOAD="$RUNTIME" "$NODE" "${args[@]}" ".out/test/$t.test.js" > "$OUT/$t.out" 2> "$OUT/$t.err"
+  # A bound per file (FILE_TIMEOUT seconds, default 150) against a hang, so that no process outlives the script.
+  LD_PRELOAD="$RUNTIME" timeout -k 5 "${FILE_TIMEOUT:-150}" "$NODE" "${args[@]}" ".out/test/$t.test.js" > "$OUT/$t.out" 2> "$OUT/$t.err"
   rc=$?
   set -e
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -153,6 +156,7 @@ for spec in "${TESTS[@]}"; do
   total_skip=$((total_skip + ${nskip:-0}))
   if [ "$rc" -ne 0 ] || [ -z "$npass" ] || [ "$npass" -eq 0 ]; then
     failed=1
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "---- $t timed out after ${FILE_TIMEOUT:-150} s" >&2; fi
     echo "---- $t failed (exit $rc); the end of its output:" >&2
     tail -n 60 "$OUT/$t.out" >&2
     cat "$OUT/$t.err" >&2
