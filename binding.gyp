@@ -61,7 +61,7 @@
     {
       "target_name": "native-sidecar-host",
       "type": "executable",
-      "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
+      "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/sandbox.c"],
       "libraries": ["-ldl"]
     },
     {
