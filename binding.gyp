@@ -65,6 +65,11 @@
       "libraries": ["-ldl"]
     },
     {
+      "target_name": "deny_syscalls",
+      "type": "executable",
+      "sources": ["native/test/deny_syscalls.c"]
+    },
+    {
       "target_name": "sidecar_layout_dump",
       "type": "executable",
       "sources": ["native/test/sidecar_layout_dump.c"]
@@ -83,6 +88,7 @@
     { "target_name": "test_init_fails", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/init_fails.c"] },
     { "target_name": "test_not_plugin", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/not_plugin.c"] },
     { "target_name": "test_lifecycle", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/lifecycle.c"] },
-    { "target_name": "test_ledger", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/ledger.c"] }
+    { "target_name": "test_ledger", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/ledger.c"] },
+    { "target_name": "test_spy", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/spy.c"] }
   ]
 }

@@ -384,10 +384,11 @@ static void on_limit_signal(int sig) {
     (void)ignored;
     _exit(NS_SIDECAR_EXIT_CODE_BASE + (int)NS_SIDECAR_EXIT_RESOURCE_LIMIT);
   }
-  /* Not a limit: die of the signal itself, so the host reports the crash as it is. A fault re-executes the faulting
-   * instruction under the default action; an abort() is raised again. */
+  /* Not a limit: die of the signal itself, so the host reports the crash as it is. The signal is blocked while its
+   * handler runs, so the raise() stays pending and is delivered, under the default action, as soon as the handler
+   * returns — for a signal sent by raise()/kill() as for a fault (which would also recur on the faulting instruction). */
   signal(sig, SIG_DFL);
-  if (sig == SIGABRT) raise(sig);
+  raise(sig);
   errno = saved;
 }
 
