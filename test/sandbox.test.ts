@@ -31,6 +31,8 @@ const BURN = 11;
 const SPAWN = 12;
 const RENICE = 13;
 const FD_LIST = 14;
+const THREAD = 15;
+const FORK = 16;
 
 const PROJECT = resolve(fileURLToPath(import.meta.url), '../../..');
 const HOST = String(process.pid);
@@ -139,12 +141,15 @@ test('the spy cannot read the project source, write anywhere, run a program or c
       assert.equal((await attempt(sidecar, WRITE, join(scratch, 'x'))).errno, EACCES);
       assert.equal((await attempt(sidecar, WRITE, '/dev/shm/ns-spy')).errno, EACCES);
       assert.notEqual((await attempt(sidecar, SPAWN, '/bin/true')).errno, 0);
+      assert.equal((await attempt(sidecar, FORK, '')).errno, EPERM, 'nor start a process that would outlive the sidecar');
+      assert.equal((await attempt(sidecar, THREAD, '')).errno, 0, 'threads are allowed');
       assert.equal((await attempt(sidecar, CONNECT, port)).errno, EACCES);
     });
     await withSpy({ sandbox: false }, async (sidecar) => {
       assert.equal((await attempt(sidecar, READ, join(PROJECT, 'package.json'))).errno, 0);
       assert.equal((await attempt(sidecar, CONNECT, port)).errno, 0);
       assert.equal((await attempt(sidecar, SPAWN, '/bin/true')).errno, 0);
+      assert.equal((await attempt(sidecar, FORK, '')).errno, 0);
     });
   } finally {
     server.close();

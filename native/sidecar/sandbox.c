@@ -183,6 +183,9 @@ static const int k_denied[] = {
 #ifdef __NR_kexec_file_load
     __NR_kexec_file_load,
 #endif
+#ifdef __NR_fork
+    __NR_fork, __NR_vfork,
+#endif
 #ifdef __NR_process_madvise
     __NR_process_madvise,
 #endif
@@ -257,10 +260,12 @@ static int install_seccomp(const ns_sandbox_config *c, char *message, size_t mes
   /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes glibc fall back to clone, whose flags it can. */
   emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1));
   emit(&f, (struct sock_filter)ERRNO(ENOSYS));
-  /* clone: threads and fork yes, new namespaces no. */
-  emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 4));
+  /* clone: threads yes; new processes and namespaces no. A process the plugin forked would outlive the sidecar (the
+   * parent-death signal is not inherited) and could not run anything anyway (execve is refused). */
+  emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 5));
   emit(&f, (struct sock_filter)LOAD_ARG(0));
-  emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_NAMESPACES, 0, 1));
+  emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_CLONE_NAMESPACES, 1, 0)); /* → EPERM */
+  emit(&f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 1, 0));        /* → ALLOW */
   emit(&f, (struct sock_filter)ERRNO(EPERM));
   emit(&f, (struct sock_filter)ALLOW);
   /* kill(pid, sig) and tgkill(tgid, tid, sig): only to this process (raise() and abort() use tgkill on it). A

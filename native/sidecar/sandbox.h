@@ -18,8 +18,9 @@
  *      and no abstract socket of, a process outside the sandbox (ABI ≥ 6). Landlock also refuses ptrace of — and so
  *      /proc/<pid>/mem, /proc/<pid>/fd and process_vm_readv on — every process outside the sandbox;
  *   6. seccomp: a filter that refuses the system calls a plugin never needs and that reach other processes or the
- *      kernel's global state (ptrace, process_vm_*, pidfd_*, bpf, io_uring, mount, namespaces, execve, …), signals
- *      and scheduling calls aimed at another process, and socket() unless the network is allowed.
+ *      kernel's global state (ptrace, process_vm_*, pidfd_*, bpf, io_uring, mount, namespaces, execve, fork, …),
+ *      signals and scheduling calls aimed at another process, and socket() unless the network is allowed. Threads
+ *      stay allowed.
  *
  * Required layers: 4, 5 (filesystem) and 6. When one cannot be applied, ns_sandbox_apply() fails unless best_effort
  * is set; the others are applied where the kernel has them and reported in the NS_SANDBOX_* bits either way. */

@@ -19,11 +19,14 @@
  *  11 burn             spin on the CPU forever
  *  12 spawn PATH       posix_spawn PATH (no arguments) and wait; 0 when it ran
  *  13 renice PID       setpriority(PRIO_PROCESS, PID, 19)
+ *  15 thread          pthread_create and join a thread that writes a word; 0 when it ran
+ *  16 fork            fork(); the child _exits at once; 0 when it worked
  *  14 fdcount          0 and the number (u32) of open descriptors of this process, read with close_range-free
  *                      probing (fcntl F_GETFD on 0 … 1023), then the list as u32s */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -39,6 +42,11 @@
 #include "native_sidecar/plugin.h"
 
 extern char **environ;
+
+static void *thread_body(void *arg) {
+  *(volatile int *)arg = 42;
+  return NULL;
+}
 
 static int spy_init(const ns_host_services *host, const uint8_t *config, uint32_t config_length, void **state,
                     char *error, uint32_t error_size) {
@@ -174,6 +182,21 @@ static int spy_process(void *state, uint32_t type, const uint8_t *payload, uint3
         if (fcntl(fd, F_GETFD) != -1) list[1 + count++] = (uint32_t)fd;
       list[0] = count;
       return reply(host, id, 0, list, (1 + count) * 4);
+    }
+    case 15: {
+      pthread_t thread;
+      volatile int word = 0;
+      int e = pthread_create(&thread, NULL, thread_body, (void *)&word);
+      if (e != 0) return reply(host, id, e, NULL, 0);
+      pthread_join(thread, NULL);
+      return reply(host, id, word == 42 ? 0 : EIO, NULL, 0);
+    }
+    case 16: {
+      pid_t child = fork();
+      if (child < 0) return reply(host, id, errno, NULL, 0);
+      if (child == 0) _exit(0);
+      (void)waitpid(child, NULL, 0);
+      return reply(host, id, 0, NULL, 0);
     }
     default:
       return reply(host, id, EINVAL, NULL, 0);
