@@ -89,6 +89,13 @@
     { "target_name": "test_not_plugin", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/not_plugin.c"] },
     { "target_name": "test_lifecycle", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/lifecycle.c"] },
     { "target_name": "test_ledger", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/ledger.c"] },
-    { "target_name": "test_spy", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/spy.c"] }
+    { "target_name": "test_spy", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/spy.c"] },
+    { "target_name": "libns_test_dep", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/dep_lib.c"] },
+    {
+      "target_name": "test_needs_dep", "type": "shared_library", "product_prefix": "",
+      "sources": ["native/test/plugins/needs_dep.c"],
+      "dependencies": ["libns_test_dep"],
+      "ldflags": ["-Wl,-rpath,'$$ORIGIN'"]
+    }
   ]
 }

@@ -10,10 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { constants, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Sidecar, type SidecarExit, type SidecarOptions } from '../src/index.js';
-import { nativeExecutable } from '../src/sidecar/paths.js';
+import { SharedRegion, Sidecar, type SidecarExit, type SidecarOptions } from '../src/index.js';
+import { nativeExecutable, nativeLibrary } from '../src/sidecar/paths.js';
 import { testPlugin } from './helpers/sidecar-env.js';
 
 const { EACCES, ENOENT, ENOMEM, EPERM } = constants.errno;
@@ -135,11 +135,13 @@ test('the spy cannot read the project source, write anywhere, run a program or c
   const server = await listen();
   const port = String((server.address() as { port: number }).port);
   const scratch = mkdtempSync(join(tmpdir(), 'ns-sandbox-'));
+  const named = SharedRegion.create({ size: 4096, name: true });
   try {
     await withSpy({}, async (sidecar) => {
       assert.equal((await attempt(sidecar, READ, join(PROJECT, 'package.json'))).errno, EACCES);
       assert.equal((await attempt(sidecar, WRITE, join(scratch, 'x'))).errno, EACCES);
       assert.equal((await attempt(sidecar, WRITE, '/dev/shm/ns-spy')).errno, EACCES);
+      assert.equal((await attempt(sidecar, READ, `/dev/shm${named.name!}`)).errno, EACCES, 'a named region of this user stays closed');
       assert.notEqual((await attempt(sidecar, SPAWN, '/bin/true')).errno, 0);
       assert.equal((await attempt(sidecar, FORK, '')).errno, EPERM, 'nor start a process that would outlive the sidecar');
       assert.equal((await attempt(sidecar, THREAD, '')).errno, 0, 'threads are allowed');
@@ -150,8 +152,10 @@ test('the spy cannot read the project source, write anywhere, run a program or c
       assert.equal((await attempt(sidecar, CONNECT, port)).errno, 0);
       assert.equal((await attempt(sidecar, SPAWN, '/bin/true')).errno, 0);
       assert.equal((await attempt(sidecar, FORK, '')).errno, 0);
+      assert.equal((await attempt(sidecar, READ, `/dev/shm${named.name!}`)).errno, 0);
     });
   } finally {
+    named.close();
     server.close();
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -358,4 +362,20 @@ test('without Landlock the start fails with ERR_SANDBOX_UNAVAILABLE, and bestEff
   assert.equal(noUserns.report?.layers.userNamespace, false, 'namespaces are best effort');
   assert.equal(noUserns.report?.layers.landlockFilesystem, true);
   assert.equal(noUserns.results?.[0]?.errno, EACCES, 'and the rest of the sandbox still holds');
+});
+
+test('a plugin whose own library lies outside the system directories loads once LD_LIBRARY_PATH and readPaths name it, and the error says so', async () => {
+  // NEEDED ns_test_dep.so, RUNPATH $ORIGIN. Loaded through /proc/self/fd/N (the checked file), $ORIGIN means
+  // /proc/self/fd, so the dependency must come from LD_LIBRARY_PATH — readable under the sandbox only if listed.
+  const plugin = testPlugin('needs_dep');
+  const dir = dirname(nativeLibrary('ns_test_dep'));
+  await assert.rejects(Sidecar.start({ plugin, mode: 'process' }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'ERR_SIDECAR_START');
+    assert.match(e.message, new RegExp(`^The plugin '${plugin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' could not be loaded: ns_test_dep\\.so`), 'the message names the caller\'s path and the missing library');
+    assert.match(e.message, /LD_LIBRARY_PATH/);
+    return true;
+  });
+  await assert.rejects(Sidecar.start({ plugin, mode: 'process', sandbox: { env: { LD_LIBRARY_PATH: dir } } }), { code: 'ERR_SIDECAR_START' }, 'the path alone is not readable');
+  await using sidecar = await Sidecar.start({ plugin, mode: 'process', sandbox: { env: { LD_LIBRARY_PATH: dir }, readPaths: [nativeLibrary('ns_test_dep')] } });
+  assert.deepEqual([...(await sidecar.request(new Uint8Array(1)))], [42]);
 });

@@ -60,9 +60,16 @@ export class PluginFile {
     }
   }
 
-  /** `text` with the descriptor path replaced by the caller's path (the sidecar's messages name what it opened). */
-  describe(text: string): string {
-    return text.split(this.procPath).join(this.path);
+  /**
+   * `text` with the descriptor path — this process's, or `childPath`, the one a sidecar process sees — replaced by
+   * the caller's path (the sidecar's messages name what it opened). A path followed by another digit is left alone.
+   */
+  describe(text: string, childPath?: string): string {
+    let out = text;
+    for (const p of childPath === undefined ? [this.procPath] : [this.procPath, childPath]) {
+      out = out.replace(new RegExp(`${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?!\\d)`, 'g'), () => this.path);
+    }
+    return out;
   }
 
   /** Closes the descriptor; idempotent. */

@@ -38,6 +38,9 @@ export interface Runner {
   eventsClosed(): void;
 }
 
+/** Where a sidecar process finds the plugin file: the descriptor it inherits as fd 5. */
+export const PROCESS_PLUGIN_FD_PATH = '/proc/self/fd/5';
+
 /** Wait modes as the C enum ns_wait_mode numbers them (wait.h). */
 const WAIT_MODE_NUMBER = { spin: 0, 'spin-then-park': 1, park: 2 } as const;
 

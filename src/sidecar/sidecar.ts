@@ -45,7 +45,7 @@ import {
 import { resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
 import { PendingRequests, type PendingRequest } from './pending.js';
 import { planRecovery, type RecoveryPlan } from './recovery.js';
-import { ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
+import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
 import { Watchdog } from './watchdog.js';
 import { describeSandbox, type SandboxReport } from './sandbox-report.js';
 import { PluginFile } from '../sandbox/plugin-file.js';
@@ -934,7 +934,7 @@ export class Sidecar extends EventEmitter {
     const control = this.#ch.control;
     const reasonCode = exit.reason !== EXIT_NONE ? exit.reason : control.exitReason;
     const raw = this.#fault ?? control.errorMessage() ?? exit.error?.message;
-    const message = raw === undefined ? undefined : this.#plugin.describe(raw);
+    const message = raw === undefined ? undefined : this.#plugin.describe(raw, this.mode === 'process' ? PROCESS_PLUGIN_FD_PATH : undefined);
     let reason: SidecarExitReason;
     if (this.#killReason !== undefined) reason = this.#killReason;
     else if (reasonCode === EXIT_NORMAL && exit.signal === null) reason = 'stopped';
@@ -963,6 +963,10 @@ export class Sidecar extends EventEmitter {
         : `The sidecar ended (${info.code === null ? 'thread' : `exit code ${info.code}`}) before the plugin finished its init.`;
     }
     if (reasonCode === EXIT_SANDBOX) return new SidecarError('ERR_SANDBOX_UNAVAILABLE', message);
+    if (reasonCode === EXIT_LOAD_FAILED && this.#o.sandbox !== null) {
+      // The likeliest cause under the sandbox: a dependency outside the system library directories.
+      message += ' Under the sandbox the loader reads only the plugin file, the system library directories and sandbox.readPaths; a library of the plugin elsewhere must be listed in readPaths and found through sandbox.env LD_LIBRARY_PATH ($ORIGIN means /proc/self/fd for a plugin loaded from its checked descriptor).';
+    }
     return reasonCode === EXIT_INIT_FAILED
       ? new SidecarError('ERR_SIDECAR_START', message, { errno: this.#ch.control.errorCode })
       : new SidecarError('ERR_SIDECAR_START', message);
