@@ -9,7 +9,7 @@
  *   [Host] Dispose
  */
 import { parseArgs } from 'node:util';
-import { Sidecar, examplePluginPath, type SidecarMode } from '../src/index.js';
+import { Sidecar, examplePluginPath, type SidecarMode } from 'native-sidecar';
 
 function hex(data: Uint8Array): string {
   return Array.from(data, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join('-');
