@@ -28,10 +28,6 @@ const EXAMPLES: Record<string, Example> = {
     prints: ['consumer: record 1, Hello from TypeScript!'],
     runs: ['region-consumer'],
   },
-  demo: {
-    shows: 'the demo of npm start: the host V-table of the demo plugin in thread mode',
-    prints: ['[Host] Init', '[Host] Process: 50-49-4E-47', '[Host] Event 1: OK', '[Host] Dispose'],
-  },
   sandboxed: {
     shows: 'the sandbox knobs of docs/security.md: a process-mode sidecar reports its confinement and replies',
     prints: [/^sandbox: landlock ABI \d+, seccomp on, filesystem confined, env LANG$/, 'reply: 32 bytes (a SHA-256 digest)'],
