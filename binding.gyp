@@ -48,6 +48,12 @@
       "libraries": ["-lpthread"]
     },
     {
+      "target_name": "ring_scribbler",
+      "type": "executable",
+      "sources": ["native/test/ring_scribbler.c"],
+      "libraries": ["-lpthread"]
+    },
+    {
       "target_name": "region_handover_peer",
       "type": "executable",
       "sources": ["native/test/region_handover_peer.c"]
