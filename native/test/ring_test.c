@@ -232,6 +232,26 @@ static void test_attach_rejects_a_bad_descriptor(void) {
 
 /* ----------------------------------------------------------------------------------------- write and read */
 
+/* wire-format §2, §7: correctness needs 8-byte alignment, which is all init and attach check (NS_RING_EINVAL); a
+ * ring at an 8- but not 128-aligned address works (the block alignment is a performance property that region
+ * segments and the TypeScript Ring's byteOffset enforce). */
+static void test_init_and_attach_need_8_byte_alignment_not_128(void) {
+  const uint32_t cap = 1024;
+  const size_t size = ns_ring_segment_size(cap);
+  uint8_t *block = alloc_segment(size + NS_BLOCK_SIZE);
+  ns_ring r = {0};
+  CHECK_EQ(ns_ring_init(block + 4, size, cap, 0, 0), NS_RING_EINVAL);
+  CHECK_EQ(ns_ring_init(block + 8, size, cap, 0, 0), NS_RING_OK);
+  CHECK_EQ(ns_ring_attach(&r, block + 4, size), NS_RING_EINVAL);
+  CHECK_EQ(ns_ring_attach(&r, block + 8, size), NS_RING_OK);
+  CHECK_EQ(ns_ring_try_write(&r, 7, "eight", 5), NS_RING_OK);
+  collected c = {0};
+  CHECK_EQ(ns_ring_read(&r, collect, &c, 0), 1);
+  CHECK_EQ(c.types[0], 7u);
+  CHECK_EQ(c.misaligned, 0);
+  free(block);
+}
+
 static void test_records_round_trip_in_order(void) {
   fixture f;
   fixture_open(&f, 1024, 0, 0);
@@ -1230,6 +1250,8 @@ int main(int argc, char **argv) {
   }
   run_test("init rejects bad arguments", test_init_rejects_bad_arguments);
   run_test("attach rejects a bad descriptor or bad positions", test_attach_rejects_a_bad_descriptor);
+  run_test("init and attach need 8-byte alignment, not 128: 4-aligned memory is NS_RING_EINVAL, 8-aligned works",
+           test_init_and_attach_need_8_byte_alignment_not_128);
   run_test("records round trip in order with their types and payloads", test_records_round_trip_in_order);
   run_test("record arguments are checked before anything is written", test_record_arguments_are_checked);
   run_test("a full ring refuses a write without side effects", test_a_full_ring_refuses_a_write_without_side_effects);
