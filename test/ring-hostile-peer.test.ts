@@ -17,8 +17,10 @@ import { STRESS_HEADER_SIZE, checkStressRecord, xorshift32 } from './helpers/str
 
 const CAPACITY = 4096;
 const REGION_SIZE = 16384;
-/** Scribbles per run: the issue asks for at least 10,000; 100,000 took 11.7 s on the 2-core development machine. */
+/** Scribbles per run, unless HOSTILE_MS runs out first: the issue asks for at least 10,000 (asserted). 100,000 took
+ * 11.7 s on the idle 2-core development machine and 33 s while another build loaded it, hence the time bound. */
 const SCRIBBLES = 100_000;
+const HOSTILE_MS = 15_000;
 /** Records of the legitimate producer on the fresh region. */
 const FRESH_RECORDS = 20_000;
 /** A wait that has not settled this long after its timeout counts as hung (a bound for a loaded 2-core machine). */
@@ -36,7 +38,7 @@ const ALLOWED = {
   drain: ['ERR_RING_CORRUPT'],
   peek: ['ERR_RING_CORRUPT'],
   release: ['ERR_RING_CORRUPT'],
-  readable: ['ERR_RING_CORRUPT', 'ERR_TIMEOUT'],
+  readable: ['ERR_RING_CORRUPT', 'ERR_TIMEOUT', 'ERR_ABORTED'],
   attach: ['ERR_RING_CORRUPT'],
   salvage: ['ERR_RING_CORRUPT'],
 } as const;
@@ -47,7 +49,7 @@ function immediate(): Promise<void> {
 }
 
 describe('a hostile peer scribbling on a live ring cannot crash, hang or confuse Node (issue 8)', () => {
-  test('every read API meets 100,000 scribbles with records or typed errors, payloads in bounds and waits settled in time, and a fresh ring on a fresh region works afterwards', { timeout: 120_000 }, async (t) => {
+  test('every read API meets 10,000 to 100,000 scribbles with records or typed errors, payloads in bounds and waits settled in time, and a fresh ring on a fresh region works afterwards', { timeout: 120_000 }, async (t) => {
     const started = performance.now();
     using region = SharedRegion.create({ size: REGION_SIZE });
     const control = addControlSegment(region);
@@ -101,7 +103,7 @@ describe('a hostile peer scribbling on a live ring cannot crash, hang or confuse
       return error.code;
     };
 
-    const scribbler = spawnScribbler(region, { ring: ringSegment.index, control: control.index, scribbles: SCRIBBLES, seed: SCRIBBLER_SEED, writes: 8, maxLength: 256 });
+    const scribbler = spawnScribbler(region, { ring: ringSegment.index, control: control.index, scribbles: SCRIBBLES, maxMs: HOSTILE_MS, seed: SCRIBBLER_SEED, writes: 8, maxLength: 256 });
     // seq_cst load: the scribbler stores `finished` (release) after its last store to the ring.
     const finished = (): boolean => scribbler.closed() || Atomics.load(ctl, CONTROL.FINISHED) === 1;
     let generation = 0;
@@ -129,21 +131,25 @@ describe('a hostile peer scribbling on a live ring cannot crash, hang or confuse
       return true;
     };
 
-    /** readable() raced against a watchdog: it must settle within its timeout (plus the slack); a timeout must not
-     * come early. */
+    /** readable() bounded by a timeout or (one call in four) by an AbortSignal.timeout(), raced against a watchdog:
+     * it must settle within that limit plus the slack, and a timeout must not come early. */
     const timedReadable = async (timeout: number): Promise<boolean> => {
       stats.readableCalls++;
+      const bySignal = rng() % 4 === 0;
       const begin = performance.now();
       let watchdog: NodeJS.Timeout | undefined;
       const hung = new Promise<never>((_, reject) => {
-        watchdog = setTimeout(() => reject(new Error(`readable({ timeout: ${timeout} }) had not settled after ${timeout + HANG_SLACK_MS} ms`)), timeout + HANG_SLACK_MS);
+        const what = bySignal ? `readable({ signal: AbortSignal.timeout(${timeout}) })` : `readable({ timeout: ${timeout} })`;
+        watchdog = setTimeout(() => reject(new Error(`${what} had not settled after ${timeout + HANG_SLACK_MS} ms`)), timeout + HANG_SLACK_MS);
       });
       try {
-        return await Promise.race([ring.readable({ timeout }), hung]);
+        return await Promise.race([ring.readable(bySignal ? { signal: AbortSignal.timeout(timeout) } : { timeout }), hung]);
       } catch (error) {
-        if ((error as { code?: unknown }).code === 'ERR_TIMEOUT') {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_TIMEOUT' || code === 'ERR_ABORTED') {
           stats.readableTimeouts++;
-          assert.ok(performance.now() - begin >= timeout - 1, `ERR_TIMEOUT after ${performance.now() - begin} ms of a ${timeout} ms timeout`);
+          assert.equal(code, bySignal ? 'ERR_ABORTED' : 'ERR_TIMEOUT');
+          if (!bySignal) assert.ok(performance.now() - begin >= timeout - 1, `ERR_TIMEOUT after ${performance.now() - begin} ms of a ${timeout} ms timeout`);
         }
         throw error;
       } finally {
@@ -237,7 +243,7 @@ describe('a hostile peer scribbling on a live ring cannot crash, hang or confuse
     assert.deepEqual({ code: legit.code, ok: legit.result.ok, records: legit.result.records }, { code: 0, ok: true, records: FRESH_RECORDS });
 
     t.diagnostic(`scribbles ${result.scribbles} by the peer, which wrote ${result.records} records (${result.full} times the ring was full) and had its own end fail ${result.producerFailures} times`);
-    t.diagnostic(`records read ${stats.records} (${stats.intact} intact stress records), ${stats.drains} drain() and ${stats.peeks} peek() calls, ${stats.readableCalls} readable() calls (${stats.readableTimeouts} ERR_TIMEOUT, worst lateness ${stats.maxOvershootMs.toFixed(1)} ms)`);
+    t.diagnostic(`records read ${stats.records} (${stats.intact} intact stress records), ${stats.drains} drain() and ${stats.peeks} peek() calls, ${stats.readableCalls} readable() calls (${stats.readableTimeouts} ERR_TIMEOUT or ERR_ABORTED, worst lateness ${stats.maxOvershootMs.toFixed(1)} ms)`);
     t.diagnostic(`observers attached ${stats.observers}, refused ${stats.observersRefused}; salvage() copied ${stats.salvaged} records`);
     t.diagnostic(`typed errors: ${[...errors].map(([key, n]) => `${key} ${n}`).join(', ')}`);
     t.diagnostic(`rings re-initialised: ${stats.resets.corrupt} after ERR_RING_CORRUPT, ${stats.resets.ended} after a scribbled end of stream, ${stats.resets.stuck} for the peer's failed end`);
