@@ -17,5 +17,5 @@ export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions, type Sh
 export { RegionServer, type RegionPeer, type RegionServeOptions, type RegionConnectOptions } from './region/handover.js';
 export { NativeParker } from './native/parker.js';
 export { EventfdParker } from './native/eventfd-parker.js';
-export { includeDir } from './package-dir.js';
+export { includeDir } from './include-dir.js';
 export * from './sidecar/index.js';

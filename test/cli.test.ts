@@ -160,13 +160,13 @@ describe('npx native-sidecar', () => {
     assert.match(userns?.detail ?? '', /Optional: .*sysctl/);
   });
 
-  test('doctor of a package without its native build says to run npm install, and exits 1', () => {
+  test('doctor of a package without its native binaries says how to build them, and exits 1', () => {
     const r = cli(['doctor'], { script: join(barePackage(), 'dist', 'cli', 'main.js') });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     const items = doctorLines(r.stdout);
     for (const name of ['addon', 'native-sidecar-host']) {
       assert.equal(items.get(name)?.status, 'missing');
-      assert.match(items.get(name)?.detail ?? '', /run `npm install`/);
+      assert.match(items.get(name)?.detail ?? '', /neither in build\/Release nor in prebuilds\/.*`npm rebuild native-sidecar`/);
     }
     assert.equal(items.get('platform')?.status, 'ok');
     assert.match(items.get('futex')?.detail ?? '', /^not checked: the addon is missing/);

@@ -7,16 +7,16 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { packageDir } from '../package-dir.js';
+import { packageRoot } from '../native/artifacts.js';
 
 /** Runs .out/bench/run.js with `args` (stdio inherited) and resolves with its exit code; 1 when it is not built. */
 export async function runBench(args: readonly string[], say: (line: string) => void = console.error): Promise<number> {
-  const root = packageDir();
-  const runner = join(root, '.out', 'bench', 'run.js');
-  if (!existsSync(runner)) {
+  const root = packageRoot();
+  const runner = root === undefined ? undefined : join(root, '.out', 'bench', 'run.js');
+  if (root === undefined || runner === undefined || !existsSync(runner)) {
     say(
       'native-sidecar bench runs `npm run bench`, the benchmark runner of a clone of the repository (bench/, compiled ' +
-        `into .out/bench/run.js), which is not here (${root}). A bench command that works from an installed package is ` +
+        `into .out/bench/run.js), which is not here (${root ?? 'no package directory found'}). A bench command that works from an installed package is ` +
         'part of a later issue; until then clone the repository and run `npm install && npm run bench`.',
     );
     return 1;

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 import { EventfdParker, NativeParker, SharedRegion, Sidecar, examplePluginPath, type SandboxReport, type SidecarMode } from '../index.js';
 import { loadAddon } from '../native/addon.js';
+import { addonFile } from '../native/artifacts.js';
 import { nativeExecutable } from '../sidecar/paths.js';
 
 export interface Check {
@@ -176,7 +177,7 @@ export async function runChecks(): Promise<Check[]> {
       : { name: 'node', ok: false, optional: false, detail: `v${node}. native-sidecar needs Node.js ≥ 20.10: install a newer Node.` },
   );
   const addon = add(
-    await check('addon', () => `native_sidecar.node loaded (wire format version ${loadAddon().wireFormatVersion})`, ''), // its error says what to do
+    await check('addon', () => `${addonFile() ?? 'native_sidecar.node'} loaded (wire format version ${loadAddon().wireFormatVersion})`, ''), // its error says what to do
   );
   const host = add(await check('native-sidecar-host', () => nativeExecutable('native-sidecar-host'), ''));
   const withAddon = (name: string, attempt: () => string | Promise<string>, fix: string): Promise<Check> =>
@@ -219,8 +220,8 @@ export async function runChecks(): Promise<Check[]> {
   const canStart = addon.ok && plugin?.ok === true;
   const notStarted = !addon.ok ? 'the addon is missing' : !canStart ? `the echo plugin is missing: ${plugin?.detail ?? ''}` : '';
   const thread = canStart
-    ? await check('thread mode', async () => `a sidecar of the echo plugin started, replied and stopped (${(await startSidecar('thread')).ms.toFixed(0)} ms)`, 'See the error above; `npm install` rebuilds the native parts.')
-    : { name: 'thread mode', ok: false, optional: false, detail: `not checked: ${notStarted}. Run \`npm install\` in the package directory.` };
+    ? await check('thread mode', async () => `a sidecar of the echo plugin started, replied and stopped (${(await startSidecar('thread')).ms.toFixed(0)} ms)`, '')
+    : { name: 'thread mode', ok: false, optional: false, detail: `not checked: ${notStarted} (see above).` };
   const probe: Probe = {};
   const processMode =
     canStart && host.ok
@@ -231,9 +232,9 @@ export async function runChecks(): Promise<Check[]> {
             if (r.sandbox !== undefined) probe.sandbox = r.sandbox;
             return `a sidecar process of the echo plugin started (sandbox: { bestEffort: true }), replied and stopped (${r.ms.toFixed(0)} ms)`;
           },
-          'See the error above; `npm install` rebuilds the native parts.',
+          '',
         )
-      : { name: 'process mode', ok: false, optional: false, detail: `not checked: ${host.ok ? notStarted : 'native-sidecar-host is missing'}. Run \`npm install\` in the package directory.` };
+      : { name: 'process mode', ok: false, optional: false, detail: `not checked: ${host.ok ? notStarted : 'native-sidecar-host is missing'} (see above).` };
   if (probe.sandbox === undefined) {
     probe.why = !host.ok ? 'native-sidecar-host is missing' : !canStart ? notStarted : !processMode.ok ? 'process mode failed, see below' : 'it reported no sandbox';
   }
