@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { renderSuite } from './lib/table.js';
 import type { BenchContext, Suite, SuiteResult } from './lib/types.js';
 
-const KNOWN_SUITES = ['ring', 'sidecar', 'calls'];
+const KNOWN_SUITES = ['ring', 'sidecar', 'calls', 'sandbox'];
 const here = path.dirname(fileURLToPath(import.meta.url));
 // .out/bench/run.js → the repository root is two levels up; native programs are in build/Release.
 const repoRoot = path.resolve(here, '..', '..');

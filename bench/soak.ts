@@ -139,7 +139,7 @@ async function soakKills(killsWanted: number): Promise<KillResult> {
   const sidecar = await Sidecar.start({
     plugin: testPlugin('ledger'),
     mode: 'process',
-    config: ledger.path,
+    ...ledger.sidecarOptions('process'),
     commandRingBytes: 16 * 1024,
     eventRingBytes: 16 * 1024,
     restart: { maxRestarts: killsWanted * 2 + 10, backoffMs: 0, maxBackoffMs: 0 },

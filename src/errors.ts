@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'ERR_SIDECAR_PLUGIN' // the plugin's process returned non-zero for a request without replying
   | 'ERR_SIDECAR_POISON' // the command killed the sidecar twice (once more when redelivered) and was quarantined
   | 'ERR_QUEUE_FULL' // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
-  | 'ERR_PEER_REFUSED'; // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
+  | 'ERR_PEER_REFUSED' // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
+  | 'ERR_PLUGIN_UNSAFE' // the plugin file could be replaced by someone else (owner, group/world-writable, not a file)
+  | 'ERR_SANDBOX_UNAVAILABLE'; // a confinement layer the sandbox requires is missing from this kernel (docs/security.md)
 
 export class NativeSidecarError extends Error {
   readonly code: ErrorCode;

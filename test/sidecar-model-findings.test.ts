@@ -22,7 +22,15 @@ test('a redelivery stays flagged when the restarted sidecar dies before taking i
   const ledger = new Ledger();
   const dir = dirname(ledger.path);
   try {
-    const sidecar = await Sidecar.start({ plugin: testPlugin('ledger'), mode: 'process', config: ledger.path, restart: { backoffMs: 20 } });
+    // The sandbox may write beneath the ledger directory's parent, so that moving the directory away makes the plugin's
+    // init fail (not the sandbox, which would refuse a missing allowed path).
+    const sidecar = await Sidecar.start({
+      plugin: testPlugin('ledger'),
+      mode: 'process',
+      config: ledger.path,
+      sandbox: { writePaths: [dirname(dir)] },
+      restart: { backoffMs: 20 },
+    });
     const exits: SidecarExit[] = [];
     sidecar.on('exit', (e: SidecarExit) => {
       exits.push(e);
@@ -53,7 +61,7 @@ test('a withdrawn redelivery is not reported as "withdrawn before the plugin sta
     const sidecar = await Sidecar.start({
       plugin: testPlugin('ledger'),
       mode: 'process',
-      config: ledger.path,
+      ...ledger.sidecarOptions('process'),
       eventRingBytes: 1024,
       restart: { backoffMs: 300 },
     });

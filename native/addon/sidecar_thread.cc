@@ -108,7 +108,7 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
   static void *Main(void *arg) {
     SidecarThread *self = static_cast<SidecarThread *>(arg);
     uint32_t reason =
-        ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, self->wake_fd_, nullptr, nullptr);
+        ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, self->wake_fd_, nullptr);
     self->reason_.store(reason, std::memory_order_relaxed);
     // release: pairs with the acquire in Finished()/Join(): a JS thread that sees finished sees the reason.
     self->finished_.store(true, std::memory_order_release);

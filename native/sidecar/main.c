@@ -1,8 +1,16 @@
 /* native-sidecar-host — process mode of a Sidecar: runs the runtime loop of runtime.c over a region received on an
  * inherited file descriptor, with a plugin loaded by dlopen.
  *
- *   native-sidecar-host --fd N --plugin PATH --parent-pid PID [--wait spin|spin-then-park|park] [--spin-us N]
- *                       [--wake-fd M]
+ *   native-sidecar-host --fd N (--plugin PATH | --plugin-fd P) --parent-pid PID [--wait spin|spin-then-park|park]
+ *                       [--spin-us N] [--wake-fd M]
+ *                       [--sandbox [--best-effort] [--network] [--read PATH]… [--write PATH]…
+ *                        [--limit-memory BYTES] [--limit-cpu SECONDS] [--limit-files N]]
+ *
+ * --plugin-fd P: the plugin file, opened and checked by the host (Node); the loaded library is that open file
+ * (dlopen of /proc/self/fd/P), never a path looked up again, so a file swapped in after the check is not what runs.
+ * --sandbox: confine the process before the plugin is loaded (sandbox.h; docs/security.md); needs --plugin-fd. The
+ * other options are its knobs: keep going when a required layer is missing, allow sockets, paths readable or
+ * writable beneath, resource limits. Paths must be absolute; at most NS_SANDBOX_MAX_PATHS of each.
  *
  * --wake-fd M: an inherited eventfd of the host (its EventfdParker); the runtime writes it on every wake of the
  * host's event-ring consumer (wire-format §5.1.1). It stays open for the life of the process.
@@ -26,20 +34,26 @@
 
 #include "native_sidecar/region.h"
 #include "runtime.h"
+#include "sandbox.h"
 
 typedef struct options {
   int fd;
   int wake_fd; /* -1: none */
   const char *plugin;
+  int plugin_fd; /* -1: load `plugin` by path */
+  char plugin_fd_path[32];
   long parent_pid;
   ns_wait_policy wait;
+  int sandbox;
+  ns_sandbox_config confine;
 } options;
 
 static int usage(const char *problem) {
   fprintf(stderr,
           "native-sidecar-host: %s\n"
-          "usage: native-sidecar-host --fd N --plugin PATH --parent-pid PID [--wait spin|spin-then-park|park] "
-          "[--spin-us N] [--wake-fd M]\n",
+          "usage: native-sidecar-host --fd N (--plugin PATH | --plugin-fd P) --parent-pid PID "
+          "[--wait spin|spin-then-park|park] [--spin-us N] [--wake-fd M] [--sandbox [--best-effort] [--network] "
+          "[--read PATH]... [--write PATH]... [--limit-memory BYTES] [--limit-cpu SECONDS] [--limit-files N]]\n",
           problem);
   return NS_SIDECAR_EXIT_CODE_BASE + (int)NS_SIDECAR_EXIT_USAGE;
 }
@@ -61,11 +75,25 @@ static int parse_options(int argc, char **argv, options *o) {
   o->fd = -1;
   o->wake_fd = -1;
   o->plugin = NULL;
+  o->plugin_fd = -1;
   o->parent_pid = 0;
   o->wait = defaults;
+  o->sandbox = 0;
+  memset(&o->confine, 0, sizeof o->confine);
   for (i = 1; i < argc; i++) {
     const char *arg = argv[i];
     const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    /* Flags without a value. */
+    if (strcmp(arg, "--sandbox") == 0) {
+      o->sandbox = 1;
+      continue;
+    } else if (strcmp(arg, "--best-effort") == 0) {
+      o->confine.best_effort = 1;
+      continue;
+    } else if (strcmp(arg, "--network") == 0) {
+      o->confine.network = 1;
+      continue;
+    }
     if (value == NULL) return -1;
     if (strcmp(arg, "--fd") == 0) {
       if (parse_long(value, 0, 1 << 20, &v) != 0) return -1;
@@ -76,6 +104,24 @@ static int parse_options(int argc, char **argv, options *o) {
       o->wake_fd = (int)v;
     } else if (strcmp(arg, "--plugin") == 0) {
       o->plugin = value;
+    } else if (strcmp(arg, "--plugin-fd") == 0) {
+      if (parse_long(value, 0, 1 << 20, &v) != 0 || fcntl((int)v, F_GETFD) == -1) return -1;
+      o->plugin_fd = (int)v;
+    } else if (strcmp(arg, "--read") == 0 || strcmp(arg, "--write") == 0) {
+      int write = arg[2] == 'w';
+      size_t *count = write ? &o->confine.write_count : &o->confine.read_count;
+      if (value[0] != '/' || *count >= NS_SANDBOX_MAX_PATHS) return -1;
+      (write ? o->confine.write_paths : o->confine.read_paths)[(*count)++] = value;
+    } else if (strcmp(arg, "--limit-memory") == 0 || strcmp(arg, "--limit-cpu") == 0 ||
+               strcmp(arg, "--limit-files") == 0) {
+      char *end;
+      unsigned long long limit;
+      errno = 0;
+      limit = strtoull(value, &end, 10);
+      if (errno != 0 || end == value || *end != '\0' || limit == 0 || value[0] == '-') return -1;
+      if (arg[8] == 'm') o->confine.memory_bytes = limit;
+      else if (arg[8] == 'c') o->confine.cpu_seconds = limit;
+      else o->confine.open_files = limit;
     } else if (strcmp(arg, "--parent-pid") == 0) {
       if (parse_long(value, 1, 0x7FFFFFFF, &o->parent_pid) != 0) return -1;
     } else if (strcmp(arg, "--wait") == 0) {
@@ -91,10 +137,24 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     i++;
   }
-  return o->fd >= 0 && o->fd != o->wake_fd && o->plugin != NULL && o->parent_pid > 0 ? 0 : -1;
+  if (o->plugin_fd >= 0) {
+    snprintf(o->plugin_fd_path, sizeof o->plugin_fd_path, "/proc/self/fd/%d", o->plugin_fd);
+    o->plugin = o->plugin_fd_path;
+  }
+  o->confine.plugin_fd = o->plugin_fd;
+  o->confine.wake_fd = o->wake_fd;
+  if (o->sandbox && o->plugin_fd < 0) return -1; /* the sandbox can only admit an open file */
+  return o->fd >= 0 && o->fd != o->wake_fd && o->fd != o->plugin_fd && o->plugin != NULL && o->parent_pid > 0 ? 0 : -1;
 }
 
-static int parent_gone(void *ctx) { return (long)getppid() != *(const long *)ctx; }
+/* ns_runtime_hooks.before_load: the sandbox, applied after the region was validated and before dlopen. */
+static uint32_t confine(void *ctx, uint32_t *sandbox, uint32_t *landlock_abi, char *message, size_t message_size) {
+  const options *o = (const options *)ctx;
+  if (!o->sandbox) return 0;
+  return ns_sandbox_apply(&o->confine, sandbox, landlock_abi, message, message_size);
+}
+
+static int parent_gone(void *ctx) { return (long)getppid() != ((const options *)ctx)->parent_pid; }
 
 static int exit_code(uint32_t reason) {
   return reason == NS_SIDECAR_EXIT_NORMAL ? 0 : NS_SIDECAR_EXIT_CODE_BASE + (int)reason;
@@ -117,7 +177,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "native-sidecar-host: the region on fd %d %s.\n", o.fd, ns_region_strerror(rc));
     return exit_code(NS_SIDECAR_EXIT_BAD_REGION);
   }
-  reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, o.wake_fd, parent_gone, &o.parent_pid);
+  {
+    ns_runtime_hooks hooks;
+    hooks.should_stop = parent_gone;
+    hooks.before_load = confine;
+    hooks.ctx = &o;
+    reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, o.wake_fd, &hooks);
+  }
+  if (reason == NS_SIDECAR_EXIT_SANDBOX)
+    fprintf(stderr, "native-sidecar-host: the sandbox could not be applied; the control block says why.\n");
   if (reason == NS_SIDECAR_EXIT_BAD_REGION)
     fprintf(stderr, "native-sidecar-host: the region on fd %d holds no valid sidecar control block or rings.\n", o.fd);
   return exit_code(reason);

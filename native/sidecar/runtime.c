@@ -400,8 +400,7 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
 }
 
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, int event_wake_fd, ns_runtime_should_stop should_stop,
-                         void *should_stop_ctx) {
+                         ns_wait_policy wait, int event_wake_fd, const ns_runtime_hooks *hooks) {
   ns_runtime rt;
   void *handle = NULL;
   const ns_plugin *plugin = NULL;
@@ -411,8 +410,21 @@ uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, c
   /* Set before anything is published on the event ring (even a start failure's close), so every wake of the host's
    * consumer reaches its eventfd; the futex wake stays for a host that parks on the futex instead. */
   (void)ns_ring_set_consumer_wake_fd(&rt.events, event_wake_fd);
-  rt.should_stop = should_stop;
-  rt.should_stop_ctx = should_stop_ctx;
+  rt.should_stop = hooks != NULL ? hooks->should_stop : NULL;
+  rt.should_stop_ctx = hooks != NULL ? hooks->ctx : NULL;
+  if (hooks != NULL && hooks->before_load != NULL) {
+    uint32_t sandbox = 0, landlock_abi = 0;
+    message[0] = '\0';
+    reason = hooks->before_load(hooks->ctx, &sandbox, &landlock_abi, message, sizeof message);
+    /* Relaxed: the host reads these after READY or after state = FAILED, whose release stores (the READY record's
+     * commit, set_state) order them — the same edges that publish every other status word. */
+    NS_ATOMIC_STORE(&rt.control->sandbox, sandbox, NS_MO_RELAXED);
+    NS_ATOMIC_STORE(&rt.control->landlock_abi, landlock_abi, NS_MO_RELAXED);
+    if (reason != 0) {
+      ns_runtime_fail(&rt, reason, 0, message);
+      return reason;
+    }
+  }
   reason = ns_plugin_load(plugin_path, &handle, &plugin, message, sizeof message);
   if (reason != 0) {
     ns_runtime_fail(&rt, reason, 0, message);

@@ -75,9 +75,20 @@ uint32_t ns_plugin_load(const char *path, void **handle, const ns_plugin **plugi
  * which becomes the runtime thread. `event_wake_fd` (< 0: none) is the host's eventfd: every wake of the host's
  * event-ring consumer also writes it (ns_ring_set_consumer_wake_fd(), wire-format §5.1.1), so a host sleeping in its
  * event loop (EventfdParker) is woken directly. It is not owned: the caller keeps it open until this returns. */
+/* What the process that runs the loop adds to it (native-sidecar-host); a thread passes NULL. */
+typedef struct ns_runtime_hooks {
+  /* May be NULL; see ns_runtime_should_stop. */
+  ns_runtime_should_stop should_stop;
+  /* May be NULL. Called once on the runtime thread after the region and control block were validated and before the
+   * plugin is loaded: the place to confine the process (native/sidecar/sandbox.c), so that no plugin code — not even
+   * a library constructor run by dlopen — runs unconfined. Stores the NS_SANDBOX_* layers in force and the Landlock
+   * ABI found; returns 0, or an NS_SIDECAR_EXIT_* reason with a sentence in `message` (the start then fails with it). */
+  uint32_t (*before_load)(void *ctx, uint32_t *sandbox, uint32_t *landlock_abi, char *message, size_t message_size);
+  void *ctx;
+} ns_runtime_hooks;
+
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, int event_wake_fd, ns_runtime_should_stop should_stop,
-                         void *should_stop_ctx);
+                         ns_wait_policy wait, int event_wake_fd, const ns_runtime_hooks *hooks);
 
 #ifdef __cplusplus
 }

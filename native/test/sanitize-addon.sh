@@ -7,7 +7,7 @@
 # Usage: native/test/sanitize-addon.sh [OUT_DIR] [TEST_NAME ...]
 #   OUT_DIR defaults to build/asan (the addon is OUT_DIR/native_sidecar.node; build/Release is not touched);
 #   TEST_NAMEs (e.g. ring-native, or NAME:PATTERN) replace the default set below. The addon is rebuilt only when a
-#   native source changed. Needs `npm install` (the build/Release executables
+#   native source changed. Needs `npm run build:native` (the build/Release executables
 #   and plugins the tests use stay the normal ones) and the compiled tests (`npx tsc -p tsconfig.test.json`, .out/).
 #   NODE_INCLUDE_DIR=... names Node's headers (the directory holding node_api.h) when they are not found.
 #

@@ -1,5 +1,6 @@
 /**
- * Loads the native addon (build/Release/native_sidecar.node, built by `npm install`) once per thread and describes
+ * Loads the native addon (build/Release/native_sidecar.node from a local build, or the package's prebuilt
+ * prebuilds/<platform>-<arch>/native_sidecar.napi.node; src/native/artifacts.ts) once per thread and describes
  * its exports. Other modules never `require` the .node file themselves. Test hook: {@link ADDON_PATH_ENV}.
  */
 import { existsSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeSidecarError } from '../errors.js';
+import { addonFile, prebuildTarget } from './artifacts.js';
 
 /** Result of one native futex wait (see {@link NativeFutexWaiter.wait}). */
 export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out' | 'cancelled';
@@ -104,12 +106,11 @@ export interface NativeAddon {
   ) => { stop(): void; readonly running: boolean };
 }
 
-const ADDON_FILE = join('build', 'Release', 'native_sidecar.node');
 /**
  * Test hook, not an API: when this environment variable is set (and not empty), {@link loadAddon} loads the .node file
- * it names instead of build/Release/native_sidecar.node. native/test/sanitize-addon.sh uses it to run tests against
- * the copy built under ASan+UBSan (build/asan/native_sidecar.node). Only the addon moves: the executables and plugins
- * found by {@link findBuildArtifact} stay the build/Release ones.
+ * it names instead of the one src/native/artifacts.ts finds. native/test/sanitize-addon.sh uses it to run tests
+ * against the copy built under ASan+UBSan (build/asan/native_sidecar.node). Only the addon moves: the executables and
+ * plugins stay the ones artifacts.ts finds.
  */
 export const ADDON_PATH_ENV = 'NATIVE_SIDECAR_ADDON_PATH';
 /** How many directories above this module to look for build/ (dist/native → 2; .out/src/native → 3). */
@@ -135,8 +136,9 @@ export function findBuildArtifact(relative: string): string | undefined {
 
 /**
  * Returns the addon, loading it on first use (per thread: each worker loads its own instance).
- * The file is build/Release/native_sidecar.node, or the one named by the test hook {@link ADDON_PATH_ENV} (a path
- * relative to the current directory is resolved against it; read at the first load of each thread).
+ * The file is the one src/native/artifacts.ts finds (build/Release first, then prebuilds/), or the one named by the
+ * test hook {@link ADDON_PATH_ENV} (a path relative to the current directory is resolved against it; read at the
+ * first load of each thread).
  * Throws NativeSidecarError ERR_ADDON_MISSING when the .node file is absent (including a file named by
  * ADDON_PATH_ENV that does not exist) or cannot be loaded.
  */
@@ -149,11 +151,11 @@ export function loadAddon(): NativeAddon {
       `The native addon ${resolve(override)} named by ${ADDON_PATH_ENV} (a test hook) does not exist; unset it or build that file (native/test/sanitize-addon.sh builds build/asan/native_sidecar.node).`,
     );
   }
-  const path = override !== undefined && override !== '' ? resolve(override) : findBuildArtifact(ADDON_FILE);
+  const path = override !== undefined && override !== '' ? resolve(override) : addonFile();
   if (path === undefined) {
     throw new NativeSidecarError(
       'ERR_ADDON_MISSING',
-      `The native addon ${ADDON_FILE} was not found next to native-sidecar; run \`npm install\` in the package directory to build it.`,
+      `The native addon of native-sidecar was found neither in build/Release nor in prebuilds/${prebuildTarget()}; this platform has no prebuilt binaries, so build them from source with \`npm rebuild native-sidecar\` (needs a C/C++ compiler and Python).`,
     );
   }
   try {

@@ -11,6 +11,8 @@ import {
   CONTROL_COMPLETED_OFFSET,
   CONTROL_REDELIVERED_OFFSET,
   CONTROL_STARTED_OFFSET,
+  CONTROL_SANDBOX_OFFSET,
+  CONTROL_LANDLOCK_ABI_OFFSET,
   CONTROL_CONFIG_LENGTH_OFFSET,
   CONTROL_CONFIG_OFFSET,
   CONTROL_ERROR_CODE_OFFSET,
@@ -29,7 +31,9 @@ import {
   CONTROL_STATE_OFFSET,
   CONTROL_VERSION_OFFSET,
   EXIT_NONE,
-  EXIT_USAGE,
+  EXIT_MAX,
+  SANDBOX_FDS_CLOSED,
+  SANDBOX_LIMITS,
   SIDECAR_CONTROL_SIZE,
   SIDECAR_ERROR_MAX,
   SIDECAR_MAGIC,
@@ -49,6 +53,8 @@ const STATUS_WORDS = [
   CONTROL_PROCESSED_OFFSET,
   CONTROL_STARTED_OFFSET,
   CONTROL_COMPLETED_OFFSET,
+  CONTROL_SANDBOX_OFFSET,
+  CONTROL_LANDLOCK_ABI_OFFSET,
 ] as const;
 
 export interface ControlDescriptor {
@@ -126,7 +132,17 @@ export class ControlBlock {
   /** NS_SIDECAR_EXIT_* as written by the sidecar; EXIT_NONE for a value outside the known range. */
   get exitReason(): number {
     const r = Atomics.load(this.words, CONTROL_EXIT_REASON_OFFSET / I32) >>> 0;
-    return r <= EXIT_USAGE ? r : EXIT_NONE;
+    return r <= EXIT_MAX ? r : EXIT_NONE;
+  }
+  /** The SANDBOX_* layers the sidecar process reported (untrusted: unknown bits are dropped). */
+  get sandbox(): number {
+    const bits = Atomics.load(this.words, CONTROL_SANDBOX_OFFSET / I32) >>> 0;
+    return bits & (SANDBOX_LIMITS * 2 - SANDBOX_FDS_CLOSED); // every bit from the lowest layer to the highest
+  }
+  /** The Landlock ABI version the sidecar process found (0: none; clamped to 0…255, untrusted). */
+  get landlockAbi(): number {
+    const v = Atomics.load(this.words, CONTROL_LANDLOCK_ABI_OFFSET / I32) >>> 0;
+    return v <= 255 ? v : 0;
   }
   /** The value plugin init returned (signed), or 0. */
   get errorCode(): number {

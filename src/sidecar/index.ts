@@ -5,3 +5,5 @@ export type { SidecarEvent } from './event-stream.js';
 export { examplePluginPath } from './paths.js';
 export type { ExamplePlugin } from './paths.js';
 export * as sidecarLayout from './layout.js';
+export type { SandboxReport } from './sandbox-report.js';
+export type { SandboxOptions, SandboxLimits } from '../sandbox/options.js';

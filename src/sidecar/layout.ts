@@ -32,6 +32,9 @@ export const CONTROL_PROCESSED_OFFSET = 152;
 // Progress counters (§8.3): commands taken and commands finished, in ring order, modulo 2^32 (stored with release).
 export const CONTROL_STARTED_OFFSET = 156;
 export const CONTROL_COMPLETED_OFFSET = 160;
+// Sandbox report (process mode, §8.1): the SANDBOX_* layers the sidecar process applied and the Landlock ABI it found.
+export const CONTROL_SANDBOX_OFFSET = 164;
+export const CONTROL_LANDLOCK_ABI_OFFSET = 168;
 // Blocks 2–3: error message (sidecar-written).
 export const CONTROL_ERROR_LENGTH_OFFSET = 256;
 export const CONTROL_ERROR_OFFSET = 264;
@@ -61,8 +64,25 @@ export const EXIT_INIT_FAILED = 6;
 export const EXIT_CORRUPT = 7;
 export const EXIT_PARENT_DIED = 8;
 export const EXIT_USAGE = 9;
+/** Process mode: a confinement layer the host required could not be applied (docs/security.md). */
+export const EXIT_SANDBOX = 10;
+/** Process mode: the plugin died on a sandbox resource limit (memory, CPU time). */
+export const EXIT_RESOURCE_LIMIT = 11;
+/** The largest exit reason; the host reads a larger `exit_reason` as EXIT_NONE (blocks 1–3 are untrusted). */
+export const EXIT_MAX = 11;
 /** native-sidecar-host exits with EXIT_CODE_BASE + reason for every reason but EXIT_NORMAL (exit code 0). */
 export const EXIT_CODE_BASE = 64;
+
+// The `sandbox` word: the confinement layers in force in a sidecar process (docs/security.md says what each stops).
+export const SANDBOX_FDS_CLOSED = 0x001;
+export const SANDBOX_NO_NEW_PRIVS = 0x002;
+export const SANDBOX_LANDLOCK_FS = 0x004;
+export const SANDBOX_LANDLOCK_NET = 0x008;
+export const SANDBOX_LANDLOCK_SCOPE = 0x010;
+export const SANDBOX_SECCOMP = 0x020;
+export const SANDBOX_USER_NS = 0x040;
+export const SANDBOX_NET_NS = 0x080;
+export const SANDBOX_LIMITS = 0x100;
 
 // Message kinds (the record type of every record on the two rings) and the 8-byte message header {arg0, arg1}.
 export const SIDECAR_MSG_HEADER_SIZE = 8;

@@ -6,6 +6,7 @@ import { SidecarError, checkInteger, invalidArg } from '../errors.js';
 import { RING_MAX_CAPACITY, RING_MIN_CAPACITY } from '../ring/layout.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from '../ring/wait-policy.js';
 import { SIDECAR_CONTROL_SIZE } from './layout.js';
+import { resolveSandbox, type ResolvedSandbox, type SandboxOptions } from '../sandbox/options.js';
 
 export type SidecarMode = 'thread' | 'process';
 
@@ -88,6 +89,18 @@ export interface SidecarOptions {
    * consumed (backpressure; nothing is dropped). Default 1024.
    */
   eventStreamHighWaterMark?: number;
+  /**
+   * Process mode: the confinement of the sidecar process (docs/security.md). Default (left out or true): the default
+   * profile — empty environment, only its own descriptors, read-only access to the plugin and the system libraries,
+   * no network, no access to other processes, 256 open files. An object widens it with named knobs; false runs the
+   * process unconfined. Thread mode: none of this can apply (the plugin runs inside Node); setting it is an error.
+   */
+  sandbox?: boolean | SandboxOptions;
+  /**
+   * Load the plugin even when its file or directory could be replaced by another user (not owned by this user or
+   * root, or group/world-writable). Default false: start() rejects with ERR_PLUGIN_UNSAFE. Both modes.
+   */
+  trustPluginFile?: boolean;
 }
 
 export interface ResolvedRestartPolicy {
@@ -113,6 +126,9 @@ export interface ResolvedSidecarOptions {
   maxQueueBytes: number;
   maxInitEventBytes: number;
   eventStreamHighWaterMark: number;
+  /** null: unconfined (thread mode, or sandbox: false). */
+  sandbox: ResolvedSandbox | null;
+  trustPluginFile: boolean;
 }
 
 export const DEFAULT_RING_BYTES = 1 << 20;
@@ -167,6 +183,12 @@ function restartPolicy(value: unknown, mode: SidecarMode): ResolvedRestartPolicy
   };
 }
 
+function trustFlag(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArg('options.trustPluginFile', 'a boolean', value);
+  return value;
+}
+
 /** Validates `options` and fills in the defaults. Throws ERR_INVALID_ARG naming the first bad option. */
 export function resolveSidecarOptions(options: unknown): ResolvedSidecarOptions {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object with at least a plugin path', options);
@@ -199,5 +221,7 @@ export function resolveSidecarOptions(options: unknown): ResolvedSidecarOptions 
       o.maxInitEventBytes === undefined ? DEFAULT_MAX_INIT_EVENT_BYTES : checkInteger('options.maxInitEventBytes', o.maxInitEventBytes, 0, 2 ** 31 - 1),
     eventStreamHighWaterMark:
       o.eventStreamHighWaterMark === undefined ? 1024 : checkInteger('options.eventStreamHighWaterMark', o.eventStreamHighWaterMark, 1, 2 ** 30),
+    sandbox: resolveSandbox(o.sandbox, mode),
+    trustPluginFile: trustFlag(o.trustPluginFile),
   };
 }

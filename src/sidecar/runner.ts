@@ -11,7 +11,8 @@ import { fromNative, SidecarError } from '../errors.js';
 import { loadAddon } from '../native/addon.js';
 import type { ResolvedWaitPolicy } from '../ring/wait-policy.js';
 import type { SharedRegion } from '../region/shared-region.js';
-import { EXIT_CODE_BASE, EXIT_NONE, EXIT_NORMAL, EXIT_USAGE } from './layout.js';
+import { EXIT_CODE_BASE, EXIT_MAX, EXIT_NONE, EXIT_NORMAL, EXIT_RESOURCE_LIMIT } from './layout.js';
+import { sandboxArguments, type PluginFile, type ResolvedSandbox } from '../sandbox/index.js';
 import { nativeExecutable } from './paths.js';
 
 /** How a runner ended. */
@@ -37,6 +38,9 @@ export interface Runner {
   eventsClosed(): void;
 }
 
+/** Where a sidecar process finds the plugin file: the descriptor it inherits as fd 5. */
+export const PROCESS_PLUGIN_FD_PATH = '/proc/self/fd/5';
+
 /** Wait modes as the C enum ns_wait_mode numbers them (wait.h). */
 const WAIT_MODE_NUMBER = { spin: 0, 'spin-then-park': 1, park: 2 } as const;
 
@@ -60,13 +64,14 @@ export class ThreadRunner implements Runner {
    * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd); the thread writes a duplicate of its own, so the
    * caller may close the parker whenever it likes.
    */
-  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy, wakeFd: number) {
+  constructor(region: SharedRegion, plugin: PluginFile, wait: ResolvedWaitPolicy, wakeFd: number) {
     const { SidecarThread } = loadAddon() as unknown as { SidecarThread: SidecarThreadConstructor };
     this.exited = new Promise((resolve) => {
       this.settle = resolve;
     });
     try {
-      this.thread = new SidecarThread(region.buffer, plugin, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000, wakeFd);
+      // The open, checked file (PluginFile), not its name: what runs is what was checked.
+      this.thread = new SidecarThread(region.buffer, plugin.procPath, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000, wakeFd);
     } catch (error) {
       throw fromNative(SidecarError, error);
     }
@@ -107,27 +112,34 @@ export class ProcessRunner implements Runner {
 
   /**
    * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd), inherited as the child's fd 4; the child's copy is its
-   * own, so the caller may close the parker whenever it likes.
+   * own, so the caller may close the parker whenever it likes. `plugin`: the open, checked plugin file, inherited as
+   * fd 5 and loaded from there. `sandbox`: the confinement the child applies to itself before it loads the plugin
+   * (null: none, and the child inherits this process's environment as before).
    */
-  constructor(region: SharedRegion, plugin: string, wait: ResolvedWaitPolicy, wakeFd: number) {
+  constructor(region: SharedRegion, plugin: PluginFile, wait: ResolvedWaitPolicy, wakeFd: number, sandbox: ResolvedSandbox | null) {
     const executable = nativeExecutable('native-sidecar-host');
     const args = [
       '--fd', '3',
-      '--plugin', plugin,
+      '--plugin-fd', '5',
       '--parent-pid', String(process.pid),
       '--wait', wait.mode,
       '--spin-us', String(wait.spinMicros),
       '--wake-fd', '4',
+      ...(sandbox === null ? [] : sandboxArguments(sandbox)),
     ];
-    // The region's fd becomes the child's fd 3 and the eventfd its fd 4 (stdio entries past 2 are inherited
-    // descriptors). Our own copies stay close-on-exec, so no other child inherits them. stdout/stderr are shared so a
-    // plugin's output is visible.
-    this.child = spawn(executable, args, { stdio: ['ignore', 'inherit', 'inherit', region.fd, wakeFd] });
+    // The region's fd becomes the child's fd 3, the eventfd its fd 4 and the plugin file its fd 5 (stdio entries past
+    // 2 are inherited descriptors). Our own copies stay close-on-exec, so no other child inherits them; a descriptor
+    // this process inherited without close-on-exec does reach the child, which closes it before the plugin loads
+    // (sandbox layer 1). stdout/stderr are shared so a plugin's output is visible.
+    this.child = spawn(executable, args, {
+      stdio: ['ignore', 'inherit', 'inherit', region.fd, wakeFd, plugin.fd],
+      ...(sandbox === null ? {} : { env: { ...sandbox.env } }),
+    });
     this.pid = this.child.pid ?? -1;
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.done = true;
-        resolve({ code, signal, reason: reasonFromCode(code) });
+        resolve({ code, signal, reason: reasonFromCode(code, signal) });
       });
       this.child.once('error', (error) => {
         // 'error' without a process (spawn failed) is final; with one, 'exit' follows and reports it.
@@ -148,8 +160,11 @@ export class ProcessRunner implements Runner {
   }
 }
 
-function reasonFromCode(code: number | null): number {
+function reasonFromCode(code: number | null, signal: NodeJS.Signals | null): number {
   if (code === 0) return EXIT_NORMAL;
-  if (code !== null && code > EXIT_CODE_BASE && code <= EXIT_CODE_BASE + EXIT_USAGE) return code - EXIT_CODE_BASE;
+  if (code !== null && code > EXIT_CODE_BASE && code <= EXIT_CODE_BASE + EXIT_MAX) return code - EXIT_CODE_BASE;
+  // RLIMIT_CPU's soft limit sends SIGXCPU (the sandbox's handler turns it into the exit code; a plugin that replaced
+  // the handler dies of the signal itself).
+  if (signal === 'SIGXCPU') return EXIT_RESOURCE_LIMIT;
   return EXIT_NONE;
 }

@@ -10,7 +10,6 @@
  * produced the messages.
  */
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
 import { NativeSidecarError, SidecarError, checkInteger, invalidArg } from '../errors.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
@@ -29,6 +28,8 @@ import {
   EXIT_NORMAL,
   EXIT_NOT_PLUGIN,
   EXIT_PARENT_DIED,
+  EXIT_RESOURCE_LIMIT,
+  EXIT_SANDBOX,
   EXIT_USAGE,
   MSG_COMMAND,
   MSG_DISPOSED,
@@ -44,8 +45,10 @@ import {
 import { resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
 import { PendingRequests, type PendingRequest } from './pending.js';
 import { planRecovery, type RecoveryPlan } from './recovery.js';
-import { ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
+import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
 import { Watchdog } from './watchdog.js';
+import { describeSandbox, type SandboxReport } from './sandbox-report.js';
+import { PluginFile } from '../sandbox/plugin-file.js';
 
 /** Why a sidecar ended. */
 export type SidecarExitReason =
@@ -55,7 +58,8 @@ export type SidecarExitReason =
   | 'stop-timeout' // stop() did not finish in time and killed the process
   | 'start-failed' // the plugin could not be loaded or its init failed (first start only)
   | 'corrupt' // a ring failed validation or carried a malformed message
-  | 'parent-died'; // the sidecar process saw its host disappear (only seen by tests that fake it)
+  | 'parent-died' // the sidecar process saw its host disappear (only seen by tests that fake it)
+  | 'resource-limit'; // process mode: the plugin died on a sandbox limit (memory, CPU time); handled like a crash
 
 /** The argument of the 'exit' event and the result of stop(). */
 export interface SidecarExit {
@@ -202,18 +206,6 @@ function commandType(options: { type?: number } | undefined): number {
   return options.type === undefined ? 0 : checkInteger('options.type', options.type, 0, 0xffffffff);
 }
 
-async function checkPluginFile(path: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-    throw new SidecarError('ERR_SIDECAR_START', `The plugin file '${path}' ${why}.`, { cause: error });
-  }
-  if (!info.isFile()) throw new SidecarError('ERR_SIDECAR_START', `The plugin path '${path}' is not a regular file.`);
-}
-
 const START_FAILURES: Record<number, string> = {
   [EXIT_BAD_REGION]: 'The sidecar rejected its shared region.',
   [EXIT_LOAD_FAILED]: 'The plugin could not be loaded.',
@@ -221,6 +213,7 @@ const START_FAILURES: Record<number, string> = {
   [EXIT_ABI_MISMATCH]: 'The plugin was built for another plugin ABI version.',
   [EXIT_INIT_FAILED]: "The plugin's init failed.",
   [EXIT_USAGE]: 'The sidecar executable was started with bad arguments.',
+  [EXIT_SANDBOX]: 'The sidecar process could not be confined.',
 };
 
 export class Sidecar extends EventEmitter {
@@ -280,11 +273,15 @@ export class Sidecar extends EventEmitter {
   #finished: Promise<SidecarExit>;
   #finish!: (exit: SidecarExit) => void;
   #lastExit: SidecarExit | undefined;
+  /** The open, checked plugin file every run loads (owned; closed by #finalize). */
+  readonly #plugin: PluginFile;
+  #sandboxReport: SandboxReport | null = null;
 
-  private constructor(o: ResolvedSidecarOptions, commandParker: Parker) {
+  private constructor(o: ResolvedSidecarOptions, commandParker: Parker, plugin: PluginFile) {
     super();
     this.mode = o.mode;
     this.#o = o;
+    this.#plugin = plugin;
     this.#commandParker = commandParker;
     this.#streams = new EventStreams(o.eventStreamHighWaterMark);
     this.#eventParker = new EventfdParker();
@@ -309,10 +306,24 @@ export class Sidecar extends EventEmitter {
    */
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const o = resolveSidecarOptions(options);
-    await checkPluginFile(o.plugin);
-    const sidecar = new Sidecar(o, defaultParker());
-    await sidecar.#launchFirst();
+    const plugin = PluginFile.open(o.plugin, o.trustPluginFile);
+    let sidecar: Sidecar;
+    try {
+      sidecar = new Sidecar(o, defaultParker(), plugin);
+    } catch (error) {
+      plugin.close();
+      throw error;
+    }
+    await sidecar.#launchFirst(); // a failure finalizes the sidecar, which closes the plugin file
     return sidecar;
+  }
+
+  /**
+   * Process mode: the confinement the sidecar process reported when it last started (docs/security.md), or null in
+   * thread mode, with sandbox: false, and before the first start finished.
+   */
+  get sandbox(): SandboxReport | null {
+    return this.#sandboxReport;
   }
 
   /** The pid running the native loop: the sidecar process in process mode, this process in thread mode; -1 between runs. */
@@ -459,8 +470,8 @@ export class Sidecar extends EventEmitter {
     const ch = this.#ch;
     const runner =
       this.mode === 'thread'
-        ? new ThreadRunner(ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd)
-        : new ProcessRunner(ch.region, this.#o.plugin, this.#o.waitPolicy, this.#eventParker.fd);
+        ? new ThreadRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd)
+        : new ProcessRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#o.sandbox);
     this.#runner = runner;
     this.#startedAt = performance.now();
     this.#pumpAbort = new AbortController();
@@ -501,6 +512,8 @@ export class Sidecar extends EventEmitter {
   #onReady(): void {
     if (this.#fault !== undefined) return; // this run is being ended (init events over the limit)
     this.#ready = true;
+    // READY's record was published after the sidecar stored its sandbox words (runtime.c): they are visible now.
+    if (this.#o.sandbox !== null) this.#sandboxReport = describeSandbox(this.#ch.control.sandbox, this.#ch.control.landlockAbi, this.#o.sandbox);
     if (this.#phase === 'starting' || this.#phase === 'restarting') this.#phase = 'running';
     this.#callHost('init', () => this.#o.host.init?.());
     const early = this.#preReady;
@@ -920,16 +933,19 @@ export class Sidecar extends EventEmitter {
   #describeExit(runner: Runner, exit: RunnerExit): SidecarExit {
     const control = this.#ch.control;
     const reasonCode = exit.reason !== EXIT_NONE ? exit.reason : control.exitReason;
-    const message = this.#fault ?? control.errorMessage() ?? exit.error?.message;
+    const raw = this.#fault ?? control.errorMessage() ?? exit.error?.message;
+    const message = raw === undefined ? undefined : this.#plugin.describe(raw, this.mode === 'process' ? PROCESS_PLUGIN_FD_PATH : undefined);
     let reason: SidecarExitReason;
     if (this.#killReason !== undefined) reason = this.#killReason;
     else if (reasonCode === EXIT_NORMAL && exit.signal === null) reason = 'stopped';
     else if (reasonCode in START_FAILURES && !this.#ready && this.#startSettle !== undefined) reason = 'start-failed';
     else if (reasonCode === EXIT_CORRUPT) reason = 'corrupt';
     else if (reasonCode === EXIT_PARENT_DIED) reason = 'parent-died';
+    else if (reasonCode === EXIT_RESOURCE_LIMIT) reason = 'resource-limit';
     else reason = 'crashed';
     const result: SidecarExit = { reason, code: exit.code, signal: exit.signal, restarting: false, dropped: 0 };
     if (message !== undefined) result.message = message;
+    else if (reason === 'resource-limit') result.message = `The sidecar process ${runner.pid} hit a resource limit of its sandbox (${this.#describeLimits()}).`;
     else if (reason === 'crashed' || reason === 'watchdog') {
       result.message = exit.signal !== null
         ? `The sidecar process ${runner.pid} was killed by ${exit.signal}.`
@@ -946,9 +962,24 @@ export class Sidecar extends EventEmitter {
         ? `The sidecar process was killed by ${info.signal} before the plugin finished its init.`
         : `The sidecar ended (${info.code === null ? 'thread' : `exit code ${info.code}`}) before the plugin finished its init.`;
     }
+    if (reasonCode === EXIT_SANDBOX) return new SidecarError('ERR_SANDBOX_UNAVAILABLE', message);
+    if (reasonCode === EXIT_LOAD_FAILED && this.#o.sandbox !== null) {
+      // The likeliest cause under the sandbox: a dependency outside the system library directories.
+      message += ' Under the sandbox the loader reads only the plugin file, the system library directories and sandbox.readPaths; a library of the plugin elsewhere must be listed in readPaths and found through sandbox.env LD_LIBRARY_PATH ($ORIGIN means /proc/self/fd for a plugin loaded from its checked descriptor).';
+    }
     return reasonCode === EXIT_INIT_FAILED
       ? new SidecarError('ERR_SIDECAR_START', message, { errno: this.#ch.control.errorCode })
       : new SidecarError('ERR_SIDECAR_START', message);
+  }
+
+  #describeLimits(): string {
+    const s = this.#o.sandbox;
+    if (s === null) return 'none set';
+    const parts = [];
+    if (s.memoryBytes !== undefined) parts.push(`memoryBytes ${s.memoryBytes}`);
+    if (s.cpuSeconds !== undefined) parts.push(`cpuSeconds ${s.cpuSeconds}`);
+    parts.push(`openFiles ${s.openFiles}`);
+    return parts.join(', ');
   }
 
   #onRunnerExit(runner: Runner, exit: RunnerExit): void {
@@ -1134,6 +1165,8 @@ export class Sidecar extends EventEmitter {
     this.#streams.end();
     // The runner writes its own copy of the eventfd (a thread kept alive by keepRegion included): closing is safe.
     this.#eventParker.close();
+    // Every run loaded the plugin already (or failed to): the descriptor has done its work.
+    this.#plugin.close();
     if (!keepRegion) this.#ch.region.close();
     if (!starting) this.emit('exit', info);
     this.#finish(info);

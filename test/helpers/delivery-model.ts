@@ -338,7 +338,7 @@ export class DeliveryHarness {
       sidecar = await Sidecar.start({
         plugin: testPlugin('ledger'),
         mode: cfg.mode,
-        config: ledger.path,
+        ...ledger.sidecarOptions(cfg.mode),
         commandRingBytes: cfg.commandRingBytes,
         eventRingBytes: cfg.eventRingBytes,
         stopTimeoutMs: cfg.stopTimeoutMs,

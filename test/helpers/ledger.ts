@@ -41,6 +41,14 @@ export class Ledger {
     this.#fd = openSync(this.path, 'r');
   }
 
+  /**
+   * The Sidecar options a ledger plugin needs: in process mode its sandbox must let it write the ledger's directory
+   * (the default profile allows no write anywhere); a thread is not confined.
+   */
+  sidecarOptions(mode: 'thread' | 'process'): { config: string; sandbox?: { writePaths: string[] } } {
+    return mode === 'process' ? { config: this.path, sandbox: { writePaths: [this.#dir] } } : { config: this.path };
+  }
+
   /** Reads the records appended since the last poll; returns the number of entries now known. */
   poll(): number {
     const size = fstatSync(this.#fd).size;

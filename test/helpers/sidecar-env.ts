@@ -17,7 +17,7 @@ export const PARKER_POOL_SLACK = 4;
 export const MODES: readonly SidecarMode[] = ['thread', 'process'];
 
 /** A test plugin of native/test/plugins/ (built as build/Release/test_<name>.so). */
-export function testPlugin(name: 'faulty' | 'bad_abi' | 'init_fails' | 'not_plugin' | 'lifecycle' | 'ledger'): string {
+export function testPlugin(name: 'faulty' | 'bad_abi' | 'init_fails' | 'not_plugin' | 'lifecycle' | 'ledger' | 'spy' | 'needs_dep'): string {
   return nativeLibrary(`test_${name}`);
 }
 

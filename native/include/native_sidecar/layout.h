@@ -179,7 +179,22 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 #define NS_SIDECAR_EXIT_CORRUPT 7u      /* a ring failed validation while running, or a message was malformed */
 #define NS_SIDECAR_EXIT_PARENT_DIED 8u  /* process mode: the host process is gone */
 #define NS_SIDECAR_EXIT_USAGE 9u        /* process mode: bad command-line arguments */
+#define NS_SIDECAR_EXIT_SANDBOX 10u     /* process mode: a confinement layer the host required could not be applied */
+#define NS_SIDECAR_EXIT_RESOURCE_LIMIT 11u /* process mode: the plugin died on a sandbox limit (memory, CPU time) */
+#define NS_SIDECAR_EXIT_MAX 11u         /* the host reads a larger exit_reason as NONE (untrusted input) */
 #define NS_SIDECAR_EXIT_CODE_BASE 64
+
+/* sandbox (written by the sidecar process before it loads the plugin, §8.1): the confinement layers in force. The
+ * host reads it after READY (or a start failure) to report what was applied; the sidecar does not rely on it. */
+#define NS_SANDBOX_FDS_CLOSED 0x001u    /* every inherited descriptor but stdio, region, wake fd and plugin closed */
+#define NS_SANDBOX_NO_NEW_PRIVS 0x002u  /* PR_SET_NO_NEW_PRIVS */
+#define NS_SANDBOX_LANDLOCK_FS 0x004u   /* Landlock filesystem rules */
+#define NS_SANDBOX_LANDLOCK_NET 0x008u  /* Landlock TCP bind/connect refused (ABI ≥ 4) */
+#define NS_SANDBOX_LANDLOCK_SCOPE 0x010u /* Landlock signal and abstract-socket scoping (ABI ≥ 6) */
+#define NS_SANDBOX_SECCOMP 0x020u       /* the seccomp filter of native/sidecar/sandbox.c */
+#define NS_SANDBOX_USER_NS 0x040u       /* a new user namespace (and IPC namespace) */
+#define NS_SANDBOX_NET_NS 0x080u        /* a new network namespace: no interfaces but a down loopback */
+#define NS_SANDBOX_LIMITS 0x100u        /* the requested resource limits (setrlimit) */
 
 /* Message kinds = the record type of every record on a sidecar's rings. Every message payload starts with an 8-byte
  * message header {arg0, arg1} (so the data after it stays 8-byte aligned) followed by the data. */
@@ -230,7 +245,9 @@ typedef struct ns_sidecar_control {
   NS_ATOMIC_U32 processed;  /* commands processed, modulo 2^32 (informational) */
   NS_ATOMIC_U32 started;    /* commands taken (claimed, or skipped as withdrawn), modulo 2^32 (§8.3) */
   NS_ATOMIC_U32 completed;  /* commands finished (process returned and its failure REPLY committed, or skipped) */
-  uint8_t reserved1[NS_BLOCK_SIZE - 36];
+  NS_ATOMIC_U32 sandbox;    /* NS_SANDBOX_* layers in force (process mode; 0 in thread mode or unconfined) */
+  NS_ATOMIC_U32 landlock_abi; /* the kernel's Landlock ABI version the sidecar found (0: none or not probed) */
+  uint8_t reserved1[NS_BLOCK_SIZE - 44];
   /* blocks 2–3: error message (sidecar): written before state becomes FAILED (release), read after (acquire) */
   uint32_t error_length;    /* ≤ NS_SIDECAR_ERROR_MAX */
   uint32_t reserved2;
@@ -243,6 +260,8 @@ NS_STATIC_ASSERT(offsetof(ns_sidecar_control, state) == 128, "status block at 12
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, processed) == 152, "processed at 152");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, started) == 156, "started at 156");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, completed) == 160, "completed at 160");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, sandbox) == 164, "sandbox at 164");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, landlock_abi) == 168, "landlock_abi at 168");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, error_length) == 256, "error block at 256");
 NS_STATIC_ASSERT(sizeof(ns_sidecar_msg_header) == NS_SIDECAR_MSG_HEADER_SIZE, "message header is 8 bytes");
 
