@@ -93,6 +93,40 @@ export interface SidecarPoison {
   exit: SidecarExit;
 }
 
+/** The argument of the 'restart' event: a restart is scheduled after a crash (restart policy). */
+export interface SidecarRestart {
+  /** Restarts counted against options.restart.maxRestarts so far, this one included (a poison restart is not counted). */
+  attempt: number;
+  /** Milliseconds until the new sidecar starts (the backoff). */
+  delayMs: number;
+}
+
+/**
+ * The events of a Sidecar and the arguments their listeners get. `sidecar.on()`, `once()`, `off()`, `emit()` and the
+ * other EventEmitter methods are typed by this map: a misspelt event name or a listener with other parameter types
+ * does not compile. All of them are emitted on the owner thread.
+ */
+export interface SidecarEventMap {
+  /** The plugin emitted event `id`; `data` is a copy the listener owns. */
+  event: [id: number, data: Uint8Array];
+  /** The plugin logged a line (level: 0 debug, 1 info, 2 warn, 3 error). */
+  log: [level: number, text: string];
+  /** The sidecar ended: for good (`restarting: false`, the last event) or before a restart (`restarting: true`). */
+  exit: [exit: SidecarExit];
+  /**
+   * A fault that rejects no promise (a host callback threw: ERR_CALLBACK_THREW; a peer broke the protocol:
+   * ERR_RING_CORRUPT; a hung thread-mode call: ERR_TIMEOUT). Without an 'error' listener it is a process warning
+   * instead: it never ends Node.
+   */
+  error: [error: SidecarError];
+  /** A restart is scheduled after a crash. */
+  restart: [restart: SidecarRestart];
+  /** A command killed the sidecar twice and was quarantined. */
+  poison: [poison: SidecarPoison];
+  /** The plugin's init returned (after host.init()): at the first start and after every restart. */
+  ready: [];
+}
+
 export interface RequestOptions {
   /** Command type passed to the plugin's process (0 … 2^32 − 1, default 0). */
   type?: number;
@@ -216,7 +250,7 @@ const START_FAILURES: Record<number, string> = {
   [EXIT_SANDBOX]: 'The sidecar process could not be confined.',
 };
 
-export class Sidecar extends EventEmitter {
+export class Sidecar extends EventEmitter<SidecarEventMap> {
   /** 'thread' or 'process'. */
   readonly mode: SidecarMode;
 
@@ -883,7 +917,7 @@ export class Sidecar extends EventEmitter {
    * Reports `error` as an 'error' event on the next tick — or, when nobody listens for 'error', as a process warning:
    * an EventEmitter 'error' without a listener would throw and end the Node process, which this library never does.
    */
-  #emitError(error: NativeSidecarError): void {
+  #emitError(error: SidecarError): void {
     process.nextTick(() => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
       else process.emitWarning(error);
@@ -1118,7 +1152,8 @@ export class Sidecar extends EventEmitter {
     const delay = Math.min(policy.backoffMs * 2 ** this.#restarts, policy.maxBackoffMs);
     if (counts) this.#restarts++;
     if (this.#phase !== 'stopping') this.#phase = 'restarting';
-    this.emit('restart', { attempt: this.#restarts, delayMs: delay });
+    const restart: SidecarRestart = { attempt: this.#restarts, delayMs: delay };
+    this.emit('restart', restart);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       if (this.#phase !== 'restarting' && this.#phase !== 'stopping') return;
