@@ -932,12 +932,12 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#endRunner('crashed');
   }
 
-  /** Runs a host callback; an exception becomes an 'error' event instead of breaking the pump. */
+  /** Runs a host callback; an exception becomes an 'error' event (ERR_CALLBACK_THREW, the exception as its cause) instead of breaking the pump. */
   #callHost(name: string, fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      this.#emitError(new SidecarError('ERR_INVALID_ARG', `The host callback '${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      this.#emitError(new SidecarError('ERR_CALLBACK_THREW', `The host callback 'host.${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
     }
   }
 
