@@ -1,16 +1,17 @@
 /**
  * The one errors module. Native code returns codes; the JavaScript boundary turns them into these exceptions.
  * Every error has a stable `code` (match on it, not on the message) and a message that is a full sentence naming
- * the argument or the resource at fault.
+ * the argument or the resource at fault. Some codes also carry `errno` (and ERR_SYSTEM `syscall`), see
+ * NativeSidecarError.errno.
  */
 export type ErrorCode =
-  | 'ERR_INVALID_ARG' // an argument has the wrong type, range or shape
+  | 'ERR_INVALID_ARG' // an argument has the wrong type, range or shape, or an options object has a key that is no option
   | 'ERR_RING_CORRUPT' // shared ring memory failed validation (a peer wrote garbage)
   | 'ERR_RING_TOO_BIG' // a record is larger than the ring's max_payload
   | 'ERR_RING_CLOSED' // the ring (or this endpoint) was closed
   | 'ERR_REGION_INVALID' // a shared region does not start with a valid header
   | 'ERR_REGION_CLOSED' // the region was closed and its memory unmapped
-  | 'ERR_SYSTEM' // a system call failed; see `errno` and `syscall`
+  | 'ERR_SYSTEM' // a system call failed; see `errno` (positive, e.g. 28 = ENOSPC) and `syscall`
   | 'ERR_TIMEOUT' // a wait or request did not finish in time
   | 'ERR_ABORTED' // an AbortSignal fired
   | 'ERR_ADDON_MISSING' // the native addon is not built
@@ -21,7 +22,7 @@ export type ErrorCode =
   | 'ERR_CALLBACK_THREW' // a JavaScript callback threw: a showcase callback called by a native thread (reported to that thread), or a Sidecar host callback (an 'error' event)
   | 'ERR_DEADLOCK' // a blocking cross-thread call would deadlock the JavaScript thread
   | 'ERR_INVALID_STATE' // a method was called in a state that does not allow it (closed, busy, commit() without claim())
-  | 'ERR_SIDECAR_PLUGIN' // the plugin's process returned non-zero for a request without replying
+  | 'ERR_SIDECAR_PLUGIN' // the plugin's process returned non-zero for a request without replying (`errno`: that value)
   | 'ERR_SIDECAR_POISON' // the command killed the sidecar twice (once more when redelivered) and was quarantined
   | 'ERR_QUEUE_FULL' // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
   | 'ERR_PEER_REFUSED' // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
