@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Sidecar, examplePluginPath } from '../src/index.js';
+import { Sidecar, examplePluginPath } from 'native-sidecar';
 
 const models = mkdtempSync(join(tmpdir(), 'ns-example-models-'));
 const cache = mkdtempSync(join(tmpdir(), 'ns-example-cache-'));

@@ -1,4 +1,10 @@
-export * from './errors.js';
+/**
+ * The public entry of native-sidecar: the product — Sidecar, SharedRegion, Ring, the parkers, the errors and the
+ * layouts of the wire format. The interop showcase is `native-sidecar/showcase`; test peers and internal helpers
+ * are not exported (test/public-surface.test.ts lists every name and fails on an accidental one).
+ */
+export { NativeSidecarError, RingError, RegionError, SidecarError } from './errors.js';
+export type { ErrorCode } from './errors.js';
 export * as ringLayout from './ring/layout.js';
 export * as regionLayout from './region/layout.js';
 export { Ring } from './ring/ring.js';
@@ -11,5 +17,5 @@ export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions, type Sh
 export { RegionServer, type RegionPeer, type RegionServeOptions, type RegionConnectOptions } from './region/handover.js';
 export { NativeParker } from './native/parker.js';
 export { EventfdParker } from './native/eventfd-parker.js';
-export * from './showcase/index.js';
+export { includeDir } from './include-dir.js';
 export * from './sidecar/index.js';

@@ -64,7 +64,7 @@ describe('the C conformance vectors (ring_vectors)', () => {
 
   test('the committed vectors cover wrap, padding, closing and corruption', () => {
     const names = vectorNames(cVectorsDir);
-    for (const name of ['basic', 'wrap-padding', 'u32-wrap', 'zero-length', 'max-payload', 'closed', 'corrupt-reserved-type']) {
+    for (const name of ['basic', 'wrap-padding', 'u32-wrap', 'zero-length', 'max-payload', 'closed', 'corrupt-reserved-type', 'corrupt-padding-at-index-0']) {
       assert.ok(names.includes(name), `test/vectors/c lacks ${name}.bin`);
     }
   });

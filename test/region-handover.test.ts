@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +10,30 @@ import { nativeExecutable } from '../src/sidecar/paths.js';
 
 const CLIENT = fileURLToPath(new URL('./helpers/handover-client.js', import.meta.url));
 const SERVER = fileURLToPath(new URL('./helpers/handover-server.js', import.meta.url));
+const FLOOD = fileURLToPath(new URL('./helpers/handover-flood.js', import.meta.url));
 const C_PEER = nativeExecutable('region_handover_peer');
 const SIZE = 64 * 1024;
 const NOBODY = 65534;
+
+/** Descriptors open in this process, as "fd -> target". */
+function openFds(): string[] {
+  const fds: string[] = [];
+  for (const entry of readdirSync('/proc/self/fd')) {
+    try {
+      fds.push(`${entry} -> ${readlinkSync(`/proc/self/fd/${entry}`)}`);
+    } catch {
+      // the fd of readdir itself is gone by now
+    }
+  }
+  return fds.sort();
+}
+
+/** Asserts that no descriptor is open now that was not open in `before` (others, such as an earlier child's pipes,
+ * may have closed meanwhile). */
+function assertNoNewFds(before: string[], what: string): void {
+  const now = new Set(before);
+  assert.deepEqual(openFds().filter((fd) => !now.has(fd)), [], what);
+}
 
 /** A fresh directory for socket files; mode 0711 so a process of another uid can reach a socket inside it. */
 function socketDir(): string {
@@ -50,6 +71,12 @@ function run(command: string, args: string[]): { child: ChildProcess; lines: str
           });
         });
   return { child, lines, next };
+}
+
+/** SIGKILLs every child still running (also a stopped one) and waits until each has exited. */
+async function killAll(children: ChildProcess[]): Promise<void> {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(children.map(exited));
 }
 
 function exited(child: ChildProcess): Promise<[number | null, string | null]> {
@@ -193,6 +220,98 @@ describe('region handover over a Unix socket (docs/wire-format.md §1.2)', () =>
       server2.close();
       assert.equal(existsSync(path), false, 'close() removes the socket file');
     } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('connect() to a server that never sends rejects with ERR_TIMEOUT after timeoutMs and leaves no descriptor or socket open', async () => {
+    const dir = socketDir();
+    const cleanup: ChildProcess[] = [];
+    try {
+      const path = join(dir, 'sock');
+      const server = run(C_PEER, ['serve', path, '--silent', '--clients', '0']);
+      cleanup.push(server.child);
+      assert.equal(await server.next(), 'ready');
+      await assert.rejects(SharedRegion.connect(join(dir, 'nobody')), { code: 'ERR_SYSTEM' }); // warms up the pool
+      const before = openFds();
+      const started = performance.now();
+      await assert.rejects(SharedRegion.connect(path, { timeoutMs: 200 }), (e: unknown) => {
+        assert.equal((e as RegionError).code, 'ERR_TIMEOUT', String(e));
+        assert.match((e as Error).message, /sent no region within 200 ms/);
+        return true;
+      });
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed >= 199 && elapsed < 2000, `settled after ${elapsed} ms`);
+      assert.equal(await server.next(), 'eof', 'the client closed its socket: the server read end of file');
+      assertNoNewFds(before, 'the timed-out connect() left no descriptor open');
+    } finally {
+      await killAll(cleanup);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('a handover message with no descriptor or with more than one is refused with ERR_PEER_REFUSED, and every descriptor it carried is closed', async () => {
+    const dir = socketDir();
+    const cleanup: ChildProcess[] = [];
+    try {
+      await assert.rejects(SharedRegion.connect(join(dir, 'nobody')), { code: 'ERR_SYSTEM' }); // warms up the pool
+      for (const count of [0, 2, 3, 8]) {
+        const path = join(dir, `sock-${count}`);
+        const server = run(C_PEER, ['serve', path, '--fds', String(count), '--clients', '0']);
+        cleanup.push(server.child);
+        assert.equal(await server.next(), 'ready');
+        const before = openFds();
+        await assert.rejects(SharedRegion.connect(path), (e: unknown) => {
+          assert.equal((e as RegionError).code, 'ERR_PEER_REFUSED', `${count} descriptors: ${String(e)}`);
+          assert.match((e as Error).message, count === 0 ? /without a descriptor/ : /more than one descriptor/);
+          return true;
+        });
+        assert.equal(await server.next(), `sent ${count}`);
+        assertNoNewFds(before, `${count} descriptors: none stays open in the client`);
+      }
+    } finally {
+      await killAll(cleanup);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('clients flooding a full listen backlog are all served, or refused with ERR_TIMEOUT within their timeout, and the server goes on', async () => {
+    const dir = socketDir();
+    const cleanup: ChildProcess[] = [];
+    try {
+      const path = join(dir, 'sock');
+      const server = run(process.execPath, [SERVER, path]);
+      cleanup.push(server.child);
+      assert.equal(await server.next(), 'ready');
+      const CLIENTS = 48; // the server's backlog is 16: most of them wait in connect()
+      const flood = async (timeoutMs: number, resumeAfterMs: number | undefined) => {
+        server.child.kill('SIGSTOP'); // its accept thread stops: connections pile up in the backlog, then connect() blocks
+        const env = { ...process.env, UV_THREADPOOL_SIZE: String(CLIENTS) };
+        const child = spawn(process.execPath, [FLOOD, path, String(CLIENTS), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'], env });
+        cleanup.push(child);
+        let out = '';
+        child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+        if (resumeAfterMs !== undefined) setTimeout(() => server.child.kill('SIGCONT'), resumeAfterMs);
+        const closed = new Promise((resolve) => child.once('close', resolve));
+        assert.equal(await closed, 0);
+        if (resumeAfterMs === undefined) server.child.kill('SIGCONT');
+        return JSON.parse(out) as { served: number; sawMarker: boolean; errors: Record<string, number>; untyped: string[]; slowestMs: number; newFds: string[] };
+      };
+      // Resumed well within the clients' timeout: every one of them gets the region.
+      const resumed = await flood(5000, 300);
+      assert.deepEqual({ served: resumed.served, sawMarker: resumed.sawMarker, errors: resumed.errors, untyped: resumed.untyped }, { served: CLIENTS, sawMarker: true, errors: {}, untyped: [] });
+      assert.deepEqual(resumed.newFds, [], 'no descriptor left open in the clients');
+      // Stopped for longer than their timeout: every one is refused with ERR_TIMEOUT (those in the backlog while they
+      // wait for the message, the rest in connect()), none later than the timeout allows.
+      const stopped = await flood(300, undefined);
+      assert.deepEqual({ served: stopped.served, errors: stopped.errors, untyped: stopped.untyped }, { served: 0, errors: { ERR_TIMEOUT: CLIENTS }, untyped: [] });
+      assert.ok(stopped.slowestMs < 300 + 1000, `the slowest client settled after ${stopped.slowestMs} ms of a 300 ms timeout`);
+      assert.deepEqual(stopped.newFds, [], 'no descriptor left open in the clients');
+      // The server accepts the dead connections left in its backlog and goes on serving.
+      const after = run(process.execPath, [CLIENT, path, 'once']);
+      assert.deepEqual(JSON.parse(await after.next()), { seen: 42 });
+    } finally {
+      await killAll(cleanup);
       rmSync(dir, { recursive: true });
     }
   });

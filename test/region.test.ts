@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Ring, SharedRegion, RegionError, regionLayout as L, ringLayout as R } from '../src/index.js';
 import { startThreadPeer } from '../src/testing/peers.js';
+import { nativeExecutable } from '../src/sidecar/paths.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/region-child.js', import.meta.url));
 const SIZE = 64 * 1024;
@@ -337,6 +338,34 @@ describe('SharedRegion', () => {
         assert.equal(countOurMappings(), maps, 'a refused region leaves nothing mapped');
       });
     }
+  });
+
+  test('a ring segment whose offset is not a multiple of 128 is refused: ERR_REGION_INVALID in TypeScript, NS_REGION_ESEGMENT in C, and Ring.create/attach refuse such a byteOffset with ERR_INVALID_ARG (wire-format §1, §2, §7)', async () => {
+    using region = SharedRegion.create({ size: SIZE });
+    const ring = region.createRing(1024);
+    const segment = region.segments[0]!;
+    // The ring copied 8 bytes further: still 8-byte aligned (enough for correctness, §2), no longer on a block.
+    const bytes = new Uint8Array(region.buffer);
+    bytes.copyWithin(segment.offset + 8, segment.offset, segment.offset + segment.size);
+    new DataView(region.buffer).setUint32(L.REGION_SEGMENTS_OFFSET + L.SEGMENT_OFFSET_OFFSET, segment.offset + 8, true);
+    assert.throws(() => SharedRegion.fromFd(region.fd), (e: unknown) => {
+      assert.ok(e instanceof RegionError && e.code === 'ERR_REGION_INVALID', String(e));
+      assert.match(e.message, /misaligned offset/);
+      return true;
+    });
+    const child = spawn(nativeExecutable('region_handover_peer'), ['map', '3'], { stdio: ['ignore', 'pipe', 'inherit', region.fd] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    // 'close', not 'exit': the exit may be reported before the last output is read.
+    assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0);
+    const NS_REGION_ESEGMENT = -6;
+    assert.match(out.trim(), new RegExp(`^refused ${NS_REGION_ESEGMENT} .*misaligned offset`));
+    // The TypeScript Ring asks for a block-aligned byteOffset in any buffer, region or not.
+    for (const byteOffset of [segment.offset + 8, segment.offset + 64]) {
+      assert.throws(() => Ring.attach(region.buffer, { byteOffset }), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG' && /'byteOffset'.*multiple of 128/.test(String(e)));
+      assert.throws(() => Ring.create(region.buffer, { byteOffset, capacity: 1024 }), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_ARG' && /'byteOffset'.*multiple of 128/.test(String(e)));
+    }
+    assert.equal(ring.capacity, 1024);
   });
 
   test('use after close is ERR_REGION_CLOSED, old views read as empty, and close is idempotent', () => {

@@ -30,6 +30,7 @@ import {
   RING_MAX_PAYLOAD_OFFSET,
   RING_MIN_CAPACITY,
   RING_PRODUCER_PARKED_OFFSET,
+  RING_SPACE_SEQ_OFFSET,
   RING_TAIL_OFFSET,
   RING_VERSION,
   RING_VERSION_OFFSET,
@@ -472,6 +473,52 @@ describe('Ring.writable()', () => {
     const pending = ring.writable(100, { signal: aborter.signal });
     aborter.abort();
     await assert.rejects(pending, code('ERR_ABORTED'));
+  });
+});
+
+describe('wire-format §5.1 step 4: "space is available" for the producer (issue 8)', () => {
+  /** Polls `condition` on timers until it holds; fails after 5 s instead of hanging. */
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    const deadline = performance.now() + 5000;
+    while (!condition()) {
+      assert.ok(performance.now() < deadline, `timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  test('a producer waiting for space is released by the head store that makes room for its record, padding included, not by an earlier one', async () => {
+    // Records of 128 bytes fill [0, 896), one of 64 bytes [896, 960). The producer waits to write a 144-byte record:
+    // it does not fit in the 64 bytes before the end, so it needs 64 (padding) + 144 = 208 free bytes. Releasing
+    // the first record frees 128 (192 free: enough for the record alone, not with its padding); the second, 256.
+    const parker = new PollingParker();
+    const f = fixture({ parker, waitPolicy: { mode: 'park' } });
+    const consumer = Ring.attach(f.buffer, { parker: new PollingParker() });
+    for (let i = 0; i < 7; i++) assert.equal(f.ring.tryWrite(1, filled(120, i)), true);
+    assert.equal(f.ring.tryWrite(1, filled(56, 7)), true);
+    assert.equal(tail(f), 960);
+    const parked = (): number => f.view.getUint32(RING_PRODUCER_PARKED_OFFSET, true);
+    const spaceSeq = (): number => f.view.getUint32(RING_SPACE_SEQ_OFFSET, true);
+    let written = false;
+    const writing = f.ring.write(9, filled(136, 9), { timeout: 10_000 }).then(() => (written = true));
+    await until(() => parked() === 1, 'the producer parked');
+
+    const seqBefore = spaceSeq();
+    const waitsBefore = parker.waits;
+    assert.notEqual(consumer.peek(), null);
+    consumer.release(); // head 128
+    assert.equal(spaceSeq(), seqBefore + 1, 'the head store woke the parked producer');
+    await until(() => parker.waits > waitsBefore && parked() === 1, 'the producer looked again and parked again');
+    await new Promise((r) => setTimeout(r, 20)); // a producer that took 192 free bytes for enough would write now
+    assert.equal(written, false, '192 free bytes are not room for a 144-byte record that needs 64 bytes of padding first');
+    assert.equal(tail(f), 960, 'nothing was written, not even the padding');
+
+    assert.notEqual(consumer.peek(), null);
+    consumer.release(); // head 256: 320 free
+    await writing;
+    assert.equal(tail(f), 1024 + 144, 'padding to the end, then the record at index 0');
+    const after: number[] = [];
+    consumer.drain((type) => void after.push(type));
+    assert.deepEqual(after, [1, 1, 1, 1, 1, 1, 9]);
   });
 });
 

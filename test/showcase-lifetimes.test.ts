@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { InteropError } from '../src/index.js';
+import { InteropError } from '../src/showcase/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -84,8 +84,8 @@ for (const name of BINDING_NAMES) {
       }));
 
     test('a callback released by close() is refused afterwards, and so are new registrations', async () => {
-      let keep: import('../src/index.js').CallbackHandle | undefined;
-      let bindingRef: import('../src/index.js').InteropBinding | undefined;
+      let keep: import('../src/showcase/index.js').CallbackHandle | undefined;
+      let bindingRef: import('../src/showcase/index.js').InteropBinding | undefined;
       await withBinding(name, (binding) => {
         bindingRef = binding;
         keep = binding.registerMessageCallback(() => {});

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallMode, InteropBinding, ThreadReport } from '../src/index.js';
+import type { CallMode, InteropBinding, ThreadReport } from '../src/showcase/index.js';
 import { BINDING_NAMES, fnv1aWords, tick, withBinding } from './helpers/showcase-bindings.js';
 
 const TOTAL_CALLS = 100_000;

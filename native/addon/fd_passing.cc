@@ -4,8 +4,9 @@
 // ns_region_recv_fd, ns_peer_cred, ns_peer_uid_allowed), shared with C peers. src/region/handover.ts is the facade.
 //
 // Never blocking the event loop: the server's accept/send loop runs on its own thread and reports each peer through a
-// thread-safe function; the client's connect/recv runs on a pool thread, bounded by a timeout (SO_SNDTIMEO for
-// connect, poll for the reply). Every descriptor is close-on-exec and is closed on every error path.
+// thread-safe function; the client's connect/recv runs on a pool thread, bounded by one timeout for both (SO_SNDTIMEO
+// for connect, poll with what is left of it for the reply). Every descriptor is close-on-exec and is closed on every
+// error path.
 #include <napi.h>
 
 #include <poll.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <ctime>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -229,12 +232,17 @@ class ReceiveWorker : public Napi::AsyncWorker {
     SocketAddress(path_, &addr);
     int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (sock < 0) return SetSystem("socket", errno);
+    // One deadline for the whole call: connect() and the wait for the message share timeoutMs.
+    const int64_t deadline = ns_monotonic_ms() + timeout_ms_;
     timeval timeout{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
     setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);  // bounds connect() on a full backlog
     if (connect(sock, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0) {
       int err = errno;
       close(sock);
-      return SetSystem("connect", err == EINPROGRESS ? ETIMEDOUT : err);
+      // A Unix stream connect() whose listener's backlog stays full for SO_SNDTIMEO fails with EAGAIN (not
+      // EINPROGRESS as for TCP): the server did not take us in time, which is a timeout, not a system failure.
+      if (err == EAGAIN || err == EINPROGRESS) return SetTimeout("did not accept the connection", " (its listen backlog stayed full)");
+      return SetSystem("connect", err);
     }
     uid_t uid = 0;
     pid_t pid = 0;
@@ -252,16 +260,14 @@ class ReceiveWorker : public Napi::AsyncWorker {
     }
     pollfd p{sock, POLLIN, 0};
     int ready;
-    do ready = poll(&p, 1, timeout_ms_);
-    while (ready < 0 && errno == EINTR);
+    do {
+      const int64_t left = deadline - ns_monotonic_ms();
+      ready = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
+    } while (ready < 0 && errno == EINTR);
     if (ready <= 0) {
       int err = ready == 0 ? ETIMEDOUT : errno;
       close(sock);
-      if (err == ETIMEDOUT) {
-        code_ = "ERR_TIMEOUT";
-        message_ = "The server at '" + path_ + "' sent no region within " + std::to_string(timeout_ms_) + " ms.";
-        return;
-      }
+      if (err == ETIMEDOUT) return SetTimeout("sent no region", "");
       return SetSystem("poll", err);
     }
     int fd = -1;
@@ -270,8 +276,14 @@ class ReceiveWorker : public Napi::AsyncWorker {
     close(sock);
     if (rc == NS_REGION_ENOFD) {
       code_ = "ERR_PEER_REFUSED";
-      message_ = "The server at '" + path_ + "' closed the connection without sending a region (it may not allow uid " +
-                 std::to_string(geteuid()) + ").";
+      message_ = "The server at '" + path_ + "' sent no region: it closed the connection (it may not allow uid " +
+                 std::to_string(geteuid()) + ") or answered without a descriptor.";
+      return;
+    }
+    if (rc == NS_REGION_EFDCOUNT) {
+      // ns_region_recv_fd() closed every descriptor of the message: none of them reaches JavaScript.
+      code_ = "ERR_PEER_REFUSED";
+      message_ = "The server at '" + path_ + "' sent more than one descriptor in its message; all were closed and no region was received.";
       return;
     }
     if (rc != NS_REGION_OK) return SetSystem("recvmsg", err);
@@ -290,6 +302,17 @@ class ReceiveWorker : public Napi::AsyncWorker {
   }
 
  private:
+  void SetTimeout(const char *what, const char *why) {
+    code_ = "ERR_TIMEOUT";
+    message_ = "The server at '" + path_ + "' " + what + " within " + std::to_string(timeout_ms_) + " ms" + why + ".";
+  }
+
+  static int64_t ns_monotonic_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  }
+
   void SetSystem(const char *syscall, int err) {
     code_ = "ERR_SYSTEM";
     syscall_ = syscall;

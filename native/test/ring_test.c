@@ -232,6 +232,26 @@ static void test_attach_rejects_a_bad_descriptor(void) {
 
 /* ----------------------------------------------------------------------------------------- write and read */
 
+/* wire-format §2, §7: correctness needs 8-byte alignment, which is all init and attach check (NS_RING_EINVAL); a
+ * ring at an 8- but not 128-aligned address works (the block alignment is a performance property that region
+ * segments and the TypeScript Ring's byteOffset enforce). */
+static void test_init_and_attach_need_8_byte_alignment_not_128(void) {
+  const uint32_t cap = 1024;
+  const size_t size = ns_ring_segment_size(cap);
+  uint8_t *block = alloc_segment(size + NS_BLOCK_SIZE);
+  ns_ring r = {0};
+  CHECK_EQ(ns_ring_init(block + 4, size, cap, 0, 0), NS_RING_EINVAL);
+  CHECK_EQ(ns_ring_init(block + 8, size, cap, 0, 0), NS_RING_OK);
+  CHECK_EQ(ns_ring_attach(&r, block + 4, size), NS_RING_EINVAL);
+  CHECK_EQ(ns_ring_attach(&r, block + 8, size), NS_RING_OK);
+  CHECK_EQ(ns_ring_try_write(&r, 7, "eight", 5), NS_RING_OK);
+  collected c = {0};
+  CHECK_EQ(ns_ring_read(&r, collect, &c, 0), 1);
+  CHECK_EQ(c.types[0], 7u);
+  CHECK_EQ(c.misaligned, 0);
+  free(block);
+}
+
 static void test_records_round_trip_in_order(void) {
   fixture f;
   fixture_open(&f, 1024, 0, 0);
@@ -1023,6 +1043,49 @@ static void test_closing_the_consumer_wakes_a_parked_producer(void) {
   fixture_close(&f);
 }
 
+/* wire-format §5.1 step 4, "space is available" for the producer: the record it waits for fits — with the padding
+ * to the end of the data area when it does not fit before it — not "any free byte". Records of 128 bytes fill
+ * [0, 896), one of 64 bytes [896, 960); the waiter wants a 144-byte record, which does not fit in the 64 bytes before
+ * the end, so it needs 64 + 144 = 208 free bytes. The first read frees 128 (192 free: the record alone would fit, but
+ * not with its padding): the waiter is woken, looks, and parks again. The second read frees 256 more: it returns. */
+static void test_a_waiting_producer_is_released_when_its_record_fits_not_before(void) {
+  const char *name = "a producer waiting for space is released by the head store that makes room for its record";
+  fixture f;
+  fixture_open(&f, 1024, 0, 0);
+  uint8_t buf[136] = {0};
+  for (int i = 0; i < 7; ++i) CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 120), NS_RING_OK);
+  CHECK_EQ(ns_ring_try_write(&f.r, 1, buf, 56), NS_RING_OK);
+  CHECK_EQ(shared_tail(&f), 960u);
+  ns_ring producer = {0};
+  CHECK_EQ(ns_ring_attach(&producer, f.mem, f.size), NS_RING_OK);
+  waiter_args w;
+  memset(&w, 0, sizeof w);
+  w.r = &producer;
+  w.producer_side = 1;
+  w.length = 136;
+  w.policy.mode = NS_WAIT_PARK;
+  atomic_init(&w.done, 0);
+  pthread_t t;
+  if (pthread_create(&t, NULL, waiter_main, &w) != 0) abort();
+  NS_ATOMIC_U32 *parked = &shared_of(&f)->producer_parked;
+  if (!wait_word(parked, 1, WATCHDOG_NS)) abandon_run(name, "the waiter never announced that it parked");
+  collected c = {0};
+  const uint32_t seq_before = NS_ATOMIC_LOAD(&shared_of(&f)->space_seq, NS_MO_SEQ_CST);
+  CHECK_EQ(ns_ring_read(&f.r, collect, &c, 1), 1); /* head 128: 192 bytes free, 208 needed */
+  CHECK_EQ(NS_ATOMIC_LOAD(&shared_of(&f)->space_seq, NS_MO_SEQ_CST), seq_before + 1u); /* it was woken */
+  /* It looks again and parks again: the exchange of the wake cleared its flag, so a 1 is its new park. */
+  if (!wait_word(parked, 1, WATCHDOG_NS)) abandon_run(name, "the waiter did not park again after a head store too small for it");
+  sleep_ns(20000000); /* a waiter that wrongly counted 192 free bytes as enough would return now */
+  CHECK_EQ(atomic_load(&w.done), 0);
+  CHECK_EQ(ns_ring_read(&f.r, collect, &c, 1), 1); /* head 256: 320 free ≥ 208 */
+  if (!wait_flag(&w.done, WATCHDOG_NS)) abandon_run(name, "the waiter was not released by the head store that made room");
+  pthread_join(t, NULL);
+  CHECK_EQ(w.result, NS_RING_OK);
+  CHECK_EQ(ns_ring_try_write(&producer, 1, buf, 136), NS_RING_OK); /* the record it waited for fits, after padding */
+  CHECK_EQ(shared_tail(&f), 1024u + 144u);
+  fixture_close(&f);
+}
+
 /* --------------------------------------------------------------------------------------------- C↔C stress */
 
 #define STRESS_CAPACITY 65536u
@@ -1187,6 +1250,8 @@ int main(int argc, char **argv) {
   }
   run_test("init rejects bad arguments", test_init_rejects_bad_arguments);
   run_test("attach rejects a bad descriptor or bad positions", test_attach_rejects_a_bad_descriptor);
+  run_test("init and attach need 8-byte alignment, not 128: 4-aligned memory is NS_RING_EINVAL, 8-aligned works",
+           test_init_and_attach_need_8_byte_alignment_not_128);
   run_test("records round trip in order with their types and payloads", test_records_round_trip_in_order);
   run_test("record arguments are checked before anything is written", test_record_arguments_are_checked);
   run_test("a full ring refuses a write without side effects", test_a_full_ring_refuses_a_write_without_side_effects);
@@ -1221,6 +1286,9 @@ int main(int argc, char **argv) {
   run_test("a parked producer is woken when the consumer frees space",
            test_a_parked_producer_is_woken_when_the_consumer_frees_space);
   run_test("closing the consumer wakes a parked producer", test_closing_the_consumer_wakes_a_parked_producer);
+  run_test("a producer waiting for space is released by the head store that makes room for its record, padding "
+           "included, not by an earlier one",
+           test_a_waiting_producer_is_released_when_its_record_fits_not_before);
   run_test("C to C stress with spin-then-park loses nothing", test_stress_spin_then_park);
   run_test("C to C stress with park loses nothing", test_stress_park);
   printf("%d passed, %d failed\n", g_passed, g_failed);

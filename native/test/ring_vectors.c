@@ -350,6 +350,15 @@ static void write_corrupt_vectors(const char *dir, vector *v) {
   vec_corrupt(v);
   vec_finish(v, dir);
 
+  /* wire-format §4 check 3: no producer writes padding at index 0; skipping it would consume the whole data area and
+   * deliver nothing, so both readers must refuse it instead. */
+  vec_begin(v, "corrupt-padding-at-index-0",
+            "a padding record at data index 0 covering the whole data area, tail = head + capacity", 1024, 0, 0);
+  vec_put_header(v, 0, 1024 - NS_RECORD_HEADER_SIZE, NS_RECORD_TYPE_PADDING);
+  vec_set_tail(v, 1024);
+  vec_corrupt(v);
+  vec_finish(v, dir);
+
   vec_begin(v, "corrupt-record-crosses-end", "a 32-byte record at index 1008 of a 1024-byte ring", 1024, 0, 1008);
   vec_put_header(v, 1008, 32, 1);
   vec_set_tail(v, 1008 + ns_record_size(32));

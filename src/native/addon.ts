@@ -1,5 +1,6 @@
 /**
- * Loads the native addon (build/Release/native_sidecar.node, built by `npm install`) once per thread and describes
+ * Loads the native addon (build/Release/native_sidecar.node from a local build, or the package's prebuilt
+ * prebuilds/<platform>-<arch>/native_sidecar.napi.node; src/native/artifacts.ts) once per thread and describes
  * its exports. Other modules never `require` the .node file themselves.
  */
 import { existsSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeSidecarError } from '../errors.js';
+import { addonFile, prebuildTarget } from './artifacts.js';
 
 /** Result of one native futex wait (see {@link NativeFutexWaiter.wait}). */
 export type FutexWaitResult = 'ok' | 'not-equal' | 'timed-out' | 'cancelled';
@@ -104,7 +106,6 @@ export interface NativeAddon {
   ) => { stop(): void; readonly running: boolean };
 }
 
-const ADDON_FILE = join('build', 'Release', 'native_sidecar.node');
 /** How many directories above this module to look for build/ (dist/native → 2; .out/src/native → 3). */
 const SEARCH_DEPTH = 4;
 
@@ -132,11 +133,11 @@ export function findBuildArtifact(relative: string): string | undefined {
  */
 export function loadAddon(): NativeAddon {
   if (cached !== undefined) return cached;
-  const path = findBuildArtifact(ADDON_FILE);
+  const path = addonFile();
   if (path === undefined) {
     throw new NativeSidecarError(
       'ERR_ADDON_MISSING',
-      `The native addon ${ADDON_FILE} was not found next to native-sidecar; run \`npm install\` in the package directory to build it.`,
+      `The native addon of native-sidecar was found neither in build/Release nor in prebuilds/${prebuildTarget()}; this platform has no prebuilt binaries, so build them from source with \`npm rebuild native-sidecar\` (needs a C/C++ compiler and Python).`,
     );
   }
   try {

@@ -168,8 +168,10 @@ export class SharedRegion {
    * on a libuv pool thread, bounded by `options.timeoutMs`). The calling thread owns the result.
    *
    * Checks, in order: the server's uid (SO_PEERCRED) is allowed (`options.allowUids`, default our own effective uid) —
-   * otherwise rejects with ERR_PEER_REFUSED before reading anything; a descriptor arrives — ERR_PEER_REFUSED when the
-   * server closes without one (it refused our uid), ERR_TIMEOUT when none comes in time; then fromFd(): the fd must be
+   * otherwise rejects with ERR_PEER_REFUSED before reading anything; exactly one descriptor arrives — ERR_PEER_REFUSED
+   * when the server closes without one (it refused our uid) or its message carries none or more than one (all of them
+   * are closed), ERR_TIMEOUT when the server does not accept the connection (a full backlog) or send the region
+   * within `options.timeoutMs` (one limit for both); then fromFd(): the fd must be
    * a memfd sealed against shrinking (ERR_REGION_INVALID otherwise, unless `options.trustPeer`). Rejects with
    * ERR_SYSTEM (ENOENT, ECONNREFUSED …) when it cannot connect, ERR_INVALID_ARG for bad arguments. The received fd
    * is close-on-exec and is closed before the promise settles; the region works on its own duplicate.

@@ -1,6 +1,7 @@
 /**
- * Public API of the interop showcase. The bindings are loaded on demand, so importing native-sidecar neither loads
- * koffi nor touches the showcase library until a binding is opened.
+ * Public API of the interop showcase, the subpath export `native-sidecar/showcase` (teaching code: it is not part of
+ * the main entry). The bindings are loaded on demand, so importing it neither loads koffi nor touches the showcase
+ * library until a binding is opened.
  */
 import type { BindingName, InteropBinding } from './types.js';
 
@@ -19,6 +20,8 @@ export type {
 } from './types.js';
 export { showcaseLibraryPath } from './library-path.js';
 export { fnv1aU32, fnv1aU32Sequence, FNV_OFFSET_BASIS } from './checksum.js';
+/** Errors of the showcase (callbacks, tables, cross-thread calls); a NativeSidecarError of the main entry. */
+export { InteropError } from '../errors.js';
 
 /**
  * Opens a binding of the showcase library: 'napi' (the project's Node-API addon) or 'koffi' (FFI). JS thread; the

@@ -9,8 +9,9 @@
  * fire-and-forget (the 'fire-and-forget' mode here only means the thread ignores the result). The C library knows
  * this (plain function pointers called from a foreign thread are always guarded), so the deadlock guard applies.
  */
-import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
-import { invalidArg } from '../errors.js';
+import { createRequire } from 'node:module';
+import type { LibraryHandle, TypeObject } from 'koffi';
+import { InteropError, invalidArg } from '../errors.js';
 import { RegisteredCallback } from './callback-handle.js';
 import { showcaseLibraryPath } from './library-path.js';
 import { ThreadHandle, type RawReport, type ThreadOps } from './native-thread.js';
@@ -28,6 +29,26 @@ import type {
 import * as v from './validate.js';
 
 type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * koffi is an optional peer dependency (only this binding uses it): loaded on the first KoffiBinding, so that
+ * importing the showcase without koffi installed works and the N-API binding stays usable.
+ */
+type Koffi = typeof import('koffi').default;
+let koffi: Koffi;
+
+function loadKoffi(): void {
+  if (koffi !== undefined) return;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
+  } catch (error) {
+    throw new InteropError(
+      'ERR_ADDON_MISSING',
+      "The koffi binding of the showcase needs the package 'koffi' (an optional peer dependency of native-sidecar): install it with `npm install koffi`.",
+      { cause: error },
+    );
+  }
+}
 
 /** koffi types, created once per process: koffi keeps named types in a global registry. */
 interface Types {
@@ -157,6 +178,7 @@ export class KoffiBinding implements InteropBinding {
 
   /** Loads the library at `libraryPath` (default: the one built by `npm install`). JS thread. */
   constructor(libraryPath: string = showcaseLibraryPath()) {
+    loadKoffi();
     this.#lib = declare(koffi.load(libraryPath), types());
     const lib = this.#lib;
     this.#threadOps = {

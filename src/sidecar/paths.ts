@@ -1,54 +1,32 @@
 /**
- * Where `npm install` (node-gyp) puts the native artefacts of the Sidecar, resolved in this one place:
- * - the executable of process mode: `build/Release/native-sidecar-host`;
- * - shared libraries (the plugins): `build/Release/<name>.so` — binding.gyp gives these `shared_library` targets
- *   an empty product prefix, and node-gyp's make generator copies each product from `obj.target/` to
- *   `build/Release/` (checked with ls after `npm install`).
- * The package directory is found by walking up from this module (dist/sidecar → 2 levels, .out/src/sidecar → 3).
+ * The native artefacts of the Sidecar, found by src/native/artifacts.ts (a local build in build/Release first, then
+ * the package's prebuilds/<platform>-<arch>/):
+ * - the executable of process mode: `native-sidecar-host`;
+ * - shared libraries (the plugins): `<name>.so` — binding.gyp gives these `shared_library` targets an empty product
+ *   prefix, and node-gyp's make generator copies each product from `obj.target/` to `build/Release/`.
+ * Test programs exist only in build/Release (built by `npm test`), never in a prebuild.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SidecarError } from '../errors.js';
-
-const RELEASE_DIR = join('build', 'Release');
-const SEARCH_DEPTH = 4;
-
-let packageDir: string | undefined;
-
-/** The package directory that holds build/Release, or undefined when the native build is missing. Any thread. */
-function findPackageDir(): string | undefined {
-  if (packageDir !== undefined) return packageDir;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i <= SEARCH_DEPTH; i++) {
-    if (existsSync(join(dir, RELEASE_DIR))) return (packageDir = dir);
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return undefined;
-}
+import { findArtifact, prebuildTarget } from '../native/artifacts.js';
 
 function missing(what: string): SidecarError {
   return new SidecarError(
     'ERR_ADDON_MISSING',
-    `The native ${what} of native-sidecar was not found in build/Release; run \`npm install\` in the package directory to build it.`,
+    `The native ${what} of native-sidecar was found neither in build/Release nor in prebuilds/${prebuildTarget()}; this platform has no prebuilt binaries, so build them from source with \`npm rebuild native-sidecar\` (needs a C/C++ compiler and Python).`,
   );
 }
 
-/** Absolute path of a native executable built by binding.gyp (`build/Release/<name>`); throws ERR_ADDON_MISSING. */
+/** Absolute path of a native executable (`native-sidecar-host`, or a test program); throws ERR_ADDON_MISSING. */
 export function nativeExecutable(name: string): string {
-  const dir = findPackageDir();
-  const path = dir === undefined ? undefined : join(dir, RELEASE_DIR, name);
-  if (path === undefined || !existsSync(path)) throw missing(`executable '${name}'`);
+  const path = findArtifact(name);
+  if (path === undefined) throw missing(`executable '${name}'`);
   return path;
 }
 
-/** Absolute path of a shared library built by binding.gyp (`build/Release/<name>.so`); ERR_ADDON_MISSING. */
+/** Absolute path of a native shared library (`<name>.so`); throws ERR_ADDON_MISSING. */
 export function nativeLibrary(name: string): string {
-  const dir = findPackageDir();
-  const path = dir === undefined ? undefined : join(dir, RELEASE_DIR, `${name}.so`);
-  if (path === undefined || !existsSync(path)) throw missing(`library '${name}.so'`);
+  const path = findArtifact(`${name}.so`);
+  if (path === undefined) throw missing(`library '${name}.so'`);
   return path;
 }
 

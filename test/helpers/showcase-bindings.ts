@@ -1,5 +1,5 @@
 /** Opens each binding of the interop showcase for tests. */
-import { openInteropBinding, type BindingName, type InteropBinding } from '../../src/index.js';
+import { openInteropBinding, type BindingName, type InteropBinding } from '../../src/showcase/index.js';
 
 export const BINDING_NAMES: readonly BindingName[] = ['napi', 'koffi'];
 

@@ -4,7 +4,8 @@
  * instead of freezing or killing the test runner. Prints one JSON line with the outcome.
  *   node showcase-child.js <scenario> <napi|koffi>
  */
-import { NativeSidecarError, openInteropBinding, type BindingName, type ThreadReport } from '../../src/index.js';
+import { NativeSidecarError } from '../../src/index.js';
+import { openInteropBinding, type BindingName, type ThreadReport } from '../../src/showcase/index.js';
 
 const [scenario, bindingName] = process.argv.slice(2) as [string, BindingName];
 

@@ -209,6 +209,16 @@ export function buildTsVectors(): Vector[] {
     ),
   );
 
+  // §4 check 3 at a wrapped position: data index 0 is position 2^32 − capacity, and tail wraps to 0.
+  b = new Builder(CAP, undefined, 2 ** 32 - CAP);
+  vectors.push(
+    b.corrupt('ts-corrupt-padding-at-index-0', 'a padding record at data index 0 (position 2^32-1024) covering the whole data area, tail = head + capacity', (v) => {
+      v.setUint32(RING_DATA_OFFSET, CAP - 8, true);
+      v.setUint32(RING_DATA_OFFSET + 4, RECORD_TYPE_PADDING, true);
+      v.setUint32(RING_TAIL_OFFSET, 0, true);
+    }),
+  );
+
   b = new Builder(CAP, undefined, 0);
   b.write(1, pattern(8, 52));
   vectors.push(b.corrupt('ts-corrupt-tail-behind-head', 'tail is head - 8', (v) => v.setUint32(RING_TAIL_OFFSET, 2 ** 32 - 8, true)));

@@ -54,7 +54,8 @@ enum {
   /* the handover over a Unix domain socket (§1.2) */
   NS_REGION_ENOFD = -16,       /* ns_region_recv_fd: the peer closed the connection without sending a descriptor */
   NS_REGION_EPEER = -17,       /* the peer's uid (SO_PEERCRED) is not allowed */
-  NS_REGION_EFLAGS = -18       /* the reserved flags word of the header is not 0 (§1 "Reserved values") */
+  NS_REGION_EFLAGS = -18,      /* the reserved flags word of the header is not 0 (§1 "Reserved values") */
+  NS_REGION_EFDCOUNT = -19     /* ns_region_recv_fd: the message carried more than one descriptor (all were closed) */
 };
 
 /* Flags of ns_region_check_fd / ns_region_map_fd_flags. */
@@ -87,7 +88,8 @@ static inline const char *ns_region_strerror(int code) {
       return "does not support seals, so it is not a memfd and could be shrunk under the mapping (SIGBUS)";
     case NS_REGION_EUNSEALED:
       return "is not sealed against shrinking (F_SEAL_SHRINK), so its creator could shrink it under the mapping (SIGBUS)";
-    case NS_REGION_ENOFD: return "was not sent: the peer closed the connection without sending a file descriptor";
+    case NS_REGION_ENOFD: return "was not sent: the peer closed the connection or answered without a file descriptor";
+    case NS_REGION_EFDCOUNT: return "was refused: the peer sent more than one file descriptor (all of them were closed)";
     case NS_REGION_EPEER: return "was not exchanged: the peer runs as a user that is not allowed";
     default: return "has an unknown problem";
   }
@@ -314,20 +316,24 @@ static inline int ns_region_send_fd(int sock, int fd) {
 }
 
 /* Receives one fd sent by ns_region_send_fd over `sock`. On NS_REGION_OK, *fd_out is a new close-on-exec descriptor
- * (MSG_CMSG_CLOEXEC) that the caller owns; on every failure *fd_out is -1 and no received fd stays open (extra or
- * truncated descriptors are closed). Returns NS_REGION_OK, NS_REGION_ENOFD (the peer closed or sent bytes without a
- * descriptor), or NS_REGION_ESYSTEM (errno says why). */
+ * (MSG_CMSG_CLOEXEC) that the caller owns. A message that does not carry exactly one descriptor is refused whole:
+ * none of the descriptors it brought stays open (a conforming server sends exactly one, §1.2, so a second one says
+ * the peer is not following the protocol, and which of them would be "the region" is anybody's guess). On every
+ * failure *fd_out is -1. Returns NS_REGION_OK, NS_REGION_ENOFD (the peer closed, or sent bytes without a
+ * descriptor), NS_REGION_EFDCOUNT (more than one descriptor, or more than the control buffer holds: the kernel
+ * then discards the rest and sets MSG_CTRUNC), or NS_REGION_ESYSTEM (errno says why). */
 static inline int ns_region_recv_fd(int sock, int *fd_out) {
   char byte = 0;
   struct iovec iov;
   struct msghdr msg;
   union {
-    char buf[CMSG_SPACE(sizeof(int) * 4)]; /* room for a few, so a peer sending more cannot leak them into us */
+    char buf[CMSG_SPACE(sizeof(int) * 4)]; /* room for a few, so that a peer sending more is seen and refused */
     struct cmsghdr align;
   } control;
   struct cmsghdr *cmsg;
   ssize_t n;
   int got = -1;
+  size_t received = 0;
   *fd_out = -1;
   memset(&msg, 0, sizeof msg);
   iov.iov_base = &byte;
@@ -345,14 +351,14 @@ static inline int ns_region_recv_fd(int sock, int *fd_out) {
       for (i = 0; i < count; i++) {
         int fd;
         memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
-        if (got < 0) got = fd;
+        if (received++ == 0) got = fd;
         else close(fd);
       }
     }
   }
-  if (msg.msg_flags & MSG_CTRUNC) { /* some descriptors were dropped: do not trust the rest either */
+  if (received > 1 || (msg.msg_flags & MSG_CTRUNC)) { /* not exactly one: keep none of them */
     if (got >= 0) close(got);
-    return NS_REGION_ENOFD;
+    return NS_REGION_EFDCOUNT;
   }
   if (got < 0) return NS_REGION_ENOFD;
   *fd_out = got;
