@@ -64,8 +64,8 @@ describe('sidecar option validation', () => {
     await assert.rejects(Sidecar.start({ plugin, mode: 'fiber' as never }), { code: 'ERR_INVALID_ARG', message: /'options.mode'/ });
     await assert.rejects(Sidecar.start({ plugin, commandRingBytes: 3000 }), { code: 'ERR_INVALID_ARG', message: /'options.commandRingBytes'/ });
     await assert.rejects(Sidecar.start({ plugin, waitPolicy: { mode: 'nap' as never } }), { code: 'ERR_INVALID_ARG', message: /'options.waitPolicy.mode'/ });
-    await assert.rejects(Sidecar.start({ plugin, host: { event: 1 as never } }), { code: 'ERR_INVALID_ARG', message: /'host.event'/ });
-    await assert.rejects(Sidecar.start({ plugin, restart: true }), { code: 'ERR_INVALID_ARG', message: /'restart' needs mode 'process'/ });
+    await assert.rejects(Sidecar.start({ plugin, host: { event: 1 as never } }), { code: 'ERR_INVALID_ARG', message: /'options\.host\.event'/ });
+    await assert.rejects(Sidecar.start({ plugin, restart: true }), { code: 'ERR_INVALID_ARG', message: /'options\.restart' needs mode 'process'/ });
     await assert.rejects(Sidecar.start({ plugin, watchdog: { timeoutMs: 0 } }), { code: 'ERR_INVALID_ARG', message: /'options.watchdog.timeoutMs'/ });
   });
 });

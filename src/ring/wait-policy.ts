@@ -10,7 +10,7 @@
  *
  * The JavaScript thread never blocks: every synchronous spin is bounded by `spinMicros`.
  */
-import { invalidArg, checkInteger } from '../errors.js';
+import { invalidArg, checkInteger, type ErrorClass } from '../errors.js';
 
 export type WaitMode = 'spin' | 'spin-then-park' | 'park';
 
@@ -56,18 +56,19 @@ const MODES: readonly WaitMode[] = ['spin', 'spin-then-park', 'park'];
 
 /**
  * Validates `policy` (undefined → {@link DEFAULT_WAIT_POLICY}) and fills in the mode's default `spinMicros`.
- * Throws ERR_INVALID_ARG naming `name` (or `name.mode` / `name.spinMicros`). Any thread.
+ * Throws ERR_INVALID_ARG naming `name` (or `name.mode` / `name.spinMicros`), of class `Kind` (default
+ * NativeSidecarError; the Sidecar passes SidecarError). Any thread.
  */
-export function resolveWaitPolicy(policy: unknown, name = 'waitPolicy'): ResolvedWaitPolicy {
+export function resolveWaitPolicy(policy: unknown, name = 'waitPolicy', Kind?: ErrorClass): ResolvedWaitPolicy {
   if (policy === undefined) return { mode: 'spin-then-park', spinMicros: DEFAULT_SPIN_THEN_PARK_MICROS };
   if (policy === null || typeof policy !== 'object') {
-    throw invalidArg(name, "an object such as { mode: 'spin-then-park' }", policy);
+    throw invalidArg(name, "an object such as { mode: 'spin-then-park' }", policy, Kind);
   }
   const { mode, spinMicros } = policy as { mode?: unknown; spinMicros?: unknown };
   if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
-    throw invalidArg(`${name}.mode`, "one of 'spin', 'spin-then-park' or 'park'", mode);
+    throw invalidArg(`${name}.mode`, "one of 'spin', 'spin-then-park' or 'park'", mode, Kind);
   }
   const fallback = mode === 'spin' ? DEFAULT_SPIN_SLICE_MICROS : mode === 'park' ? 0 : DEFAULT_SPIN_THEN_PARK_MICROS;
-  const micros = spinMicros === undefined ? fallback : checkInteger(`${name}.spinMicros`, spinMicros, 0, MAX_SPIN_MICROS);
+  const micros = spinMicros === undefined ? fallback : checkInteger(`${name}.spinMicros`, spinMicros, 0, MAX_SPIN_MICROS, Kind);
   return { mode: mode as WaitMode, spinMicros: mode === 'park' ? 0 : micros };
 }

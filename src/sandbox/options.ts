@@ -2,11 +2,13 @@
  * The `sandbox` option of Sidecar.start() (process mode) and its validation. The default profile — what a
  * process-mode sidecar gets when the option is left out — is docs/security.md's "default profile": an empty
  * environment, no inherited descriptors, read-only access to the plugin and the system libraries, no network, no
- * access to other processes, at most 256 open files. Every bad value is an ERR_INVALID_ARG naming it.
+ * access to other processes, at most 256 open files. Every bad value, and every key that is not an option, is an
+ * ERR_INVALID_ARG SidecarError naming it.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { SidecarError } from '../errors.js';
+import { badArg, checkKeys, intArg, knownKeys } from '../sidecar/args.js';
 
 /** Resource limits of a sandboxed sidecar process. Hitting one ends the process with exit reason 'resource-limit'. */
 export interface SandboxLimits {
@@ -53,16 +55,18 @@ export const DEFAULT_OPEN_FILES = 256;
 /** Paths of each kind the sidecar executable accepts (NS_SANDBOX_MAX_PATHS in native/sidecar/sandbox.h). */
 export const MAX_SANDBOX_PATHS = 64;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SANDBOX_KEYS = knownKeys<SandboxOptions>({ env: true, readPaths: true, writePaths: true, network: true, limits: true, bestEffort: true });
+const LIMIT_KEYS = knownKeys<SandboxLimits>({ memoryBytes: true, cpuSeconds: true, openFiles: true });
 
 function paths(name: string, value: unknown): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalidArg(name, 'an array of path strings', value);
-  if (value.length > MAX_SANDBOX_PATHS) throw invalidArg(name, `an array of at most ${MAX_SANDBOX_PATHS} paths`, value);
+  if (!Array.isArray(value)) throw badArg(name, 'an array of path strings', value);
+  if (value.length > MAX_SANDBOX_PATHS) throw badArg(name, `an array of at most ${MAX_SANDBOX_PATHS} paths`, value);
   return value.map((p: unknown, i) => {
-    if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw invalidArg(`${name}[${i}]`, 'a non-empty path string', p);
+    if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) throw badArg(`${name}[${i}]`, 'a non-empty path string', p);
     const absolute = isAbsolute(p) ? p : resolve(p);
     // Checked here so a typo is a sentence now, not a sandbox failure in the child.
-    if (!existsSync(absolute)) throw invalidArg(`${name}[${i}]`, 'an existing file or directory', p);
+    if (!existsSync(absolute)) throw badArg(`${name}[${i}]`, 'an existing file or directory', p);
     return absolute;
   });
 }
@@ -72,16 +76,16 @@ function environment(value: unknown): Record<string, string> {
   if (value === undefined) return env;
   if (Array.isArray(value)) {
     value.forEach((n: unknown, i) => {
-      if (typeof n !== 'string' || !ENV_NAME.test(n)) throw invalidArg(`options.sandbox.env[${i}]`, 'an environment variable name', n);
+      if (typeof n !== 'string' || !ENV_NAME.test(n)) throw badArg(`options.sandbox.env[${i}]`, 'an environment variable name', n);
       const v = process.env[n];
       if (v !== undefined) env[n] = v;
     });
     return env;
   }
-  if (value === null || typeof value !== 'object') throw invalidArg('options.sandbox.env', 'an object of variables or an array of names', value);
+  if (value === null || typeof value !== 'object') throw badArg('options.sandbox.env', 'an object of variables or an array of names', value);
   for (const [n, v] of Object.entries(value)) {
-    if (!ENV_NAME.test(n)) throw invalidArg('options.sandbox.env', 'an object whose keys are environment variable names', n);
-    if (typeof v !== 'string' || v.includes('\0')) throw invalidArg(`options.sandbox.env.${n}`, 'a string without NUL', v);
+    if (!ENV_NAME.test(n)) throw badArg('options.sandbox.env', 'an object whose keys are environment variable names', n);
+    if (typeof v !== 'string' || v.includes('\0')) throw badArg(`options.sandbox.env.${n}`, 'a string without NUL', v);
     env[n] = v;
   }
   return env;
@@ -89,7 +93,7 @@ function environment(value: unknown): Record<string, string> {
 
 function flag(name: string, value: unknown): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArg(name, 'a boolean', value);
+  if (typeof value !== 'boolean') throw badArg(name, 'a boolean', value);
   return value;
 }
 
@@ -101,21 +105,25 @@ function flag(name: string, value: unknown): boolean {
 export function resolveSandbox(value: unknown, mode: 'thread' | 'process'): ResolvedSandbox | null {
   if (mode === 'thread') {
     if (value === undefined || value === false) return null;
-    throw new SidecarError('ERR_INVALID_ARG', "The option 'sandbox' needs mode 'process': a thread shares the Node.js process and cannot be confined.");
+    throw new SidecarError('ERR_INVALID_ARG', "The argument 'options.sandbox' needs mode 'process': a thread shares the Node.js process and cannot be confined.");
   }
   if (value === false) return null;
   const s = (value === undefined || value === true ? {} : value) as SandboxOptions;
-  if (s === null || typeof s !== 'object' || Array.isArray(s)) throw invalidArg('options.sandbox', 'a boolean or a sandbox options object', value);
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) throw badArg('options.sandbox', 'a boolean or a sandbox options object', value);
+  checkKeys('options.sandbox', s, SANDBOX_KEYS);
   const limits = s.limits ?? {};
-  if (limits === null || typeof limits !== 'object') throw invalidArg('options.sandbox.limits', 'an object such as { memoryBytes: 1 << 30 }', s.limits);
+  if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
+    throw badArg('options.sandbox.limits', 'an object such as { memoryBytes: 1 << 30 }', s.limits);
+  }
+  checkKeys('options.sandbox.limits', limits, LIMIT_KEYS);
   return {
     env: environment(s.env),
     readPaths: paths('options.sandbox.readPaths', s.readPaths),
     writePaths: paths('options.sandbox.writePaths', s.writePaths),
     network: flag('options.sandbox.network', s.network),
-    memoryBytes: limits.memoryBytes === undefined ? undefined : checkInteger('options.sandbox.limits.memoryBytes', limits.memoryBytes, 1 << 24, Number.MAX_SAFE_INTEGER),
-    cpuSeconds: limits.cpuSeconds === undefined ? undefined : checkInteger('options.sandbox.limits.cpuSeconds', limits.cpuSeconds, 1, 2 ** 31 - 1),
-    openFiles: limits.openFiles === undefined ? DEFAULT_OPEN_FILES : checkInteger('options.sandbox.limits.openFiles', limits.openFiles, 16, 1 << 20),
+    memoryBytes: limits.memoryBytes === undefined ? undefined : intArg('options.sandbox.limits.memoryBytes', limits.memoryBytes, 1 << 24, Number.MAX_SAFE_INTEGER),
+    cpuSeconds: limits.cpuSeconds === undefined ? undefined : intArg('options.sandbox.limits.cpuSeconds', limits.cpuSeconds, 1, 2 ** 31 - 1),
+    openFiles: limits.openFiles === undefined ? DEFAULT_OPEN_FILES : intArg('options.sandbox.limits.openFiles', limits.openFiles, 16, 1 << 20),
     bestEffort: flag('options.sandbox.bestEffort', s.bestEffort),
   };
 }

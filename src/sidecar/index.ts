@@ -1,5 +1,5 @@
 export { Sidecar } from './sidecar.js';
-export type { SidecarExit, SidecarExitReason, SidecarPoison, RequestOptions, SendOptions, StopOptions } from './sidecar.js';
+export type { SidecarExit, SidecarExitReason, SidecarPoison, SidecarRestart, SidecarEventMap, RequestOptions, SendOptions, StopOptions } from './sidecar.js';
 export type { SidecarOptions, SidecarHost, SidecarMode, RestartPolicy, WatchdogOptions } from './options.js';
 export type { SidecarEvent } from './event-stream.js';
 export { examplePluginPath } from './paths.js';

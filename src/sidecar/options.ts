@@ -1,8 +1,11 @@
 /**
- * The options of Sidecar.start() and their validation. Every bad option is an ERR_INVALID_ARG naming it.
+ * The options of Sidecar.start() and their validation. Every bad option — a wrong value, or a key that is not an
+ * option (a misspelling, with the closest known key suggested) — is an ERR_INVALID_ARG SidecarError naming it as
+ * `options.<path>`.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { SidecarError } from '../errors.js';
+import { badArg, checkKeys, intArg, knownKeys } from './args.js';
 import { RING_MAX_CAPACITY, RING_MIN_CAPACITY } from '../ring/layout.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from '../ring/wait-policy.js';
 import { SIDECAR_CONTROL_SIZE } from './layout.js';
@@ -13,7 +16,9 @@ export type SidecarMode = 'thread' | 'process';
 /**
  * The host V-table: callbacks the native side triggers. All of them run on the JavaScript thread that started the
  * sidecar, one at a time, in the order the sidecar produced them (init, then process/event/log as they happened,
- * then dispose). A callback that throws does not stop the sidecar: the exception is emitted as an 'error' event.
+ * then dispose). A callback that throws does not stop the sidecar: it is reported as an 'error' event, a SidecarError
+ * ERR_CALLBACK_THREW naming the callback, with the exception as its `cause`. Keys other than the five callbacks are
+ * allowed (the callbacks are called with this object as `this`, so it may carry the caller's state).
  */
 export interface SidecarHost {
   /** The plugin's init succeeded (once per native start, so again after each restart). */
@@ -44,10 +49,17 @@ export interface RestartPolicy {
 }
 
 export interface WatchdogOptions {
-  /** A plugin call (init, process, dispose) running longer than this (ms) counts as hung. */
+  /** A plugin call (init, process, dispose) running longer than this (ms, an integer ≥ 1) counts as hung. */
   timeoutMs: number;
 }
 
+/**
+ * The options of Sidecar.start(). A key that is not one of these (at any level: restart, watchdog, waitPolicy,
+ * sandbox, sandbox.limits — but not host) is refused with ERR_INVALID_ARG naming it and suggesting the closest known
+ * one. Timeouts (startTimeoutMs, stopTimeoutMs, watchdog.timeoutMs, and the `timeout` of request() and stop()) are
+ * integers of milliseconds from 1 to 2^31 − 1: 0 is refused, never read as "no timeout" or "at once"; leave the
+ * option out for its default. Delays (restart.backoffMs, maxBackoffMs) may be 0.
+ */
 export interface SidecarOptions {
   /** Path of the plugin shared library (relative paths are resolved against the current directory). */
   plugin: string;
@@ -137,13 +149,37 @@ export const DEFAULT_MAX_QUEUE_BYTES = 64 << 20;
 export const DEFAULT_MAX_INIT_EVENT_BYTES = 4 << 20;
 /** Largest config: the control block segment must fit the region's 2^31-byte limit with both rings. */
 export const MAX_CONFIG_BYTES = (1 << 24) - SIDECAR_CONTROL_SIZE;
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** Largest timeout in ms (setTimeout's limit). Timeouts are integers from 1: 0 is refused (see SidecarOptions). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const HOST_CALLBACKS = ['init', 'process', 'event', 'log', 'dispose'] as const;
+
+const OPTION_KEYS = knownKeys<SidecarOptions>({
+  plugin: true,
+  mode: true,
+  config: true,
+  host: true,
+  waitPolicy: true,
+  commandRingBytes: true,
+  eventRingBytes: true,
+  restart: true,
+  watchdog: true,
+  startTimeoutMs: true,
+  stopTimeoutMs: true,
+  maxQueue: true,
+  maxQueueBytes: true,
+  maxInitEventBytes: true,
+  eventStreamHighWaterMark: true,
+  sandbox: true,
+  trustPluginFile: true,
+});
+const RESTART_KEYS = knownKeys<RestartPolicy>({ maxRestarts: true, backoffMs: true, maxBackoffMs: true, resetAfterMs: true });
+const WATCHDOG_KEYS = knownKeys<WatchdogOptions>({ timeoutMs: true });
+const WAIT_POLICY_KEYS = knownKeys<WaitPolicy>({ mode: true, spinMicros: true });
 
 function ringBytes(name: string, value: unknown): number {
   if (value === undefined) return DEFAULT_RING_BYTES;
-  const n = checkInteger(name, value, RING_MIN_CAPACITY, RING_MAX_CAPACITY / 4);
-  if ((n & (n - 1)) !== 0) throw invalidArg(name, `a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY / 4}`, value);
+  const n = intArg(name, value, RING_MIN_CAPACITY, RING_MAX_CAPACITY / 4);
+  if ((n & (n - 1)) !== 0) throw badArg(name, `a power of two from ${RING_MIN_CAPACITY} to ${RING_MAX_CAPACITY / 4}`, value);
   return n;
 }
 
@@ -153,74 +189,101 @@ function configBytes(value: unknown): Uint8Array {
   else if (typeof value === 'string') bytes = new TextEncoder().encode(value);
   else if (value instanceof ArrayBuffer) bytes = new Uint8Array(value);
   else if (ArrayBuffer.isView(value)) bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  else throw invalidArg('config', 'a string, an ArrayBuffer or an ArrayBufferView', value);
-  if (bytes.byteLength > MAX_CONFIG_BYTES) throw invalidArg('config', `at most ${MAX_CONFIG_BYTES} bytes long`, value);
+  else throw badArg('options.config', 'a string, an ArrayBuffer or an ArrayBufferView', value);
+  if (bytes.byteLength > MAX_CONFIG_BYTES) throw badArg('options.config', `at most ${MAX_CONFIG_BYTES} bytes long`, value);
   return bytes;
 }
 
+/**
+ * The host table. Its other keys are not refused: the callbacks are called with the table as `this`, so it may
+ * carry the caller's own state next to them.
+ */
 function hostTable(value: unknown): SidecarHost {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object') throw invalidArg('host', 'an object of optional callbacks', value);
+  if (value === null || typeof value !== 'object') throw badArg('options.host', 'an object of optional callbacks', value);
   for (const name of HOST_CALLBACKS) {
     const fn = (value as Record<string, unknown>)[name];
-    if (fn !== undefined && typeof fn !== 'function') throw invalidArg(`host.${name}`, 'a function', fn);
+    if (fn !== undefined && typeof fn !== 'function') throw badArg(`options.host.${name}`, 'a function', fn);
   }
   return value as SidecarHost;
 }
 
 function restartPolicy(value: unknown, mode: SidecarMode): ResolvedRestartPolicy | undefined {
   if (value === undefined || value === false) return undefined;
+  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw badArg('options.restart', 'a boolean or a restart policy object such as { maxRestarts: 3 }', value);
+  }
   if (mode !== 'process') {
-    throw new SidecarError('ERR_INVALID_ARG', "The option 'restart' needs mode 'process': a crash in thread mode ends the whole Node.js process.");
+    throw new SidecarError('ERR_INVALID_ARG', "The argument 'options.restart' needs mode 'process': a crash in thread mode ends the whole Node.js process.");
   }
   const p = (value === true ? {} : value) as RestartPolicy;
-  if (p === null || typeof p !== 'object') throw invalidArg('restart', 'a boolean or a restart policy object', value);
+  checkKeys('options.restart', p, RESTART_KEYS);
   return {
-    maxRestarts: p.maxRestarts === undefined ? 3 : checkInteger('restart.maxRestarts', p.maxRestarts, 0, 1_000_000),
-    backoffMs: p.backoffMs === undefined ? 100 : checkInteger('restart.backoffMs', p.backoffMs, 0, MAX_TIMEOUT_MS),
-    maxBackoffMs: p.maxBackoffMs === undefined ? 5000 : checkInteger('restart.maxBackoffMs', p.maxBackoffMs, 0, MAX_TIMEOUT_MS),
-    resetAfterMs: p.resetAfterMs === undefined ? 60_000 : checkInteger('restart.resetAfterMs', p.resetAfterMs, 0, MAX_TIMEOUT_MS),
+    maxRestarts: p.maxRestarts === undefined ? 3 : intArg('options.restart.maxRestarts', p.maxRestarts, 0, 1_000_000),
+    backoffMs: p.backoffMs === undefined ? 100 : intArg('options.restart.backoffMs', p.backoffMs, 0, MAX_TIMEOUT_MS),
+    maxBackoffMs: p.maxBackoffMs === undefined ? 5000 : intArg('options.restart.maxBackoffMs', p.maxBackoffMs, 0, MAX_TIMEOUT_MS),
+    resetAfterMs: p.resetAfterMs === undefined ? 60_000 : intArg('options.restart.resetAfterMs', p.resetAfterMs, 0, MAX_TIMEOUT_MS),
   };
+}
+
+function watchdogMs(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badArg('options.watchdog', 'an object such as { timeoutMs: 5000 }', value);
+  }
+  checkKeys('options.watchdog', value, WATCHDOG_KEYS);
+  return intArg('options.watchdog.timeoutMs', (value as WatchdogOptions).timeoutMs, 1, MAX_TIMEOUT_MS, ' (milliseconds)');
+}
+
+function waitPolicy(value: unknown): ResolvedWaitPolicy {
+  if (value !== null && typeof value === 'object') checkKeys('options.waitPolicy', value, WAIT_POLICY_KEYS);
+  return resolveWaitPolicy(value, 'options.waitPolicy', SidecarError);
+}
+
+function timeoutMs(name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : intArg(name, value, 1, MAX_TIMEOUT_MS, ` (milliseconds; leave it out for the default, ${fallback})`);
 }
 
 function trustFlag(value: unknown): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArg('options.trustPluginFile', 'a boolean', value);
+  if (typeof value !== 'boolean') throw badArg('options.trustPluginFile', 'a boolean', value);
   return value;
 }
 
-/** Validates `options` and fills in the defaults. Throws ERR_INVALID_ARG naming the first bad option. */
+/**
+ * Validates `options` and fills in the defaults. Throws ERR_INVALID_ARG (a SidecarError) naming the first bad option:
+ * an unknown key first (at each level), then the values in the order of SidecarOptions.
+ */
 export function resolveSidecarOptions(options: unknown): ResolvedSidecarOptions {
-  if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object with at least a plugin path', options);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw badArg('options', 'an object with at least a plugin path', options);
+  }
+  checkKeys('options', options, OPTION_KEYS);
   const o = options as SidecarOptions;
   if (typeof o.plugin !== 'string' || o.plugin.length === 0 || o.plugin.includes('\0')) {
-    throw invalidArg('options.plugin', 'a non-empty path string', o.plugin);
+    throw badArg('options.plugin', 'a non-empty path string', o.plugin);
   }
   const mode = o.mode ?? 'thread';
-  if (mode !== 'thread' && mode !== 'process') throw invalidArg('options.mode', "'thread' or 'process'", o.mode);
-  const watchdog = o.watchdog;
-  if (watchdog !== undefined && (watchdog === null || typeof watchdog !== 'object')) {
-    throw invalidArg('options.watchdog', 'an object such as { timeoutMs: 5000 }', watchdog);
-  }
+  if (mode !== 'thread' && mode !== 'process') throw badArg('options.mode', "'thread' or 'process'", o.mode);
   return {
     // dlopen() searches the library path for a name without a slash: make every path explicit.
     plugin: isAbsolute(o.plugin) ? o.plugin : resolve(o.plugin),
     mode,
     config: configBytes(o.config),
     host: hostTable(o.host),
-    waitPolicy: resolveWaitPolicy(o.waitPolicy, 'options.waitPolicy'),
+    waitPolicy: waitPolicy(o.waitPolicy),
     commandRingBytes: ringBytes('options.commandRingBytes', o.commandRingBytes),
     eventRingBytes: ringBytes('options.eventRingBytes', o.eventRingBytes),
     restart: restartPolicy(o.restart, mode),
-    watchdogMs: watchdog === undefined ? undefined : checkInteger('options.watchdog.timeoutMs', watchdog.timeoutMs, 1, MAX_TIMEOUT_MS),
-    startTimeoutMs: o.startTimeoutMs === undefined ? 10_000 : checkInteger('options.startTimeoutMs', o.startTimeoutMs, 1, MAX_TIMEOUT_MS),
-    stopTimeoutMs: o.stopTimeoutMs === undefined ? 5_000 : checkInteger('options.stopTimeoutMs', o.stopTimeoutMs, 1, MAX_TIMEOUT_MS),
-    maxQueue: o.maxQueue === undefined ? DEFAULT_MAX_QUEUE : checkInteger('options.maxQueue', o.maxQueue, 0, 2 ** 30),
-    maxQueueBytes: o.maxQueueBytes === undefined ? DEFAULT_MAX_QUEUE_BYTES : checkInteger('options.maxQueueBytes', o.maxQueueBytes, 0, 2 ** 40),
+    watchdogMs: watchdogMs(o.watchdog),
+    startTimeoutMs: timeoutMs('options.startTimeoutMs', o.startTimeoutMs, 10_000),
+    stopTimeoutMs: timeoutMs('options.stopTimeoutMs', o.stopTimeoutMs, 5_000),
+    maxQueue: o.maxQueue === undefined ? DEFAULT_MAX_QUEUE : intArg('options.maxQueue', o.maxQueue, 0, 2 ** 30),
+    maxQueueBytes: o.maxQueueBytes === undefined ? DEFAULT_MAX_QUEUE_BYTES : intArg('options.maxQueueBytes', o.maxQueueBytes, 0, 2 ** 40),
     maxInitEventBytes:
-      o.maxInitEventBytes === undefined ? DEFAULT_MAX_INIT_EVENT_BYTES : checkInteger('options.maxInitEventBytes', o.maxInitEventBytes, 0, 2 ** 31 - 1),
+      o.maxInitEventBytes === undefined ? DEFAULT_MAX_INIT_EVENT_BYTES : intArg('options.maxInitEventBytes', o.maxInitEventBytes, 0, 2 ** 31 - 1),
     eventStreamHighWaterMark:
-      o.eventStreamHighWaterMark === undefined ? 1024 : checkInteger('options.eventStreamHighWaterMark', o.eventStreamHighWaterMark, 1, 2 ** 30),
+      o.eventStreamHighWaterMark === undefined ? 1024 : intArg('options.eventStreamHighWaterMark', o.eventStreamHighWaterMark, 1, 2 ** 30),
     sandbox: resolveSandbox(o.sandbox, mode),
     trustPluginFile: trustFlag(o.trustPluginFile),
   };

@@ -4,13 +4,17 @@
  * the flows, the threading model and who owns which memory, and docs/reliability.md for what happens to every command
  * and request under every fault (the delivery contract this class enforces).
  *
+ * Every error it throws, rejects with or emits is a SidecarError with a `code` (src/errors.ts), its argument errors
+ * (ERR_INVALID_ARG, ERR_RING_TOO_BIG) included; 'error' events carry the cause of a fault they report.
+ *
  * Threading contract of the whole class: every method must be called on the JavaScript thread that called
  * Sidecar.start() (the owner thread); every event, host callback and promise settles on that thread, never on a
  * native thread. Host callbacks (options.host) and the 'event'/'log' events run in the order the native side
  * produced the messages.
  */
 import { EventEmitter } from 'node:events';
-import { NativeSidecarError, SidecarError, checkInteger, invalidArg } from '../errors.js';
+import { NativeSidecarError, SidecarError, asErrorClass } from '../errors.js';
+import { badArg, checkKeys, intArg, knownKeys } from './args.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
@@ -42,7 +46,7 @@ import {
   MSG_REPLY,
   SIDECAR_MSG_HEADER_SIZE,
 } from './layout.js';
-import { resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
+import { MAX_TIMEOUT_MS, resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
 import { PendingRequests, type PendingRequest } from './pending.js';
 import { planRecovery, type RecoveryPlan } from './recovery.js';
 import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';
@@ -93,12 +97,49 @@ export interface SidecarPoison {
   exit: SidecarExit;
 }
 
+/** The argument of the 'restart' event: a restart is scheduled after a crash (restart policy). */
+export interface SidecarRestart {
+  /** Restarts counted against options.restart.maxRestarts so far, this one included (a poison restart is not counted). */
+  attempt: number;
+  /** Milliseconds until the new sidecar starts (the backoff). */
+  delayMs: number;
+}
+
+/**
+ * The events of a Sidecar and the arguments their listeners get. `sidecar.on()`, `once()`, `off()`, `emit()` and the
+ * other EventEmitter methods are typed by this map: a misspelt event name or a listener with other parameter types
+ * does not compile. All of them are emitted on the owner thread.
+ */
+export interface SidecarEventMap {
+  /** The plugin emitted event `id`; `data` is a copy the listener owns. */
+  event: [id: number, data: Uint8Array];
+  /** The plugin logged a line (level: 0 debug, 1 info, 2 warn, 3 error). */
+  log: [level: number, text: string];
+  /** The sidecar ended: for good (`restarting: false`, the last event) or before a restart (`restarting: true`). */
+  exit: [exit: SidecarExit];
+  /**
+   * A fault that rejects no promise (a host callback threw: ERR_CALLBACK_THREW; a peer broke the protocol:
+   * ERR_RING_CORRUPT; a hung thread-mode call: ERR_TIMEOUT). Without an 'error' listener it is a process warning
+   * instead: it never ends Node.
+   */
+  error: [error: SidecarError];
+  /** A restart is scheduled after a crash. */
+  restart: [restart: SidecarRestart];
+  /** A command killed the sidecar twice and was quarantined. */
+  poison: [poison: SidecarPoison];
+  /** The plugin's init returned (after host.init()): at the first start and after every restart. */
+  ready: [];
+}
+
 export interface RequestOptions {
   /** Command type passed to the plugin's process (0 … 2^32 − 1, default 0). */
   type?: number;
   /**
-   * Milliseconds before the request rejects with ERR_TIMEOUT. A command the plugin has not started yet is withdrawn
-   * (it never runs); one it has started runs to completion (its late reply is ignored). The message says which.
+   * Milliseconds before the request rejects with ERR_TIMEOUT: an integer from 1 to 2^31 − 1. Left out (or
+   * undefined): no timeout. 0 is refused with ERR_INVALID_ARG — it would neither mean "no timeout" nor be of use as
+   * "at once", since no reply can arrive before the command was even read. A command the plugin has not started yet
+   * is withdrawn (it never runs); one it has started runs to completion (its late reply is ignored). The message says
+   * which.
    */
   timeout?: number;
   /** Rejects the request with ERR_ABORTED when it aborts; withdraws the command like a timeout. */
@@ -111,7 +152,10 @@ export interface SendOptions {
 }
 
 export interface StopOptions {
-  /** Milliseconds before a sidecar that has not ended is killed (process mode) or given up (thread mode). */
+  /**
+   * Milliseconds before a sidecar that has not ended is killed (process mode) or given up (thread mode): an integer
+   * from 1 to 2^31 − 1 (0 is refused with ERR_INVALID_ARG). Default options.stopTimeoutMs.
+   */
   timeout?: number;
   /**
    * true (default): every command accepted before stop() is processed first. false: commands the plugin has not
@@ -187,23 +231,33 @@ function toBytes(name: string, data: unknown): Uint8Array {
   if (data instanceof Uint8Array) bytes = data;
   else if (typeof data === 'string') return textEncoder.encode(data);
   else if (ArrayBuffer.isView(data)) {
-    if (isDetached(data.buffer)) throw invalidArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
+    if (isDetached(data.buffer)) throw badArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
     bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } else if (data instanceof ArrayBuffer) {
-    if (isDetached(data)) throw invalidArg(name, 'a live ArrayBuffer (it is detached: transferred or closed)', data);
+    if (isDetached(data)) throw badArg(name, 'a live ArrayBuffer (it is detached: transferred or closed)', data);
     return new Uint8Array(data);
-  } else throw invalidArg(name, 'a string, an ArrayBuffer or an ArrayBufferView', data);
+  } else throw badArg(name, 'a string, an ArrayBuffer or an ArrayBufferView', data);
   if (bytes.byteLength === 0) {
-    if (isDetached(bytes.buffer)) throw invalidArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
+    if (isDetached(bytes.buffer)) throw badArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
     return EMPTY;
   }
   return bytes;
 }
 
+const SEND_KEYS = knownKeys<SendOptions>({ type: true });
+const REQUEST_KEYS = knownKeys<RequestOptions>({ type: true, timeout: true, signal: true });
+const STOP_KEYS = knownKeys<StopOptions>({ timeout: true, drain: true });
+
+/** The options object of send()/request()/stop(), checked: undefined, or an object whose keys are all `known`. */
+function optionsObject<T extends object>(options: T | undefined, known: readonly string[]): T | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw badArg('options', 'an object', options);
+  checkKeys('options', options, known);
+  return options;
+}
+
 function commandType(options: { type?: number } | undefined): number {
-  if (options === undefined || options === null) return 0;
-  if (typeof options !== 'object') throw invalidArg('options', 'an object', options);
-  return options.type === undefined ? 0 : checkInteger('options.type', options.type, 0, 0xffffffff);
+  return options?.type === undefined ? 0 : intArg('options.type', options.type, 0, 0xffffffff);
 }
 
 const START_FAILURES: Record<number, string> = {
@@ -216,7 +270,7 @@ const START_FAILURES: Record<number, string> = {
   [EXIT_SANDBOX]: 'The sidecar process could not be confined.',
 };
 
-export class Sidecar extends EventEmitter {
+export class Sidecar extends EventEmitter<SidecarEventMap> {
   /** 'thread' or 'process'. */
   readonly mode: SidecarMode;
 
@@ -300,7 +354,8 @@ export class Sidecar extends EventEmitter {
   /**
    * Starts a sidecar: creates its shared region, starts the native loop (thread or process), waits until the
    * plugin's init returned and calls host.init(). Owner thread: the calling thread. Rejects with ERR_INVALID_ARG for
-   * bad options, ERR_SIDECAR_START when the plugin is missing, is not a plugin, has another ABI version, fails its
+   * bad options — a wrong value, or a key that is not an option (at any level but `host`), named as
+   * 'options.restart.maxRestart' with the closest known key suggested — ERR_SIDECAR_START when the plugin is missing, is not a plugin, has another ABI version, fails its
    * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs — in every such
    * case nothing is left behind (no thread, process, mapping or descriptor).
    */
@@ -312,7 +367,8 @@ export class Sidecar extends EventEmitter {
       sidecar = new Sidecar(o, defaultParker(), plugin);
     } catch (error) {
       plugin.close();
-      throw error;
+      // The region or the eventfd could not be made (ERR_SYSTEM, ERR_ADDON_MISSING): reported as the Sidecar's own.
+      throw asErrorClass(SidecarError, error);
     }
     await sidecar.#launchFirst(); // a failure finalizes the sidecar, which closes the plugin file
     return sidecar;
@@ -358,13 +414,13 @@ export class Sidecar extends EventEmitter {
    * resolves once it is in the ring — await it to apply backpressure. A resolved send is processed before stop()
    * resolves (once; once more, flagged, if a sidecar dies inside its process()), or counted in the exit's `dropped`
    * (docs/reliability.md). Throws ERR_INVALID_ARG for bad data (a
-   * detached buffer included) and ERR_RING_TOO_BIG for a command larger than maxCommandBytes — a throw leaves nothing
+   * detached buffer included) or bad options (an unknown key included) and ERR_RING_TOO_BIG for a command larger than maxCommandBytes — a throw leaves nothing
    * behind; rejects with ERR_QUEUE_FULL when the backlog is at its bound, ERR_SIDECAR_STOPPED after stop() and
    * ERR_SIDECAR_CRASHED when the sidecar died for good.
    */
   send(data: ArrayBufferView | ArrayBuffer | string, options?: SendOptions): Promise<void> {
     const bytes = this.#checkCommand(data);
-    const type = commandType(options);
+    const type = commandType(optionsObject(options, SEND_KEYS));
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (this.#backlog.length === 0 && this.#writeCommand(type, 0, bytes) >= 0) return RESOLVED;
     const full = this.#queueFull(bytes.byteLength);
@@ -382,14 +438,17 @@ export class Sidecar extends EventEmitter {
    * ERR_QUEUE_FULL when the backlog is at its bound, ERR_SIDECAR_CRASHED when the sidecar dies for good before
    * replying, ERR_SIDECAR_STOPPED when it stops first. With a restart policy a crash does not reject it: the restarted
    * sidecar answers. A rejected request never runs afterwards. Throws (leaving nothing behind) ERR_INVALID_ARG and
-   * ERR_RING_TOO_BIG for bad arguments.
+   * ERR_RING_TOO_BIG for bad arguments (an unknown option key, and `timeout: 0`, included).
    */
-  request(data: ArrayBufferView | ArrayBuffer | string, options?: RequestOptions): Promise<Uint8Array> {
+  request(data: ArrayBufferView | ArrayBuffer | string, requestOptions?: RequestOptions): Promise<Uint8Array> {
     const bytes = this.#checkCommand(data);
+    const options = optionsObject(requestOptions, REQUEST_KEYS);
     const type = commandType(options);
-    const timeout = options?.timeout === undefined ? undefined : checkInteger('options.timeout', options.timeout, 0, 2 ** 31 - 1);
+    const timeout = options?.timeout === undefined
+      ? undefined
+      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ' (milliseconds; leave it out for no timeout)');
     const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArg('options.signal', 'an AbortSignal', signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
     // The pending entry is made only once the command is in the ring or the backlog: nothing to undo on a failure.
@@ -425,13 +484,16 @@ export class Sidecar extends EventEmitter {
    * 'stop-timeout' and counts what was dropped. In thread mode a thread cannot be killed: after the timeout stop()
    * rejects with ERR_TIMEOUT and the thread keeps its memory (it is leaked, not unmapped under running code).
    * Idempotent: every call returns the first call's promise. Requests still unanswered when the sidecar ends reject
-   * with ERR_SIDECAR_STOPPED (or ERR_SIDECAR_CRASHED when it crashed for good). Throws ERR_INVALID_ARG for bad options.
+   * with ERR_SIDECAR_STOPPED (or ERR_SIDECAR_CRASHED when it crashed for good). Throws ERR_INVALID_ARG for bad options
+   * (an unknown key, and `timeout: 0`, included).
    */
-  stop(options?: StopOptions): Promise<SidecarExit> {
-    if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArg('options', 'an object', options);
-    const timeout = options?.timeout === undefined ? this.#o.stopTimeoutMs : checkInteger('options.timeout', options.timeout, 1, 2 ** 31 - 1);
+  stop(stopOptions?: StopOptions): Promise<SidecarExit> {
+    const options = optionsObject(stopOptions, STOP_KEYS);
+    const timeout = options?.timeout === undefined
+      ? this.#o.stopTimeoutMs
+      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ` (milliseconds; leave it out for options.stopTimeoutMs, ${this.#o.stopTimeoutMs})`);
     const drain = options?.drain;
-    if (drain !== undefined && typeof drain !== 'boolean') throw invalidArg('options.drain', 'a boolean', drain);
+    if (drain !== undefined && typeof drain !== 'boolean') throw badArg('options.drain', 'a boolean', drain);
     this.#stopPromise ??= this.#stop(timeout, drain !== false);
     return this.#stopPromise;
   }
@@ -591,7 +653,7 @@ export class Sidecar extends EventEmitter {
       if (bytes.byteLength > 0) slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
     } catch (error) {
       ring.abort(); // a buffer detached under us cannot happen on one thread, but never leave a claim open
-      throw invalidArg('data', 'a readable buffer', bytes);
+      throw badArg('data', 'a readable buffer', bytes);
     }
     // Staged, not yet published: every command written in this turn of the microtask queue is published at once by
     // #publishCommands (one store of tail and one fence per batch instead of per command, and the runtime finds the
@@ -870,12 +932,12 @@ export class Sidecar extends EventEmitter {
     this.#endRunner('crashed');
   }
 
-  /** Runs a host callback; an exception becomes an 'error' event instead of breaking the pump. */
+  /** Runs a host callback; an exception becomes an 'error' event (ERR_CALLBACK_THREW, the exception as its cause) instead of breaking the pump. */
   #callHost(name: string, fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      this.#emitError(new SidecarError('ERR_INVALID_ARG', `The host callback '${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      this.#emitError(new SidecarError('ERR_CALLBACK_THREW', `The host callback 'host.${name}' threw: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
     }
   }
 
@@ -883,7 +945,7 @@ export class Sidecar extends EventEmitter {
    * Reports `error` as an 'error' event on the next tick — or, when nobody listens for 'error', as a process warning:
    * an EventEmitter 'error' without a listener would throw and end the Node process, which this library never does.
    */
-  #emitError(error: NativeSidecarError): void {
+  #emitError(error: SidecarError): void {
     process.nextTick(() => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
       else process.emitWarning(error);
@@ -1118,7 +1180,8 @@ export class Sidecar extends EventEmitter {
     const delay = Math.min(policy.backoffMs * 2 ** this.#restarts, policy.maxBackoffMs);
     if (counts) this.#restarts++;
     if (this.#phase !== 'stopping') this.#phase = 'restarting';
-    this.emit('restart', { attempt: this.#restarts, delayMs: delay });
+    const restart: SidecarRestart = { attempt: this.#restarts, delayMs: delay };
+    this.emit('restart', restart);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       if (this.#phase !== 'restarting' && this.#phase !== 'stopping') return;

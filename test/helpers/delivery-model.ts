@@ -995,7 +995,7 @@ export function commandArbitraries(): fc.Arbitrary<Cmd>[] {
     .tuple(
       fc.integer({ min: 1, max: 24 }),
       size,
-      fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 2 }),
+      fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined, freq: 2 }), // timeouts start at 1 ms: 0 is refused
       fc.oneof(fc.constant<'none'>('none'), fc.constant<'none'>('none'), fc.constant<'manual'>('manual'), fc.integer({ min: 0, max: 30 })),
     )
     .map(([n, s, t, sig]): Cmd => new RequestCmd(n, s, t, sig));
@@ -1005,7 +1005,7 @@ export function commandArbitraries(): fc.Arbitrary<Cmd>[] {
     .tuple(
       fc.integer({ min: 1, max: 6 }),
       fc.integer({ min: 9, max: 72 }),
-      fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined, freq: 4 }),
+      fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined, freq: 4 }),
       fc.oneof(fc.constant<'none'>('none'), fc.constant<'manual'>('manual'), fc.integer({ min: 0, max: 30 })),
     )
     .map(([n, s, t, sig]): Cmd => new RequestCmd(n, s, t, sig, TYPE_SLOW));
