@@ -159,7 +159,7 @@ static inline int ns_ring_attach(ns_ring *r, void *mem, size_t size) {
    * observer owning neither end can see both move; if head never holds still, the check allows the head's own
    * movement: tail − head1 ≤ (head2 − head1) + capacity, which a valid live ring always satisfies. */
   uint32_t head = 0, tail = 0, head_again = 0;
-  for (int tries = 0; tries < NS_RING_ATTACH_TRIES; ++tries) {
+  for (uint32_t tries = 0; tries < NS_RING_ATTACH_TRIES; ++tries) {
     /* acquire, pairs with the consumer's release store of head (§5 #3): a producer attaching to a live ring never
      * reuses bytes the consumer still reads. */
     head = NS_ATOMIC_LOAD(&s->head, NS_MO_ACQUIRE);
