@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,28 @@ test('the packed tarball installs without a compiler or install scripts, type-ch
         console.log(existsSync(includeDir() + '/native_sidecar/plugin.h'), typeof openInteropBinding);`;
       assert.equal(run(process.execPath, ['--input-type=module', '-e', subpaths], project, bare).stdout, 'true function\n');
     }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a folder dependency on an unbuilt checkout fails with a sentence that says what to run, not with a missing command', { timeout: 300_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'ns-folder-dep-'));
+  try {
+    // The checkout: the tracked files of this repository, without node_modules, build/, dist/ or prebuilds/.
+    const checkout = join(work, 'native-sidecar');
+    const files = run('git', ['ls-files', '-z'], ROOT).stdout.split('\0').filter((f) => f !== '' && !f.startsWith('test/') && !f.startsWith('native/fuzz/'));
+    for (const f of files) {
+      mkdirSync(dirname(join(checkout, f)), { recursive: true });
+      writeFileSync(join(checkout, f), readFileSync(join(ROOT, f)));
+    }
+    const project = join(work, 'consumer');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
+    const r = spawnSync(process.execPath, [npmCli(), 'install', '--foreground-scripts', '--no-audit', '--no-fund', checkout], { cwd: project, encoding: 'utf8', timeout: 240_000 });
+    assert.notEqual(r.status, 0, 'the install cannot succeed: the checkout has neither binaries nor dist/ nor its build tools');
+    assert.match(r.stderr + r.stdout, /native-sidecar: no prebuilt binaries for \S+ and no local build, and the build dependencies are not installed: run `npm install` in \S+ first/);
+    assert.doesNotMatch(r.stderr + r.stdout, /not found|ENOENT/, 'no missing-command error');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
