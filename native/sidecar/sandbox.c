@@ -470,9 +470,11 @@ uint32_t ns_sandbox_apply(const ns_sandbox_config *c, uint32_t *applied, uint32_
   int kept[3];
   size_t n = 0;
   long abi;
+  int landlock_errno;
   *applied = 0;
   *landlock_abi = 0;
   abi = ll_create(NULL, 0, NS_LL_CREATE_RULESET_VERSION);
+  landlock_errno = errno; /* the kernel's answer, reported at step 5 after other calls changed errno */
   if (abi > 0) *landlock_abi = (uint32_t)abi;
 
   /* 1. Descriptors. */
@@ -515,7 +517,7 @@ uint32_t ns_sandbox_apply(const ns_sandbox_config *c, uint32_t *applied, uint32_
       snprintf(message, message_size,
                "Landlock is not available on this kernel (%s), so the sidecar's filesystem cannot be confined; "
                "pass sandbox: { bestEffort: true } to run without it.",
-               strerror(errno));
+               strerror(landlock_errno));
       return NS_SIDECAR_EXIT_SANDBOX;
     }
   } else {
