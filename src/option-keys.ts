@@ -12,7 +12,7 @@ import { NativeSidecarError, type ErrorClass } from './errors.js';
  */
 export function checkKnownKeys(name: string, value: object, known: readonly string[], Kind?: ErrorClass): void {
   for (const key in value) {
-    if (!Object.hasOwn(value, key) || known.includes(key)) continue;
+    if (known.includes(key) || !Object.hasOwn(value, key)) continue; // the common case first: send()/request() hot path
     const K = Kind ?? NativeSidecarError;
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
     const closest = closestKey(key, known);

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SharedRegion, Sidecar, type SidecarExit, type SidecarOptions } from '../src/index.js';
 import { nativeExecutable, nativeLibrary } from '../src/sidecar/paths.js';
-import { testPlugin } from './helpers/sidecar-env.js';
+import { PARKER_POOL_SLACK, resourceCounts, testPlugin } from './helpers/sidecar-env.js';
 
 const { EACCES, ENOENT, ENOMEM, EPERM } = constants.errno;
 const READ = 1;
@@ -290,6 +290,7 @@ test('a plugin file others could replace is refused with ERR_PLUGIN_UNSAFE unles
   const dir = mkdtempSync(join(tmpdir(), 'ns-plugin-'));
   const path = join(dir, 'plugin.so');
   copyFileSync(testPlugin('spy'), path);
+  const fdsBefore = resourceCounts().fds;
   try {
     for (const mode of ['thread', 'process'] as const) {
       chmodSync(path, 0o666);
@@ -308,6 +309,7 @@ test('a plugin file others could replace is refused with ERR_PLUGIN_UNSAFE unles
       await sticky.stop();
       chmodSync(dir, 0o700);
     }
+    assert.equal(resourceCounts().fds, fdsBefore, 'a refused plugin file is closed again');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -327,7 +329,7 @@ test('bad sandbox options are ERR_INVALID_ARG naming the option, and nothing is 
     [{ limits: { openFiles: 3 } }, /'options\.sandbox\.limits\.openFiles'/],
     [{ bestEffort: 1 }, /'options\.sandbox\.bestEffort'/],
   ];
-  const before = readFileSync('/proc/self/status', 'utf8').match(/FDSize|Threads:\s+\d+/)?.[0];
+  const before = resourceCounts();
   for (const [sandbox, name] of cases) {
     await assert.rejects(Sidecar.start({ plugin: spy, mode: 'process', sandbox: sandbox as never }), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'ERR_INVALID_ARG');
@@ -335,7 +337,10 @@ test('bad sandbox options are ERR_INVALID_ARG naming the option, and nothing is 
       return true;
     });
   }
-  assert.equal(readFileSync('/proc/self/status', 'utf8').match(/FDSize|Threads:\s+\d+/)?.[0], before);
+  const after = resourceCounts();
+  assert.equal(after.fds, before.fds, 'no descriptor (plugin file, region, eventfd) stays open');
+  assert.equal(after.memfdMappings, before.memfdMappings, 'no region stays mapped');
+  assert.ok(after.threads <= before.threads + PARKER_POOL_SLACK, 'no thread stays behind');
 });
 
 test('without Landlock the start fails with ERR_SANDBOX_UNAVAILABLE, and bestEffort starts it and says what is missing', () => {

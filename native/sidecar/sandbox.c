@@ -397,7 +397,8 @@ static void on_limit_signal(int sig) {
   errno = saved;
 }
 
-int ns_sandbox_install_limit_handlers(uint64_t memory_bytes) {
+/* The crash handlers of layer 2 (sandbox.h). */
+static int install_limit_handlers(uint64_t memory_bytes) {
   static const int signals[] = {SIGXCPU, SIGSEGV, SIGBUS, SIGABRT};
   stack_t alt;
   struct sigaction sa;
@@ -485,7 +486,7 @@ uint32_t ns_sandbox_apply(const ns_sandbox_config *c, uint32_t *applied, uint32_
 
   /* 2. Limits (and the handlers that report them), before anything can allocate under them. */
   if (set_limit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE", message, message_size) != 0) return NS_SIDECAR_EXIT_SANDBOX;
-  if (ns_sandbox_install_limit_handlers(c->memory_bytes) != 0) {
+  if (install_limit_handlers(c->memory_bytes) != 0) {
     snprintf(message, message_size, "The sandbox could not install its resource-limit handlers: %s.", strerror(errno));
     return NS_SIDECAR_EXIT_SANDBOX;
   }

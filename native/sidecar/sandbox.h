@@ -9,7 +9,9 @@
  *   1. descriptors: every inherited fd except stdio, the wake fd, the plugin fd and a private /proc/self/statm
  *      reader is closed (close_range, or a loop where the kernel has none);
  *   2. resource limits: RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE when asked; RLIMIT_CORE 0 always (a core file would hold
- *      the host's shared memory);
+ *      the host's shared memory); crash handlers turn a death on a limit into exit status 64 + 11 (SIGXCPU always;
+ *      SIGSEGV, SIGBUS, SIGABRT when a memory limit is set and the crashing thread's errno is ENOMEM or the address
+ *      space is within 1/16 of the limit), every other crash keeps its signal;
  *   3. namespaces (best effort: a kernel or container may refuse them): a new user and IPC namespace, and a network
  *      namespace unless the network is allowed;
  *   4. PR_SET_NO_NEW_PRIVS (required by 5 and 6 for an unprivileged process);
@@ -55,12 +57,6 @@ typedef struct ns_sandbox_config {
  * `message` naming the layer and the kernel's answer. Thread: the process's only thread. Not reentrant; call once. */
 uint32_t ns_sandbox_apply(const ns_sandbox_config *config, uint32_t *applied, uint32_t *landlock_abi, char *message,
                           size_t message_size);
-
-/* Installs the crash handlers that turn a death on a resource limit into exit status NS_SIDECAR_EXIT_CODE_BASE +
- * NS_SIDECAR_EXIT_RESOURCE_LIMIT (SIGXCPU always; SIGSEGV, SIGBUS and SIGABRT when a memory limit is set and the
- * crash looks like one: the crashing thread's errno is ENOMEM or the address space is within 1/16 of the limit).
- * Every other crash keeps its signal. Called by ns_sandbox_apply(); exposed for the tests. */
-int ns_sandbox_install_limit_handlers(uint64_t memory_bytes);
 
 #ifdef __cplusplus
 }
