@@ -460,6 +460,25 @@ export class Ring implements BufferUser {
   }
 
   /**
+   * The allocation-free claim: like claim() (same room, padding, errors, and the same commit()/abort() rules), but
+   * returns the byte offset of the payload in the ring's buffer — the buffer the Ring was created or attached over —
+   * instead of a view, or -1 when the ring has no room. For writers that keep their own view of that buffer and write
+   * small records at a high rate, where making one Uint8Array per record is a large part of the cost (agrona's
+   * `tryClaim` returns an index for the same reason). The offset is a multiple of 8. Producer thread only.
+   */
+  claimAt(length: number): number {
+    this.checkProducer();
+    this.checkNoClaim('claim');
+    checkInteger('length', length, 0, U32_RANGE - 1);
+    if (length > this.maxPayload) throw this.tooBig('length', length);
+    const pos = this.reserve(length);
+    if (pos < 0) return -1;
+    this.claimPos = pos;
+    this.claimLength = length;
+    return this.dataOffset + (pos & this.mask) + RECORD_HEADER_SIZE;
+  }
+
+  /**
    * Writes the header of the claimed record with `type` and publishes it (with any staged records). With
    * `publish` false the record is only staged, like stage(): it becomes visible at the next publish() (or tryWrite,
    * commit, write, closeProducer), so a batch of claimed records costs one publication. ERR_INVALID_STATE without a
@@ -665,6 +684,22 @@ export class Ring implements BufferUser {
    * and head is not stored (the memory is gone).
    */
   drain(handler: (type: number, payload: Uint8Array) => void | boolean, limit?: number): number {
+    return this.drainRecords(handler, limit, true);
+  }
+
+  /**
+   * The allocation-free drain: like drain() (same consumption, limit, errors and rules for the handler), but the
+   * handler gets the record's type, the byte offset of its payload in the ring's buffer (the buffer the Ring was
+   * created or attached over; a multiple of 8) and its length instead of a view, so no object is made per record
+   * (agrona's `MessageHandler(typeId, buffer, index, length)`). The bytes are the ring's and valid only during the call:
+   * copy what must outlive it. Consumer thread only.
+   */
+  drainAt(handler: (type: number, byteOffset: number, length: number) => void | boolean, limit?: number): number {
+    return this.drainRecords(handler, limit, false);
+  }
+
+  /** drain() (`views`) and drainAt(): one loop, so that both consume, stop and fail exactly alike. */
+  private drainRecords(handler: unknown, limit: number | undefined, views: boolean): number {
     this.checkConsumer();
     if (typeof handler !== 'function') throw invalidArg('handler', 'a function', handler);
     const max = limit === undefined ? Number.MAX_SAFE_INTEGER : checkInteger('limit', limit, 0, Number.MAX_SAFE_INTEGER);
@@ -674,7 +709,9 @@ export class Ring implements BufferUser {
     try {
       while (count < max && this.locate()) {
         const next = this.recNext;
-        const stop = handler(this.recType, this.view(this.recIdx, this.recLength));
+        const stop: unknown = views
+          ? handler(this.recType, this.view(this.recIdx, this.recLength))
+          : handler(this.recType, this.dataOffset + this.recIdx, this.recLength);
         this.cHead = next;
         count++;
         if (stop === true) break;

@@ -27,6 +27,8 @@ export interface SidecarChannel {
   events: Ring;
   /** The whole region as 32-bit words, to read and write message headers in place (payloads are 8-byte aligned). */
   words: Uint32Array;
+  /** The whole region as bytes, to copy payloads in and out at the offsets Ring.claimAt()/drainAt() give. */
+  bytes: Uint8Array;
   /** Index in `words` of the command ring's `consumer_parked` word (wire-format §2): read as a hint only. */
   commandConsumerParked: number;
 }
@@ -69,7 +71,7 @@ export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, 
     const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker: commandParker, waitPolicy: policy });
     const events = Ring.create(buffer, { byteOffset: eventSegment.offset, capacity: o.eventRingBytes, parker: eventParker, waitPolicy: policy });
     const commandConsumerParked = (commandSegment.offset + RING_CONSUMER_PARKED_OFFSET) / Uint32Array.BYTES_PER_ELEMENT;
-    return { region, control, commands, events, words: new Uint32Array(buffer), commandConsumerParked };
+    return { region, control, commands, events, words: new Uint32Array(buffer), bytes: new Uint8Array(buffer), commandConsumerParked };
   } catch (error) {
     region.close();
     throw error;

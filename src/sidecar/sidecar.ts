@@ -294,7 +294,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   readonly #streams: EventStreams;
   readonly #backlog: BacklogItem[] = [];
   #backlogBytes = 0;
-  readonly #onMessageFn = (kind: number, payload: Uint8Array): void => this.#onMessage(kind, payload);
+  readonly #onMessageFn = (kind: number, offset: number, length: number): void => this.#onMessage(kind, offset, length);
   readonly #publishCommandsFn = (): void => this.#publishCommands();
   /** A #publishCommands microtask is queued and has not run yet. */
   #publishQueued = false;
@@ -637,20 +637,20 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    */
   #writeCommand(type: number, id: number, bytes: Uint8Array): number {
     const ring = this.#ch.commands;
-    let slot: Uint8Array | null;
+    let offset: number;
     try {
-      slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
+      offset = ring.claimAt(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
     } catch (error) {
       this.#onCommandRingError(error);
       return -1;
     }
-    if (slot === null) return -1;
-    const w = wordIndex(slot.byteOffset);
+    if (offset < 0) return -1;
+    const w = wordIndex(offset);
     const words = this.#ch.words;
     words[w + ARG0_WORD] = type;
     words[w + ARG1_WORD] = id; // the claim word: the host's value (§8.3)
     try {
-      if (bytes.byteLength > 0) slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
+      if (bytes.byteLength > 0) this.#ch.bytes.set(bytes, offset + SIDECAR_MSG_HEADER_SIZE);
     } catch (error) {
       ring.abort(); // a buffer detached under us cannot happen on one thread, but never leave a claim open
       throw badArg('data', 'a readable buffer', bytes);
@@ -836,7 +836,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     try {
       for (;;) {
         let turns = 0;
-        while (ring.drain(this.#onMessageFn, DRAIN_LIMIT) > 0) {
+        while (ring.drainAt(this.#onMessageFn, DRAIN_LIMIT) > 0) {
           if (this.#protocolError !== undefined) return this.#onProtocolError(runner);
           if (this.#streams.full) {
             await this.#streams.whenRoom(); // backpressure from an events() iterator
@@ -861,18 +861,22 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     }
   }
 
-  #onMessage(kind: number, payload: Uint8Array): void {
-    if (payload.byteLength < SIDECAR_MSG_HEADER_SIZE) {
-      this.#protocolError = `a message of kind ${kind} is ${payload.byteLength} bytes long, shorter than its header`;
+  /** One message of the event ring: its payload is `length` bytes at byte `offset` of the region (Ring.drainAt). */
+  #onMessage(kind: number, offset: number, length: number): void {
+    if (length < SIDECAR_MSG_HEADER_SIZE) {
+      this.#protocolError = `a message of kind ${kind} is ${length} bytes long, shorter than its header`;
       return;
     }
-    const w = wordIndex(payload.byteOffset);
+    const w = wordIndex(offset);
     const words = this.#ch.words;
     const arg0 = words[w + ARG0_WORD]!;
     const arg1 = words[w + ARG1_WORD]!;
+    const dataStart = offset + SIDECAR_MSG_HEADER_SIZE;
+    const dataEnd = offset + length;
     switch (kind) {
       case MSG_REPLY:
-        if (arg1 === 0) this.#pending.resolve(arg0, payload.slice(SIDECAR_MSG_HEADER_SIZE));
+        // The reply is the caller's copy: one slice, no view of the ring in between.
+        if (arg1 === 0) this.#pending.resolve(arg0, this.#ch.bytes.slice(dataStart, dataEnd));
         else {
           const status = arg1 | 0;
           this.#pending.fail(
@@ -882,15 +886,15 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
         }
         return;
       case MSG_EVENT:
-        this.#deliverEvent(arg0, payload.subarray(SIDECAR_MSG_HEADER_SIZE), false);
+        this.#deliverEvent(arg0, this.#ch.bytes.subarray(dataStart, dataEnd), false);
         return;
       case MSG_PROCESS: {
         const fn = this.#o.host.process;
-        if (fn !== undefined) this.#callHost('process', () => fn.call(this.#o.host, payload.subarray(SIDECAR_MSG_HEADER_SIZE), arg0));
+        if (fn !== undefined) this.#callHost('process', () => fn.call(this.#o.host, this.#ch.bytes.subarray(dataStart, dataEnd), arg0));
         return;
       }
       case MSG_LOG: {
-        const text = textDecoder.decode(payload.subarray(SIDECAR_MSG_HEADER_SIZE));
+        const text = textDecoder.decode(this.#ch.bytes.subarray(dataStart, dataEnd));
         this.#callHost('log', () => this.#o.host.log?.(arg0, text));
         this.emit('log', arg0, text);
         return;
@@ -1049,7 +1053,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     // Everything the sidecar published before it ended is delivered first (its last events, replies, dispose).
     this.#pumpAbort.abort();
     try {
-      this.#ch.events.drain(this.#onMessageFn);
+      this.#ch.events.drainAt(this.#onMessageFn);
     } catch (error) {
       this.#protocolError ??= `the event ring failed: ${(error as Error).message}`;
     }
