@@ -61,6 +61,7 @@ import {
 } from './layout.js';
 import { addBufferUser, kBufferClosing, wasClosed, type BufferUser } from './lifetime.js';
 import { defaultParker, type ParkResult, type Parker } from './parker.js';
+import { SpinBudget } from './spin-budget.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from './wait-policy.js';
 
 // Word indices of the header and of a record header, derived from the byte offsets of layout.ts.
@@ -199,6 +200,8 @@ export class Ring implements BufferUser {
   private recLength = 0;
   private recNext = 0; // position after the record
 
+  /** Per side, the spin of the next 'spin-then-park' wait (adaptive, at most the policy's spinMicros). */
+  private readonly spinBudgets: [SpinBudget, SpinBudget];
   /** Waits of this object currently between steps 2 and 5 of §5.1, per side. */
   private readonly parkedCount: [number, number] = [0, 0];
   /** Waits currently parked in the parker, cancelled by the region's close. */
@@ -228,6 +231,7 @@ export class Ring implements BufferUser {
     this.dataWords = new Int32Array(buffer, byteOffset + RING_DATA_OFFSET, capacity / I32);
     this.givenParker = parker;
     this.policy = policy;
+    this.spinBudgets = [new SpinBudget(policy.spinMicros), new SpinBudget(policy.spinMicros)];
     // wire-format §7 "attach", as ns_ring_attach: head, tail, head again until the heads agree (RING_ATTACH_TRIES).
     // Equal heads make (head, tail) one moment's pair and §3's check exact — always at once for a side owning the
     // consumer end; with the producer end owned, tail is frozen and a moving head never passes it. Only an observer
@@ -1117,18 +1121,27 @@ export class Ring implements BufferUser {
   private async waitUntil(side: Side, attempt: () => number, timeout: number, signal: AbortSignal | undefined): Promise<number> {
     const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
     const { mode, spinMicros } = this.policy;
-    if (mode !== 'park') {
+    if (mode === 'spin') {
       for (;;) {
         const result = spin(attempt, spinMicros);
         if (result !== NOT_READY) return result;
         if (signal?.aborted) throw aborted(signal);
         if (performance.now() >= deadline) throw timedOut(timeout);
-        if (mode === 'spin-then-park') break;
         // 'spin' never parks: let the event loop run, then spin another slice.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
-    return this.park(side, attempt, deadline, timeout, signal);
+    if (mode === 'park') return this.park(side, attempt, deadline, timeout, signal);
+    // 'spin-then-park': one spin of the side's adaptive budget (src/ring/spin-budget.ts), then park.
+    const budget = this.spinBudgets[side];
+    const started = performance.now();
+    const result = spin(attempt, budget.micros);
+    if (result !== NOT_READY) return result;
+    if (signal?.aborted) throw aborted(signal);
+    if (performance.now() >= deadline) throw timedOut(timeout);
+    const parked = await this.park(side, attempt, deadline, timeout, signal);
+    budget.afterPark((performance.now() - started) * 1000);
+    return parked;
   }
 
   /** The park loop of §5.1 (steps 1–5) for `side`. */
