@@ -371,6 +371,25 @@ export class Ring implements BufferUser {
    * (the ones about waking excepted).
    */
   stage(type: number, payload: ArrayBufferView): boolean {
+    // Fast path, for the common case only: a non-empty Uint8Array and a valid type on an open producer with no
+    // claim, whose record fits before the end of the data area in the space already known to be free. It performs
+    // exactly put()'s stores without the calls around them (measured with callgrind: ~430 of ~710 instructions per
+    // 32-byte record were checks and calls, the rest is TypedArray.prototype.set). Everything else — and every error —
+    // takes the general path below, which checks in the documented order.
+    if (payload instanceof Uint8Array && !this.producerStop && this.claimPos < 0 && type >= 0 && type <= RECORD_TYPE_MAX_USER && (type | 0) === type) {
+      const length = payload.length;
+      const size = (length + RECORD_HEADER_SIZE + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1);
+      const tail = this.pTail;
+      const idx = tail & this.mask;
+      if (length !== 0 && length <= this.maxPayload && size <= this.capacity - idx && size <= this.capacity - ((tail - this.pHeadCache) >>> 0)) {
+        this.bytes.set(payload, idx + RECORD_HEADER_SIZE);
+        const w = idx >>> 2;
+        this.headers[w + LENGTH_W] = length;
+        this.headers[w + TYPE_W] = type;
+        this.pTail = (tail + size) >>> 0;
+        return true;
+      }
+    }
     this.checkProducer();
     const bytes = this.checkRecord(type, payload);
     return this.put(type, bytes);
