@@ -1,9 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sidecar, examplePluginPath, type SidecarMode, type SidecarOptions } from '../src/index.js';
+import { EXIT_CODE_BASE, EXIT_PARENT_DIED, EXIT_USAGE } from '../src/sidecar/layout.js';
+import { nativeExecutable } from '../src/sidecar/paths.js';
 import { MODES, PARKER_POOL_SLACK, eventually, resourceCounts } from './helpers/sidecar-env.js';
 import { SCHED_BATCH, SCHED_FIFO, SCHED_OTHER, mainThreadCpus, taskScheduling, threadsNamed, type TaskScheduling } from './helpers/sched-proc.js';
 
@@ -226,4 +229,88 @@ describe('scheduling option validation', () => {
     assert.equal(sidecar.scheduling, null);
     await sidecar.stop();
   });
+});
+
+describe('native-sidecar-host scheduling arguments', () => {
+  const host = nativeExecutable('native-sidecar-host');
+  // --parent-pid 1 is not our pid: arguments that parse end with exit reason 8 (parent died) before anything runs.
+  const base = ['--fd', '0', '--plugin', '/nonexistent.so', '--parent-pid', '1'];
+  const run = (args: string[]): number | null => spawnSync(host, [...base, ...args], { stdio: 'ignore', timeout: 10_000 }).status;
+
+  test('well-formed scheduling arguments are accepted', () => {
+    for (const args of [
+      ['--cpus', '0,1'],
+      ['--sched-policy', 'fifo', '--sched-priority', '99'],
+      ['--sched-policy', 'batch', '--nice', '-20'],
+      ['--nice', '19', '--cpus', '1'],
+    ]) assert.equal(run(args), EXIT_CODE_BASE + EXIT_PARENT_DIED, args.join(' '));
+  });
+
+  test('malformed ones are refused with the usage exit code before anything runs', () => {
+    for (const args of [
+      ['--cpus', ''],
+      ['--cpus', '1,1'],
+      ['--cpus', '-1'],
+      ['--cpus', '0,'],
+      ['--cpus', '0 1'],
+      ['--cpus', '4096'],
+      ['--cpus', '0', '--cpus', '1'],
+      ['--sched-policy', 'deadline'],
+      ['--sched-policy', 'fifo'],
+      ['--sched-policy', 'fifo', '--sched-priority', '100'],
+      ['--sched-priority', '5'],
+      ['--sched-policy', 'other', '--sched-priority', '5'],
+      ['--sched-policy', 'rr', '--sched-priority', '5', '--nice', '1'],
+      ['--nice', '20'],
+      ['--nice', '-21'],
+    ]) assert.equal(run(args), EXIT_CODE_BASE + EXIT_USAGE, args.join(' '));
+  });
+});
+
+describe('a CPU outside the cpuset', () => {
+  /** A cgroup-v1 cpuset holding only CPU 0, or null where none can be made (not root, cgroup v2 only). */
+  function cpusetOfCpu0(): string | null {
+    const dir = `/sys/fs/cgroup/cpuset/native-sidecar-test-${process.pid}`;
+    try {
+      mkdirSync(dir);
+    } catch {
+      return null;
+    }
+    try {
+      writeFileSync(join(dir, 'cpuset.cpus'), '0');
+      writeFileSync(join(dir, 'cpuset.mems'), '0');
+      return dir;
+    } catch {
+      rmdirSync(dir);
+      return null;
+    }
+  }
+
+  for (const mode of MODES) {
+    for (const key of ['cpus', 'pumpCpus'] as const) {
+      test(`scheduling.${key} naming it rejects with ERR_SCHEDULING_DENIED (EINVAL) and leaves nothing behind (${mode} mode)`, (t) => {
+        const dir = cpusetOfCpu0();
+        if (dir === null) {
+          t.skip('no cgroup-v1 cpuset can be made here');
+          return;
+        }
+        try {
+          const options = JSON.stringify({ mode, scheduling: { [key]: [1] } });
+          const r = spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "$0" "$1" "$2"`, process.execPath, CHILD, options], {
+            encoding: 'utf8',
+            timeout: 30_000,
+          });
+          assert.equal(r.status, 0, r.stderr);
+          const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+          assert.equal(result.error?.code, 'ERR_SCHEDULING_DENIED');
+          assert.equal(result.error?.errno, 22);
+          assert.match(result.error!.message, new RegExp(`'scheduling\\.${key}' \\(1\\) was refused by the kernel: sched_setaffinity failed with EINVAL`));
+          assert.equal(result.clean, true);
+          assert.equal(result.cpusAfter, result.cpusBefore);
+        } finally {
+          rmdirSync(dir);
+        }
+      });
+    }
+  }
 });
