@@ -14,6 +14,8 @@ const PROJECT = resolve(fileURLToPath(import.meta.url), '../../..');
 const CHILD = join(PROJECT, '.out/test/helpers/scheduling-child.js');
 const ECHO = examplePluginPath('echo');
 const ALL_CPUS = mainThreadCpus();
+/** Negative nice values and real-time policies need privilege: those tests run as root only. */
+const NOT_ROOT = process.getuid?.() !== 0 && 'needs root (CAP_SYS_NICE)';
 
 /** The runtime thread of `sidecar` as the kernel sees it: the sidecar process, or this process's "ns-sidecar" thread. */
 function runtimeTask(sidecar: Sidecar, threadsBefore: number[]): TaskScheduling {
@@ -53,7 +55,7 @@ for (const mode of MODES) {
       });
     });
 
-    test('scheduling.nice sets the nice value of the runtime thread, a negative one too (as root)', async () => {
+    test('scheduling.nice sets the nice value of the runtime thread, a negative one too (as root)', { skip: NOT_ROOT }, async () => {
       await withSidecar(mode, { nice: 9 }, (task, sidecar) => {
         assert.equal(task.nice, 9);
         assert.equal(sidecar.scheduling?.nice, 9);
@@ -62,7 +64,7 @@ for (const mode of MODES) {
       assert.equal(taskScheduling(process.pid, process.pid).nice, 0, "this thread's nice value is untouched");
     });
 
-    test("policy 'fifo' with a priority makes the runtime thread real-time (as root)", async () => {
+    test("policy 'fifo' with a priority makes the runtime thread real-time (as root)", { skip: NOT_ROOT }, async () => {
       await withSidecar(mode, { policy: 'fifo', priority: 10 }, (task, sidecar) => {
         assert.equal(task.policy, SCHED_FIFO);
         assert.equal(task.rtPriority, 10);

@@ -76,7 +76,7 @@ export interface SchedulingReport {
 const SCHEDULING_KEYS = knownKeys<SchedulingOptions>({ nice: true, policy: true, priority: true, cpus: true, pumpCpus: true });
 const POLICIES: readonly SchedulingPolicy[] = ['other', 'batch', 'idle', 'fifo', 'rr'];
 
-/** The online CPUs of this machine (/sys/devices/system/cpu/online, else 0 … os.cpus().length − 1). */
+/** The online CPUs of this machine (/sys/devices/system/cpu/online, else 0 … os.cpus().length − 1). Any thread. */
 export function onlineCpus(): Set<number> {
   try {
     const list = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
@@ -111,7 +111,8 @@ function cpuList(name: string, value: unknown, online: Set<number>): number[] {
  * Validates options.scheduling (both modes). Throws ERR_INVALID_ARG (SidecarError) naming the first bad key or value:
  * an unknown key, a policy not in the list, a priority outside 1 … 99 or given for a non-real-time policy (or missing
  * for one), a nice value outside −20 … 19 or given with policy 'idle'/'fifo'/'rr', a CPU list that is empty, holds a
- * non-integer, a CPU twice or a CPU that is not online. `mode` is unused today: both modes take every key.
+ * non-integer, a CPU twice or a CPU that is not online. `mode` is unused today: both modes take every key. Any thread;
+ * reads /sys once when CPUs are given. Returns null when nothing is requested (left out, or `{}`).
  */
 export function resolveScheduling(value: unknown, _mode: SidecarMode): ResolvedScheduling | null {
   if (value === undefined) return null;
@@ -148,7 +149,7 @@ export function resolveScheduling(value: unknown, _mode: SidecarMode): ResolvedS
   return { runtime: hasRuntime ? runtime : null, pumpCpus };
 }
 
-/** native-sidecar-host's arguments for `s` (main.c: --cpus, --sched-policy, --sched-priority, --nice). */
+/** native-sidecar-host's arguments for `s` (main.c: --cpus, --sched-policy, --sched-priority, --nice). Pure. */
 export function schedulingArguments(s: RuntimeScheduling | null): string[] {
   if (s === null) return [];
   const args: string[] = [];
@@ -174,7 +175,7 @@ export class PumpPin {
    * `syscall` set) when the kernel refuses — nothing is changed then.
    */
   constructor(cpus: number[]) {
-    const addon = loadAddon() as unknown as { threadAffinity(): number[]; setThreadAffinity(cpus: number[]): void };
+    const addon = loadAddon();
     this.previous = addon.threadAffinity();
     this.#pinned = cpus;
     try {
@@ -204,7 +205,7 @@ export class PumpPin {
   restore(): void {
     if (this.#restored) return;
     this.#restored = true;
-    const addon = loadAddon() as unknown as { threadAffinity(): number[]; setThreadAffinity(cpus: number[]): void };
+    const addon = loadAddon();
     try {
       const now = addon.threadAffinity();
       if (now.length === this.#pinned.length && now.every((c, i) => c === this.#pinned[i])) addon.setThreadAffinity(this.previous);
@@ -214,14 +215,17 @@ export class PumpPin {
   }
 }
 
-/** The runtime's scheduling with the pump's previous CPUs as its default CPUs (see SchedulingOptions.pumpCpus). */
+/** The runtime's scheduling with the pump's previous CPUs as its default CPUs (see SchedulingOptions.pumpCpus). Pure. */
 export function runtimeScheduling(s: ResolvedScheduling | null, pin: PumpPin | null): RuntimeScheduling | null {
   if (s === null) return null;
   if (pin === null || s.runtime?.cpus !== undefined) return s.runtime;
   return { ...(s.runtime ?? {}), cpus: pin.previous };
 }
 
-/** sidecar.scheduling: the parts of `runtime` whose SCHED_* bit the runtime reported in `bits`, and the pump's CPUs. */
+/**
+ * sidecar.scheduling: the parts of `runtime` whose SCHED_* bit the runtime reported in `bits` (untrusted: a bit only
+ * selects a value the host asked for, never adds one), and the pump's CPUs. Pure; returns fresh arrays.
+ */
 export function describeScheduling(bits: number, runtime: RuntimeScheduling | null, pin: PumpPin | null): SchedulingReport {
   const r = runtime ?? {};
   return {
