@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +98,27 @@ for (const mode of MODES) {
       });
       assert.equal(mainThreadCpus(), ALL_CPUS);
     });
+
+    if (mode === 'process') {
+      test('a restarted sidecar process gets the same scheduling, and the pump stays pinned across the restart', async () => {
+        const sidecar = await Sidecar.start({ plugin: ECHO, mode, restart: { backoffMs: 1 }, scheduling: { cpus: [1], nice: 4, pumpCpus: [0] } });
+        try {
+          const first = sidecar.pid;
+          const restarted = once(sidecar, 'ready');
+          process.kill(first, 'SIGKILL');
+          await restarted;
+          assert.deepEqual(Buffer.from(await sidecar.request(new Uint8Array([9]))), Buffer.from([9]));
+          assert.notEqual(sidecar.pid, first);
+          const task = taskScheduling(sidecar.pid, sidecar.pid);
+          assert.equal(task.cpus, '1');
+          assert.equal(task.nice, 4);
+          assert.equal(mainThreadCpus(), '0');
+        } finally {
+          await sidecar.stop();
+        }
+        assert.equal(mainThreadCpus(), ALL_CPUS);
+      });
+    }
 
     test('a refused start gives the pump thread its CPUs back', async () => {
       // An unknown plugin fails after the pinning: the pinning must not outlive the failed start.
