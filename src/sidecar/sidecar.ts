@@ -34,6 +34,7 @@ import {
   EXIT_PARENT_DIED,
   EXIT_RESOURCE_LIMIT,
   EXIT_SANDBOX,
+  EXIT_SCHEDULING,
   EXIT_USAGE,
   MSG_COMMAND,
   MSG_DISPOSED,
@@ -53,6 +54,7 @@ import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type 
 import { Watchdog } from './watchdog.js';
 import { describeSandbox, type SandboxReport } from './sandbox-report.js';
 import { PluginFile } from '../sandbox/plugin-file.js';
+import { describeScheduling, PumpPin, runtimeScheduling, type RuntimeScheduling, type SchedulingReport } from './scheduling.js';
 
 /** Why a sidecar ended. */
 export type SidecarExitReason =
@@ -268,6 +270,7 @@ const START_FAILURES: Record<number, string> = {
   [EXIT_INIT_FAILED]: "The plugin's init failed.",
   [EXIT_USAGE]: 'The sidecar executable was started with bad arguments.',
   [EXIT_SANDBOX]: 'The sidecar process could not be confined.',
+  [EXIT_SCHEDULING]: 'The kernel refused the requested scheduling.',
 };
 
 export class Sidecar extends EventEmitter<SidecarEventMap> {
@@ -330,6 +333,11 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   /** The open, checked plugin file every run loads (owned; closed by #finalize). */
   readonly #plugin: PluginFile;
   #sandboxReport: SandboxReport | null = null;
+  /** options.scheduling.pumpCpus in force on this thread (restored by #finalize), or null. */
+  #pumpPin: PumpPin | null = null;
+  /** The runtime thread's scheduling every launch passes on (the pump's previous CPUs as default CPUs), or null. */
+  #runtimeScheduling: RuntimeScheduling | null = null;
+  #schedulingReport: SchedulingReport | null = null;
 
   private constructor(o: ResolvedSidecarOptions, commandParker: Parker, plugin: PluginFile) {
     super();
@@ -356,8 +364,9 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    * plugin's init returned and calls host.init(). Owner thread: the calling thread. Rejects with ERR_INVALID_ARG for
    * bad options — a wrong value, or a key that is not an option (at any level but `host`), named as
    * 'options.restart.maxRestart' with the closest known key suggested — ERR_SIDECAR_START when the plugin is missing, is not a plugin, has another ABI version, fails its
-   * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs — in every such
-   * case nothing is left behind (no thread, process, mapping or descriptor).
+   * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs, and
+   * ERR_SCHEDULING_DENIED when the kernel refuses options.scheduling (`errno` its answer) — in every such
+   * case nothing is left behind (no thread, process, mapping or descriptor; the pump thread's CPUs restored).
    */
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const o = resolveSidecarOptions(options);
@@ -370,8 +379,26 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
       // The region or the eventfd could not be made (ERR_SYSTEM, ERR_ADDON_MISSING): reported as the Sidecar's own.
       throw asErrorClass(SidecarError, error);
     }
+    if (o.scheduling !== null) {
+      try {
+        if (o.scheduling.pumpCpus !== null) sidecar.#pumpPin = new PumpPin(o.scheduling.pumpCpus);
+        sidecar.#runtimeScheduling = runtimeScheduling(o.scheduling, sidecar.#pumpPin);
+      } catch (error) {
+        sidecar.#finalize({ reason: 'start-failed', code: null, signal: null, restarting: false, dropped: 0 }, true);
+        throw error;
+      }
+    }
     await sidecar.#launchFirst(); // a failure finalizes the sidecar, which closes the plugin file
     return sidecar;
+  }
+
+  /**
+   * What options.scheduling put in force: the runtime thread's CPUs, policy, priority and nice as the runtime reported
+   * them applied when it last started, and the pump thread's CPUs; null without options.scheduling and before the
+   * first start finished.
+   */
+  get scheduling(): SchedulingReport | null {
+    return this.#schedulingReport;
   }
 
   /**
@@ -532,8 +559,8 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const ch = this.#ch;
     const runner =
       this.mode === 'thread'
-        ? new ThreadRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd)
-        : new ProcessRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#o.sandbox);
+        ? new ThreadRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#runtimeScheduling)
+        : new ProcessRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#o.sandbox, this.#runtimeScheduling);
     this.#runner = runner;
     this.#startedAt = performance.now();
     this.#pumpAbort = new AbortController();
@@ -576,6 +603,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#ready = true;
     // READY's record was published after the sidecar stored its sandbox words (runtime.c): they are visible now.
     if (this.#o.sandbox !== null) this.#sandboxReport = describeSandbox(this.#ch.control.sandbox, this.#ch.control.landlockAbi, this.#o.sandbox);
+    if (this.#o.scheduling !== null) this.#schedulingReport = describeScheduling(this.#ch.control.sched, this.#runtimeScheduling, this.#pumpPin);
     if (this.#phase === 'starting' || this.#phase === 'restarting') this.#phase = 'running';
     this.#callHost('init', () => this.#o.host.init?.());
     const early = this.#preReady;
@@ -1029,6 +1057,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
         : `The sidecar ended (${info.code === null ? 'thread' : `exit code ${info.code}`}) before the plugin finished its init.`;
     }
     if (reasonCode === EXIT_SANDBOX) return new SidecarError('ERR_SANDBOX_UNAVAILABLE', message);
+    if (reasonCode === EXIT_SCHEDULING) return new SidecarError('ERR_SCHEDULING_DENIED', message, { errno: this.#ch.control.errorCode });
     if (reasonCode === EXIT_LOAD_FAILED && this.#o.sandbox !== null) {
       // The likeliest cause under the sandbox: a dependency outside the system library directories.
       message += ' Under the sandbox the loader reads only the plugin file, the system library directories and sandbox.readPaths; a library of the plugin elsewhere must be listed in readPaths and found through sandbox.env LD_LIBRARY_PATH ($ORIGIN means /proc/self/fd for a plugin loaded from its checked descriptor).';
@@ -1234,6 +1263,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#eventParker.close();
     // Every run loaded the plugin already (or failed to): the descriptor has done its work.
     this.#plugin.close();
+    this.#pumpPin?.restore(); // the owner thread: #finalize runs on it
     if (!keepRegion) this.#ch.region.close();
     if (!starting) this.emit('exit', info);
     this.#finish(info);
