@@ -112,7 +112,7 @@ function throughputChart(doc: BenchDocument, pattern: 'one-way' | 'pipelined'): 
         height: { step: 16 },
         mark: { type: 'bar', tooltip: true },
         encoding: {
-          y: { field: 'label', type: 'nominal', sort: '-x', title: null, axis: { labelLimit: 360 } },
+          y: { field: 'label', type: 'nominal', sort: '-x', title: null, axis: { labelLimit: 560 } },
           x: { field: 'msgs_per_s', type: 'quantitative', scale: { type: 'log', domainMin: base }, title: 'messages per second (log scale)', axis: { format: '~s' } },
           x2: { datum: base },
           color: colourByKind,
@@ -177,7 +177,7 @@ function roundTripChart(doc: BenchDocument): ReportChart | undefined {
         width: 420,
         height: { step: 16 },
         encoding: {
-          y: { field: 'label', type: 'nominal', sort: { field: 'lo_us', op: 'min' }, title: null, axis: { labelLimit: 360 } },
+          y: { field: 'label', type: 'nominal', sort: { field: 'lo_us', op: 'min' }, title: null, axis: { labelLimit: 560 } },
         },
         layer: [
           {
@@ -301,7 +301,7 @@ function cpuChart(doc: BenchDocument): ReportChart | undefined {
       height: { step: 16 },
       mark: { type: 'point', filled: true, size: 50, tooltip: true },
       encoding: {
-        y: { field: 'label', type: 'nominal', title: null, sort: { field: 'ns', op: 'max', order: 'descending' }, axis: { labelLimit: 360 } },
+        y: { field: 'label', type: 'nominal', title: null, sort: { field: 'ns', op: 'max', order: 'descending' }, axis: { labelLimit: 560 } },
         x: { field: 'ns', type: 'quantitative', scale: { type: 'log' }, title: 'CPU ns per message (log scale)' },
         color: colourByKind,
         shape: { field: 'side', type: 'nominal', scale: { domain: ['JS side', 'peer side'], range: ['circle', 'square'] }, legend: { orient: 'top' } },
@@ -338,7 +338,7 @@ function callsChart(doc: BenchDocument): ReportChart | undefined {
       height: { step: 16 },
       mark: { type: 'bar', tooltip: true },
       encoding: {
-        y: { field: 'label', type: 'nominal', sort: 'x', title: null, axis: { labelLimit: 360 } },
+        y: { field: 'label', type: 'nominal', sort: 'x', title: null, axis: { labelLimit: 560 } },
         x: { field: 'ns', type: 'quantitative', scale: { type: 'log', domainMin: base }, title: 'ns per call (log scale)' },
         x2: { datum: base },
         color: colourByKind,

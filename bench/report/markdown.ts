@@ -61,6 +61,23 @@ those runs. Latency percentiles come from hdr-histogram-js (3 significant digits
 time of each side divided by the messages. Compare ratios of one run, not absolute figures of different runs: on a
 small shared machine they vary with the load.`;
 
+const JSON_SECTION = `## The JSON document
+
+\`npm run bench\` writes one JSON document per run (\`<out>/bench-<timestamp>.json\` and \`<out>/latest.json\`; with
+\`--json\` also on stdout); its types are \`BenchDocument\`, \`BenchResult\` and \`TargetCheck\` in
+\`bench/lib/contract.ts\`. Top level: \`schema\` (\`"native-sidecar-bench/2"\`; \`npm run bench:docs\` refuses any other),
+\`date\`, \`command\`, \`depth\` (\`smoke\`, \`quick\` or \`full\`), \`duration_s\`, \`machine\` (\`cpu_model\`, \`cores\`,
+\`kernel\`, \`node\`, \`total_mem_bytes\`, \`loadavg_start\`, \`loadavg_end\`), \`results\`, \`checks\` and \`problems\` (a
+sentence per suite that failed or was skipped).
+
+Each result: \`suite\`; \`id\` (\`<suite>.<kebab-case>\` with the size, what \`--only\` matches); \`scenario\` (the title);
+\`transport\`; \`kind\` (\`ours\`, \`alternative\` or \`limit\`); \`pattern\` (\`one-way\`, \`round-trip\`, \`pipelined\`,
+\`paced\`, \`call\` or \`resource\`); and where they apply \`message_bytes\`, \`msgs_per_s\`, \`gbytes_per_s\`,
+\`latency_ns\` (\`p50\`, \`p99\`, \`p999\`, \`max\`, \`count\`), \`ns_per_call\`, \`cpu_ns_per_msg\` (\`js\`, \`peer\`),
+\`offered_per_s\` and \`load_fraction\` (paced), \`value\` and \`unit\` (resources), \`runs\`, \`spread\` and \`note\`.
+Each check: \`target\` (a sentence), \`value\`, \`op\` (\`>=\`, \`<=\` or \`<\`), \`limit\`, \`met\` and the \`issue\` that set
+it; a figure that could not be measured is \`null\` and its check is not met.`;
+
 /**
  * The Markdown of docs/benchmarks.md for `doc`. `jsonName` is the file name the document is linked by (next to the
  * page). Pure and synchronous, any thread. Throws a NativeSidecarError ERR_INVALID_ARG when `doc` is not a
@@ -132,6 +149,7 @@ export function renderBenchmarksMarkdown(doc: BenchDocument, jsonName = 'benchma
     if (notes.length > 0) out.push('Notes:\n\n' + notes.map((r) => `- \`${r.id}\`: ${(r.note as string).replace(/\r?\n/g, ' ')}`).join('\n'));
   }
 
+  out.push(JSON_SECTION);
   out.push('## Earlier runs');
   out.push(
     'Before the schema-2 runner, the suites were run by hand and described on this page: [benchmarks-2026-11-26.json](benchmarks-2026-11-26.json) and [benchmarks-2026-11-26-b.json](benchmarks-2026-11-26-b.json) are two such runs (schema 1: `machine`, `date`, and per suite `results` and `checks`). The page\'s history of those runs and of the performance work behind them is in the git history of docs/benchmarks.md.',
