@@ -44,7 +44,7 @@ export const COLUMNS: readonly Column[] = [
   { key: 'spread', title: 'spread', numeric: true, cell: (r) => percent(num(r.spread)) },
 ];
 
-/** The columns of COLUMNS that have a value in at least one of `results`, in table order. */
+/** The columns of COLUMNS that have a value in at least one of `results`, in table order, minus `skip` (keys). Pure. */
 export function columnsFor(results: readonly BenchResult[], skip: readonly string[] = []): Column[] {
   return COLUMNS.filter((c) => !skip.includes(c.key) && results.some((r) => c.cell(r) !== ''));
 }

@@ -25,11 +25,14 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** The inline Markdown of bench/report/suites.ts (`code` and [text](link)) as HTML. */
+/**
+ * The inline Markdown of bench/report/suites.ts (`code` and [text](link)) as HTML. Links are relative to docs/, which
+ * the report does not sit in, so they become text naming the file under docs/.
+ */
 function inline(md: string): string {
   return esc(md)
     .replace(/`([^`]+)`/g, '<code>$1</code>')
-    .replace(/\[([^\]]+)\]\(([^)]+)\)/g, '<a href="$2">$1</a>');
+    .replace(/\[([^\]]+)\]\(([^)#]+)(#[^)]*)?\)/g, '$1 (<code>docs/$2</code>)');
 }
 
 /** JSON that can sit inside a <script> element: no '<' survives, so no '</script>' can end it early. */

@@ -30,7 +30,7 @@ function mdTable(header: string[], align: boolean[], rows: string[][]): string {
 }
 
 function scenarioTable(results: readonly BenchResult[]): string {
-  const cols = columnsFor(results, ['suite']);
+  const cols = columnsFor(results);
   return mdTable(
     cols.map((c) => c.title),
     cols.map((c) => c.numeric),

@@ -68,12 +68,12 @@ const TEXTS: Record<string, SuiteText> = {
   },
 };
 
-/** The text of `suite`; a suite without a template gets its name as the title and a sentence saying so. */
+/** The text of `suite` (pure, never throws); a suite without a template gets its name as the title and a sentence saying so. */
 export function suiteText(suite: string): SuiteText {
   return TEXTS[suite] ?? { title: `Suite ${suite}`, paragraphs: [`The suite \`${suite}\` has no description in bench/report/suites.ts yet; its scenarios and notes follow.`] };
 }
 
-/** The suites of a run in report order: SUITE_ORDER first, then the others in the order they first appear. */
+/** The distinct suites of `suites` in report order: SUITE_ORDER first, then the others in the order they first appear. Pure. */
 export function suitesInOrder(suites: readonly string[]): string[] {
   const present = new Set(suites);
   const known = SUITE_ORDER.filter((s) => present.has(s));
