@@ -10,7 +10,7 @@
  * - one way JS → native thread / native process at each size of ctx.sizes, per-record stage() and one publish()
  *   per BATCH records; the peer (`sink`, spin policy) consumes and counts, and its final count must equal what JS
  *   wrote. At 32 B also the batch APIs: stageMany (packed records from one buffer) and stageFrames (records already
- *   framed as the ring lays them out). At sizes ≥ 64 KiB also claim() + one TypedArray.set + commit();
+ *   framed as the ring lays them out) — at sizes up to 1 KiB. At sizes ≥ 64 KiB also claim() + one TypedArray.set + commit();
  * - one way and round trip JS ↔ JS: the main thread and a worker_thread on a Ring over a SharedArrayBuffer
  *   (bench/lib/sab-peer.ts), both spinning;
  * - round trip JS ↔ native process, 32 B: spin (JS spins on peek(), the echo peer spins), park with the default
@@ -153,12 +153,12 @@ function pumpStage(ring: Ring, bytes: number, seq0: number, ns: number): number 
 }
 
 /**
- * One batch call per BATCH 32 B records. Each record's first 4 bytes are its sequence number, written into the
+ * One batch call per BATCH records of `bytes`. Each record's first 4 bytes are its sequence number, written into the
  * source before the call (records that did not fit are rewritten with the same numbers in the next batch).
  */
-function pumpSmallBatched(ring: Ring, api: 'stageMany' | 'stageFrames', seq0: number, ns: number): number {
+function pumpBatched(ring: Ring, api: 'stageMany' | 'stageFrames', bytes: number, seq0: number, ns: number): number {
   const framed = api === 'stageFrames';
-  const stride = framed ? ringLayout.recordSize(SMALL_BYTES) : SMALL_BYTES;
+  const stride = framed ? ringLayout.recordSize(bytes) : bytes;
   const seqAt = framed ? ringLayout.RECORD_HEADER_SIZE : 0;
   const source = new Uint8Array(BATCH * stride);
   const words = new Int32Array(source.buffer);
@@ -166,7 +166,7 @@ function pumpSmallBatched(ring: Ring, api: 'stageMany' | 'stageFrames', seq0: nu
   const seqWord = seqAt / Int32Array.BYTES_PER_ELEMENT;
   return pumpBatches(ring, seq0, ns, (seq) => {
     for (let k = 0; k < BATCH; k++) words[k * strideWords + seqWord] = seq + k;
-    return framed ? ring.stageFrames(RECORD_TYPE, source, SMALL_BYTES, BATCH) : ring.stageMany(RECORD_TYPE, source, SMALL_BYTES, BATCH);
+    return framed ? ring.stageFrames(RECORD_TYPE, source, bytes, BATCH) : ring.stageMany(RECORD_TYPE, source, bytes, BATCH);
   });
 }
 
@@ -218,7 +218,7 @@ async function oneWay(ctx: BenchContext, kind: PeerKind, api: OneWayApi, bytes: 
     peer = startPeer(kind, region, { mode: 'sink', input: segments[0]!, batch: SINK_READ_BATCH, waitPolicy: { mode: 'spin' } });
     const d = durations(ctx);
     const pump = (seq0: number, ns: number): number =>
-      api === 'stage' ? pumpStage(ring, bytes, seq0, ns) : api === 'claim' ? pumpClaim(ring, bytes, ns) : pumpSmallBatched(ring, api, seq0, ns);
+      api === 'stage' ? pumpStage(ring, bytes, seq0, ns) : api === 'claim' ? pumpClaim(ring, bytes, ns) : pumpBatched(ring, api, bytes, seq0, ns);
     const warm = pump(0, d.warmupNs);
     const c0 = readCpu(peer.sides);
     const t0 = nowNs();
@@ -501,7 +501,9 @@ function scenarios(ctx: BenchContext): Scenario[] {
   }
   for (const bytes of ctx.sizes) {
     if (bytes === SMALL_BYTES) continue;
-    for (const kind of ['thread', 'process'] as const) list.push(oneWayScenario(kind, 'stage', bytes));
+    // The batch APIs are for small records (a batch of BATCH must fit the ring to be one call): up to 1 KiB.
+    const apis = bytes <= 1024 ? (['stage', 'stageMany', 'stageFrames'] as const) : (['stage'] as const);
+    for (const kind of ['thread', 'process'] as const) for (const api of apis) list.push(oneWayScenario(kind, api, bytes));
     if (bytes >= 64 * 1024) list.push(oneWayScenario('thread', 'claim', bytes));
   }
   list.push({ id: `${SUITE}.js-js-sab.one-way.stage.32`, title: 'JS → JS worker over a SharedArrayBuffer, 32 B one way', runMs: w + 40, run: () => jsJsOneWay(ctx) });
