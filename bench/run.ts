@@ -38,7 +38,7 @@ const DEPTHS = {
   full: { durationMs: 1000, runs: 5 },
 } as const;
 
-const MAX_SIZE = 64 << 20;
+const MAX_SIZE = 16 << 20;
 
 interface Options {
   suites: string[];
@@ -119,7 +119,7 @@ function parseArgs(argv: string[]): Options | { exit: number; message: string } 
       for (const part of v.split(',')) {
         const n = parseSize(part);
         if (!Number.isSafeInteger(n) || n < 8 || n > MAX_SIZE) {
-          return bad(`The message size '${part}' of --sizes is not a size from 8 bytes to 64m (a number of bytes, or with a k or m suffix).`);
+          return bad(`The message size '${part}' of --sizes is not a size from 8 bytes to 16m (a number of bytes, or with a k or m suffix).`);
         }
         sizes.push(n);
       }
@@ -217,21 +217,29 @@ class Progress {
     this.draw(true);
   }
 
-  private line(): string {
+  private line(width = Infinity): string {
     const elapsed = Date.now() - this.t0;
     const doneEstimate = this.steps.slice(0, this.current).reduce((a, s) => a + s.estimateMs, 0);
     const rest = this.steps.slice(this.current).reduce((a, s) => a + s.estimateMs, 0);
     // The estimates corrected by how fast the run has gone so far (once enough of it has gone by to tell).
     const pace = doneEstimate > 5000 ? Math.min(3, Math.max(0.5, (this.stepStart - this.t0) / doneEstimate)) : 1;
     const eta = Math.max(0, rest * pace - (Date.now() - this.stepStart));
-    return `[${this.current + 1}/${this.steps.length}] ${this.title} — elapsed ${clock(elapsed)}, eta ${clock(eta)}`;
+    return this.format(this.title, ` — elapsed ${clock(elapsed)}, eta ${clock(eta)}`, width);
+  }
+
+  /** "[n/m] title suffix", the title shortened (with "…") so that the line fits in `width` characters. */
+  private format(title: string, suffix: string, width: number): string {
+    const prefix = `[${this.current + 1}/${this.steps.length}] `;
+    const room = width - prefix.length - [...suffix].length;
+    const chars = [...title];
+    const shown = chars.length <= room ? title : `${chars.slice(0, Math.max(0, room - 1)).join('')}…`;
+    return `${prefix}${shown}${suffix}`;
   }
 
   private draw(newStep = false): void {
     if (this.current < 0) return;
     if (this.tty) {
-      const cols = process.stderr.columns ?? 120;
-      process.stderr.write(`\r\x1b[K${[...this.line()].slice(0, cols - 1).join('')}`);
+      process.stderr.write(`\r\x1b[K${this.line(Math.max(40, (process.stderr.columns || 120) - 1))}`);
       this.shown = true;
     } else if (newStep) {
       process.stderr.write(`${this.line()}\n`);
