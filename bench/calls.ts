@@ -34,6 +34,8 @@ interface Sizes {
 }
 
 const FULL: Sizes = { jsToC: 2_000_000, cToJs: 1_000_000, threadFire: 200_000, threadBlocking: 50_000, ring: 2_000_000 };
+/** The default (quick) depth: a tenth of FULL for the thread and ring crossings, which cost microseconds under load. */
+const DEFAULT: Sizes = { jsToC: 1_000_000, cToJs: 500_000, threadFire: 30_000, threadBlocking: 10_000, ring: 200_000 };
 const QUICK: Sizes = { jsToC: 20_000, cToJs: 10_000, threadFire: 2_000, threadBlocking: 1_000, ring: 20_000 };
 
 function nowNs(): number {
@@ -190,7 +192,7 @@ interface Bindings {
 }
 
 function scenarios(ctx: BenchContext, b: () => Bindings): Scenario[] {
-  const n = ctx.depth === 'smoke' ? QUICK : FULL;
+  const n = ctx.depth === 'smoke' ? QUICK : ctx.depth === 'quick' ? DEFAULT : FULL;
   const sync = (id: string, title: string, transport: string, kind: 'ours' | 'alternative', estimateMs: number, measure: () => number): Scenario => ({
     id: `${SUITE}.${id}`,
     title,

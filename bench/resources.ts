@@ -4,18 +4,20 @@
  * - idle CPU of a parked sidecar (default options: spin-then-park), over 10 s (0.5 s in smoke depth), in percent of
  *   one core: thread mode counts this process's CPU time minus the main thread's (the sidecar thread, the event
  *   pump's waiter, and Node's own helper threads — an upper bound), process mode the sidecar process's;
- * RSS is read after a full GC (v8 --expose-gc set at load) and 20 ms for the allocator.
- * - RSS per sidecar: 8 sidecars of each mode started, (RSS after − RSS before) / 8 of this Node process, and in
+ * - RSS per sidecar: 8 sidecars of each mode started, (RSS after − RSS before) / 8 of the Node process, and in
  *   process mode also the mean RSS of the 8 sidecar processes (VmRSS of /proc/<pid>/status);
- * - RSS of this process before and after 10^7 send()s of 32 B commands (10^5 in smoke depth) to a thread-mode echo
- *   sidecar, and the growth.
+ * - RSS of the Node process before and after 10^7 send()s of 32 B commands (10^5 in smoke depth) to a thread-mode
+ *   echo sidecar, and the growth.
+ * The RSS figures are measured in a fresh Node process (bench/lib/rss-probe.ts), each reading after a full GC, so
+ * that the garbage and allocator state the other suites leave in the runner's process do not blur them.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { Sidecar, examplePluginPath, type SidecarMode } from '../src/index.js';
 import type { BenchContext, BenchResult, ScenarioPlan, SuiteResult } from './lib/contract.js';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 
 import { allThreadsCpuNs, otherThreadsCpuNs } from './lib/task-cpu.js';
 import { planOf, runScenarios, type Scenario } from './lib/scenarios.js';
@@ -24,8 +26,6 @@ import { nowNs } from './lib/timing.js';
 const SUITE = 'resources';
 const SIDECARS = 8;
 const MESSAGE_BYTES = 32;
-/** Sends between two awaited ones (the awaited one applies the backpressure send() documents). */
-const SEND_WINDOW = 1024;
 
 /** VmRSS of process `pid` in bytes, NaN when it cannot be read. */
 export function rssBytes(pid: number | 'self' = 'self'): number {
@@ -35,17 +35,6 @@ export function rssBytes(pid: number | 'self' = 'self'): number {
   } catch {
     return NaN;
   }
-}
-
-v8.setFlagsFromString('--expose-gc');
-/** A full garbage collection (through a context made after --expose-gc), so RSS readings start from a collected heap. */
-const gc = vm.runInNewContext('gc') as () => void;
-
-/** VmRSS of this process after a full GC and a moment for the allocator to return pages. */
-async function settledRss(): Promise<number> {
-  gc();
-  await sleep(20);
-  return rssBytes();
 }
 
 function sleep(ms: number): Promise<void> {
@@ -91,81 +80,53 @@ async function idleCpu(ctx: BenchContext, mode: SidecarMode): Promise<BenchResul
   }
 }
 
+const probe = promisify(execFile);
+
+/** Runs bench/lib/rss-probe.js in a fresh Node process and parses its JSON line. */
+async function runProbe<T>(args: string[]): Promise<T> {
+  const file = fileURLToPath(new URL('./lib/rss-probe.js', import.meta.url));
+  const { stdout } = await probe(process.execPath, ['--expose-gc', file, ...args], { timeout: 180_000 }).catch((e: { stderr?: string; message: string }) => {
+    throw new Error(`The RSS probe (${args.join(' ')}) failed: ${e.stderr?.trim() || e.message}`);
+  });
+  return JSON.parse(stdout) as T;
+}
+
 async function rssPerSidecar(mode: SidecarMode): Promise<BenchResult[]> {
-  const before = await settledRss();
-  const sidecars: Sidecar[] = [];
-  try {
-    for (let i = 0; i < SIDECARS; i++) {
-      const s = await Sidecar.start({ plugin: examplePluginPath('echo'), mode });
-      sidecars.push(s);
-      await s.request(new Uint8Array(MESSAGE_BYTES)); // every ring page the first message touches is mapped in
-    }
-    const after = await settledRss();
-    const out = [
+  const { before, after, children } = await runProbe<{ before: number; after: number; children: number[] }>(['per-sidecar', mode, String(SIDECARS)]);
+  const out = [
+    resource(
+      `${mode}.rss-per-sidecar`,
+      `RSS of the Node process per sidecar, ${mode} mode (${SIDECARS} started)`,
+      `Sidecar ${mode} mode`,
+      Math.round((after - before) / SIDECARS),
+      'bytes',
+      `(VmRSS after − before) / ${SIDECARS} in a fresh Node process: ${before} → ${after} B; default options (1 MiB rings each way)`,
+    ),
+  ];
+  if (mode === 'process') {
+    out.push(
       resource(
-        `${mode}.rss-per-sidecar`,
-        `RSS of this process per sidecar, ${mode} mode (${SIDECARS} started)`,
-        `Sidecar ${mode} mode`,
-        Math.round((after - before) / SIDECARS),
+        'process.child-rss',
+        `RSS of one sidecar process (mean of ${SIDECARS})`,
+        'Sidecar process mode',
+        Math.round(children.reduce((x, y) => x + y, 0) / children.length),
         'bytes',
-        `(VmRSS after − before) / ${SIDECARS}: ${before} → ${after} B; default options (1 MiB rings each way)`,
+        `VmRSS of each: ${children.map((c) => Math.round(c / 1024)).join(', ')} KiB`,
       ),
-    ];
-    if (mode === 'process') {
-      const children = sidecars.map((s) => rssBytes(s.pid));
-      out.push(
-        resource(
-          'process.child-rss',
-          `RSS of one sidecar process (mean of ${SIDECARS})`,
-          'Sidecar process mode',
-          Math.round(children.reduce((a, b) => a + b, 0) / children.length),
-          'bytes',
-          `VmRSS of each: ${children.map((c) => Math.round(c / 1024)).join(', ')} KiB`,
-        ),
-      );
-    }
-    return out;
-  } finally {
-    for (const s of sidecars) await s.stop();
+    );
   }
+  return out;
 }
 
 async function rssAcrossMessages(ctx: BenchContext): Promise<BenchResult[]> {
-  const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode: 'thread' });
-  try {
-    const payload = new Uint8Array(MESSAGE_BYTES);
-    const total = messageCount(ctx);
-    // A first window so that the rings and the send path are warm before "before" is read.
-    await sidecar.send(payload);
-    const before = await settledRss();
-    let failure: unknown;
-    const note = (e: unknown): void => {
-      failure ??= e;
-    };
-    const t0 = nowNs();
-    for (let sent = 1; sent < total; ) {
-      const n = Math.min(SEND_WINDOW, total - sent);
-      for (let i = 1; i < n; i++) sidecar.send(payload).catch(note);
-      await sidecar.send(payload);
-      sent += n;
-      if (failure !== undefined) throw failure;
-    }
-    const deadline = nowNs() + 60e9;
-    while (sidecar.processedCount < total) {
-      if (nowNs() > deadline) throw new Error(`The sidecar processed ${sidecar.processedCount} of ${total} commands within 60 s.`);
-      await sleep(1);
-    }
-    const seconds = (nowNs() - t0) / 1e9;
-    const after = await settledRss();
-    const what = `${total.toExponential(0).replace('e+', 'e')} send()s of ${MESSAGE_BYTES} B, thread mode, echo plugin (${seconds.toFixed(1)} s)`;
-    return [
-      resource('thread.rss-before-messages', `RSS of this process before ${what}`, 'Sidecar thread mode', before, 'bytes', 'VmRSS'),
-      resource('thread.rss-after-messages', `RSS of this process after ${what}`, 'Sidecar thread mode', after, 'bytes', 'VmRSS, after the plugin processed every command'),
-      resource('thread.rss-growth-messages', `RSS growth across ${what}`, 'Sidecar thread mode', after - before, 'bytes', 'VmRSS after − before, each read after a full GC'),
-    ];
-  } finally {
-    await sidecar.stop();
-  }
+  const total = messageCount(ctx);
+  const { before, after, seconds } = await runProbe<{ before: number; after: number; seconds: number }>(['messages', String(total)]);
+  const what = `${total.toExponential(0).replace('e+', 'e')} send()s of ${MESSAGE_BYTES} B, thread mode, echo plugin (${seconds.toFixed(1)} s)`;
+  return [
+    resource('thread.rss-before-messages', `RSS of the Node process before ${what}`, 'Sidecar thread mode', before, 'bytes', 'VmRSS in a fresh Node process, after a full GC'),
+    resource('thread.rss-after-messages', `RSS of the Node process after ${what}`, 'Sidecar thread mode', after, 'bytes', 'VmRSS after the plugin processed every command, after a full GC'),
+    resource('thread.rss-growth-messages', `RSS growth across ${what}`, 'Sidecar thread mode', after - before, 'bytes', 'VmRSS after − before'),
+  ];
 }
 
 /** A scenario that yields several results in one run (the scenario loop keeps one; the rest are collected here). */
