@@ -13,7 +13,8 @@ const USAGE = `usage: native-sidecar <command> [options]
 commands:
   demo [--mode thread|process]         run the demo plugin in a Sidecar and print what the host sees
   doctor                               check this machine: one line per item, ok or missing and what to do
-  bench [suite...] [--json] [--quick]  run the benchmarks (npm run bench, from a clone of the repository)
+  bench [suite...] [--full|--smoke]    run the benchmarks (npm run bench, from a clone of the repository;
+                                       also --only, --sizes, --duration, --json, --out: bench --help)
 
 options:
   -h, --help                           print this text (also after a command)
