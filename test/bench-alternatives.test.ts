@@ -10,6 +10,10 @@ import alternatives, { plan as planAlternatives } from '../bench/alternatives.js
 import { makeContext } from '../bench/alt-driver.js';
 import type { BenchContext, BenchResult } from '../bench/lib/contract.js';
 import paced, { plan as planPaced } from '../bench/paced.js';
+import type { MessageLink } from '../bench/baselines/alt-link.js';
+import { childIpc } from '../bench/baselines/alt-messages.js';
+import { originalRing } from '../bench/baselines/alt-original-ring.js';
+import { unixSocket } from '../bench/baselines/alt-unix-socket.js';
 
 function context(o: Parameters<typeof makeContext>[1] = {}): { ctx: BenchContext; begun: string[] } {
   const begun: string[] = [];
@@ -75,6 +79,31 @@ describe('bench suite alternatives', () => {
     const missing: BenchContext = { ...ctx, nativeBin: (name) => `/nonexistent/${name}` };
     await assert.rejects(alternatives(missing), /\/nonexistent\/ns_bench_addon\.node is missing/);
   });
+});
+
+describe('alternative transports when their peer dies', () => {
+  const cases: [string, () => Promise<MessageLink>][] = [
+    ["child_process IPC ('advanced')", () => childIpc('advanced')],
+    ['the Unix socket', () => unixSocket()],
+    ['the original 1 ms polled byte ring', () => originalRing(context().ctx.nativeBin('bench_original_ring'))],
+  ];
+  for (const [name, open] of cases) {
+    test(`an echo over ${name} rejects, instead of hanging, when the peer process is killed with SIGKILL`, async () => {
+      const link = await open();
+      try {
+        const p = new Uint8Array(64).fill(5);
+        await link.echo(p);
+        const pid = link.peerPid;
+        assert.ok(pid !== undefined && pid > 0);
+        process.kill(pid, 'SIGKILL');
+        await assert.rejects(async () => {
+          for (;;) await link.echo(p); // the kill takes effect within a few round trips at most
+        }, /exited|closed|EPIPE|ECONNRESET/);
+      } finally {
+        await link.close();
+      }
+    });
+  }
 });
 
 describe('bench suite paced', () => {

@@ -9,6 +9,8 @@ import type { OneWayPhase } from './alt-measure.js';
 export interface MessageLink {
   /** Where the two sides run, for the CPU time per message. */
   readonly sides: CpuSides;
+  /** The pid of the peer process now running (it changes when the mode does); undefined for a peer in this process. */
+  readonly peerPid: number | undefined;
   /** Sends `payload` once and resolves when the peer's whole echo of it has arrived (decoded to bytes). */
   echo(payload: Uint8Array): Promise<void>;
   /**

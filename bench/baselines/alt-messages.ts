@@ -38,7 +38,7 @@ function decodedLength(codec: Codec, m: unknown): number {
   return typeof d === 'string' ? Buffer.from(d, 'base64').byteLength : -1;
 }
 
-function postingLink(p: Poster, codec: Codec, sides: CpuSides, close: () => Promise<void>): MessageLink {
+function postingLink(p: Poster, codec: Codec, sides: CpuSides, close: () => Promise<void>, peerPid?: number): MessageLink {
   let mode: 'echo' | 'count' = 'echo';
   let replied: ((length: number) => void) | null = null;
   let wake: (() => void) | null = null;
@@ -70,6 +70,7 @@ function postingLink(p: Poster, codec: Codec, sides: CpuSides, close: () => Prom
   };
   return {
     sides,
+    peerPid,
     async echo(payload) {
       check();
       if (mode !== 'echo') {
@@ -172,5 +173,6 @@ export async function childIpc(serialization: 'json' | 'advanced'): Promise<Mess
       else child.kill();
       await exited;
     },
+    pid,
   );
 }

@@ -128,6 +128,9 @@ export async function originalRing(bin: string): Promise<MessageLink> {
   return {
     // Live: the consumer changes when the mode does, and the loops read the sides after their warm-up.
     sides: { js: () => c.sides.js(), peer: () => c.sides.peer() },
+    get peerPid(): number | undefined {
+      return c.child.pid;
+    },
     async echo(payload) {
       const k = await use('echo');
       if (recv.byteLength !== payload.byteLength) recv = new Uint8Array(payload.byteLength);

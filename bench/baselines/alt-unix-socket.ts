@@ -89,6 +89,9 @@ export async function unixSocket(): Promise<MessageLink> {
   const sides: CpuSides = { js: () => threadCpuNs(), peer: () => (conn === undefined ? NaN : conn.sides.peer()) };
   return {
     sides,
+    get peerPid(): number | undefined {
+      return conn?.child.pid;
+    },
     async echo(payload) {
       const c = await connect('echo');
       if (c.failure) throw c.failure;
