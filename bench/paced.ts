@@ -15,13 +15,15 @@
  * are processed. A reply so waits at most one slice (plus the sends of that slice) for the thread. A request refused
  * with ERR_QUEUE_FULL (a Sidecar's backlog at its bound: the rate is not sustainable) is counted in the note.
  *
+ * 3. closed loop at 10 % of capacity (one request at a time, hdr-histogram's recordValueWithExpectedInterval to
+ *    correct the omitted samples), for comparison with the open loop's figures.
  * Every scenario runs ctx.runs times; its figures are those of the median run by p99 (capacity: by msgs/s), spread
  * (max − min) / median of that figure. Main JavaScript thread only.
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
-import type { BenchContext, BenchResult, SuiteResult } from './lib/contract.js';
+import type { BenchContext, BenchResult, LatencyNs, SuiteResult } from './lib/contract.js';
 import type { CpuSides } from './lib/cpu.js';
 import { Histogram, cpuSince, inProcSides, nowNs, payload, pipelined, repeat, result, tick, warmupMs, type RunFigures } from './baselines/alt-measure.js';
 import { startSidecar } from './baselines/alt-sidecar.js';
@@ -95,6 +97,11 @@ const TRANSPORTS: TransportDef[] = [
 ];
 
 const loadKey = (f: number): string => `load-${Math.round(f * 100)}`;
+/** The closed-loop variant runs at this fraction of the capacity. */
+const CLOSED_LOAD = 0.1;
+const CLOSED_KEY = `closed-loop-${Math.round(CLOSED_LOAD * 100)}`;
+const closedTitle = (t: TransportDef, size: number): string =>
+  `${t.transport}: closed loop at ${Math.round(CLOSED_LOAD * 100)} % of capacity (one at a time, hdr-corrected), ${size} B`;
 
 /** The scenarios run() will run with this context, in order, with an estimate of each one's duration. */
 export function plan(ctx: BenchContext): { id: string; title: string; estimateMs: number }[] {
@@ -108,6 +115,8 @@ export function plan(ctx: BenchContext): { id: string; title: string; estimateMs
       const id = `${SUITE}.${t.key}.${loadKey(f)}.${size}`;
       if (ctx.selected(id)) out.push({ id, title: `${t.transport}: paced at ${Math.round(f * 100)} % of capacity, ${size} B`, estimateMs: ctx.runs * (ctx.durationMs + 50) + 50 });
     }
+    const closedId = `${SUITE}.${t.key}.${CLOSED_KEY}.${size}`;
+    if (ctx.selected(closedId)) out.push({ id: closedId, title: closedTitle(t, size), estimateMs: ctx.runs * ctx.durationMs + 50 });
   }
   return out;
 }
@@ -168,6 +177,46 @@ export async function openLoop(target: Target, p: Uint8Array, rate: number, dura
   return { primary: latency.p99, latency_ns: latency, msgs_per_s: achieved, achieved, lost: sent - completed, refused, cpu_ns_per_msg: before.perMessage(completed) };
 }
 
+/**
+ * The closed-loop variant: one request at a time, each sent at its slot t0 + i / rate or, when the previous reply came
+ * later than that, at once (the slots it missed are skipped: the omission). Each latency (reply − send) is recorded
+ * with hdr-histogram's recordValueWithExpectedInterval(latency, 1 / rate), which adds the samples the waiting sender
+ * failed to take; `raw` holds the uncorrected latencies for comparison.
+ */
+export async function closedLoop(target: Target, p: Uint8Array, rate: number, durationMs: number): Promise<RunFigures & { raw: LatencyNs }> {
+  const interval = 1e9 / rate;
+  const sliceNs = PACE_SLICE_US * 1000;
+  const corrected = new Histogram();
+  const raw = new Histogram();
+  const before = cpuSince(target.sides);
+  const t0 = nowNs();
+  const end = t0 + durationMs * 1e6;
+  let slot = 0;
+  let n = 0;
+  for (;;) {
+    let t = nowNs();
+    if (t >= end) break;
+    const due = t0 + slot * interval;
+    if (due > t) {
+      if (due - t > sliceNs) {
+        await tick();
+        continue;
+      }
+      while (t < due) t = nowNs();
+    }
+    const sent = nowNs();
+    await target.request(p);
+    const done = nowNs();
+    raw.record(done - sent);
+    corrected.recordCorrected(done - sent, interval);
+    n++;
+    slot = Math.max(slot + 1, Math.ceil((done - t0) / interval));
+  }
+  const achieved = (n * 1e9) / (nowNs() - t0);
+  const latency = corrected.summary();
+  return { primary: latency.p99, latency_ns: latency, msgs_per_s: achieved, raw: raw.summary(), cpu_ns_per_msg: before.perMessage(n) };
+}
+
 export default async function run(ctx: BenchContext): Promise<SuiteResult> {
   const size = Math.min(...ctx.sizes);
   const p = payload(size);
@@ -176,7 +225,8 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
   for (const t of TRANSPORTS) {
     const capId = `${SUITE}.${t.key}.capacity.${size}`;
     const ids = LOADS.map((f) => `${SUITE}.${t.key}.${loadKey(f)}.${size}`);
-    if (!ctx.selected(capId) && !ids.some((id) => ctx.selected(id))) continue;
+    const closedId = `${SUITE}.${t.key}.${CLOSED_KEY}.${size}`;
+    if (![capId, closedId, ...ids].some((id) => ctx.selected(id))) continue;
     const target = await t.open(size);
     try {
       // The capacity is needed by the paced scenarios even when only they are selected.
@@ -219,6 +269,20 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
         results.push(res);
         const l = res.latency_ns;
         ctx.log(`${id}: offered ${res.offered_per_s}/s, achieved ${res.msgs_per_s}/s, p50 ${l?.p50} ns, p99 ${l?.p99} ns, p99.9 ${l?.p999} ns, max ${l?.max} ns (spread ${res.spread})`);
+      }
+      if (ctx.selected(closedId)) {
+        const title = closedTitle(t, size);
+        ctx.begin(closedId, title);
+        const rate = capacity * CLOSED_LOAD;
+        const r = await repeat(ctx, () => closedLoop(target, p, rate, ctx.durationMs));
+        const raw = (r.figures as RunFigures & { raw: LatencyNs }).raw;
+        const note = `Closed loop: one request at a time at slots t0 + i/rate; a reply later than the next slot makes the sender skip the slots it missed, and each latency is recorded with hdr-histogram recordValueWithExpectedInterval(latency, 1/rate) to add back the omitted samples. Uncorrected (what the sender saw): p50 ${raw.p50} ns, p99 ${raw.p99} ns, p99.9 ${raw.p999} ns over ${raw.count} requests; msgs_per_s is the achieved rate.`;
+        const res = result({ suite: SUITE, id: closedId, scenario: title, transport: t.transport, kind: t.kind, pattern: 'paced', message_bytes: size, note }, r);
+        res.offered_per_s = Math.round(rate);
+        res.load_fraction = CLOSED_LOAD;
+        results.push(res);
+        const l = res.latency_ns;
+        ctx.log(`${closedId}: rate ${res.offered_per_s}/s, achieved ${res.msgs_per_s}/s, corrected p50 ${l?.p50} ns, p99 ${l?.p99} ns; uncorrected p50 ${raw.p50} ns, p99 ${raw.p99} ns`);
       }
     } finally {
       await target.close();

@@ -107,14 +107,14 @@ describe('alternative transports when their peer dies', () => {
 });
 
 describe('bench suite paced', () => {
-  test('a smoke run measures capacity and the three paced loads per transport with the contract fields', async () => {
+  test('a smoke run measures capacity, the three open-loop loads and the closed loop per transport with the contract fields', async () => {
     const { ctx, begun } = context();
     const planned = planPaced(ctx).map((p) => p.id);
     const { results } = await paced(ctx);
     assert.deepEqual(results.map((r) => r.id), planned);
     assert.deepEqual(begun, planned);
     for (const t of ['sidecar-thread', 'sidecar-process', 'postmessage']) {
-      for (const s of ['capacity', 'load-10', 'load-50', 'load-90']) assert.ok(planned.includes(`paced.${t}.${s}.32`), `plan has paced.${t}.${s}.32`);
+      for (const s of ['capacity', 'load-10', 'load-50', 'load-90', 'closed-loop-10']) assert.ok(planned.includes(`paced.${t}.${s}.32`), `plan has paced.${t}.${s}.32`);
     }
     for (const r of results) {
       assertCommon(r, 'paced');
@@ -123,7 +123,7 @@ describe('bench suite paced', () => {
       if (r.pattern === 'paced') {
         assert.ok([0.1, 0.5, 0.9].includes(r.load_fraction as number), `${r.id} load_fraction`);
         assert.ok((r.offered_per_s ?? 0) > 0 && (r.msgs_per_s ?? 0) > 0, `${r.id} offered and achieved rates`);
-        assert.match(r.note ?? '', /coordinated omission corrected/);
+        assert.match(r.note ?? '', r.id.includes('.closed-loop-') ? /recordValueWithExpectedInterval/ : /coordinated omission corrected/);
       } else {
         assert.equal(r.pattern, 'pipelined');
       }
