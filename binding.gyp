@@ -82,6 +82,19 @@
           "libraries": ["-lpthread"]
         },
         {
+          "target_name": "bench_original_ring",
+          "type": "executable",
+          "sources": ["native/bench/original_ring.c"]
+        },
+        {
+          "target_name": "ns_bench_addon",
+          "sources": ["native/bench/bench_addon.cc"],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "cflags!": ["-fno-exceptions"],
+          "cflags_cc!": ["-fno-exceptions"]
+        },
+        {
           "target_name": "deny_syscalls",
           "type": "executable",
           "sources": ["native/test/deny_syscalls.c"]
