@@ -17,7 +17,7 @@ import type { InteropBinding, NativeThread, RingSegment, ThreadReport } from '..
 
 import { type BenchContext, type BenchResult, type Pattern, type ScenarioPlan, type SuiteResult } from './lib/contract.js';
 import { cpuPerMessage, readCpu } from './lib/cpu.js';
-import { inProcessPeerSides as inProcessSides } from './lib/task-cpu.js';
+import { inProcessSides } from './lib/cpu.js';
 import { byId, planOf, runScenarios, type Scenario } from './lib/scenarios.js';
 
 const SUITE = 'calls';

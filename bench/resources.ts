@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { Sidecar, examplePluginPath, type SidecarMode } from '../src/index.js';
 import type { BenchContext, BenchResult, ScenarioPlan, SuiteResult } from './lib/contract.js';
 
-import { allThreadsCpuNs, otherThreadsCpuNs } from './lib/task-cpu.js';
+import { otherThreadsCpuNs, processCpuNs } from './lib/cpu.js';
 import { planOf, runScenarios, type Scenario } from './lib/scenarios.js';
 import { nowNs } from './lib/timing.js';
 
@@ -58,7 +58,7 @@ async function idleCpu(ctx: BenchContext, mode: SidecarMode): Promise<BenchResul
   try {
     await sidecar.request(new Uint8Array(MESSAGE_BYTES)); // it has run once, then goes idle
     await sleep(100); // past its spin: parked
-    const peer = (): number => (mode === 'thread' ? otherThreadsCpuNs() : allThreadsCpuNs(sidecar.pid));
+    const peer = (): number => (mode === 'thread' ? otherThreadsCpuNs() : processCpuNs(sidecar.pid));
     const c0 = peer();
     const t0 = nowNs();
     await sleep(idleWindowMs(ctx));

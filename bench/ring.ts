@@ -29,7 +29,7 @@ import { startProcessPeer, startThreadPeer, type PeerOptions, type PeerResult } 
 import { cId, cLine, cResult, cTitle, runC, type CScenario } from './baselines/c.js';
 import { check, type BenchContext, type BenchResult, type CpuPerMessage, type ScenarioPlan, type SuiteResult, type TargetCheck } from './lib/contract.js';
 import { cpuPerMessage, readCpu, type CpuSides } from './lib/cpu.js';
-import { childSides as childProcessSides, inProcessPeerSides as inProcessSides } from './lib/task-cpu.js';
+import { childProcessSides, inProcessSides } from './lib/cpu.js';
 import { byId, planOf, pow2AtLeast, runScenarios, sizeLabel, sizeTag, type Scenario } from './lib/scenarios.js';
 import { durations, measureRoundTrips, measureRoundTripsSync, nowNs, perSecond } from './lib/timing.js';
 

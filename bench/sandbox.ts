@@ -14,7 +14,7 @@ import { Sidecar, examplePluginPath, type SidecarOptions } from '../src/index.js
 import { check, type BenchContext, type BenchResult, type ScenarioPlan, type SuiteResult } from './lib/contract.js';
 import { LatencyHistogram } from './lib/histogram.js';
 import { cpuPerMessage, readCpu } from './lib/cpu.js';
-import { childSides as childProcessSides } from './lib/task-cpu.js';
+import { childProcessSides } from './lib/cpu.js';
 import { byId, planOf, runScenarios, type Scenario, type Session } from './lib/scenarios.js';
 import { durations, measureRoundTrips, nowNs, perSecond } from './lib/timing.js';
 

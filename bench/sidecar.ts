@@ -22,7 +22,7 @@ import { Worker } from 'node:worker_threads';
 import { Sidecar, examplePluginPath, type SidecarMode, type SidecarOptions, type WaitMode } from '../src/index.js';
 import { check, type BenchContext, type BenchResult, type Pattern, type ScenarioPlan, type SuiteResult, type TargetCheck } from './lib/contract.js';
 import { cpuPerMessage, readCpu, type CpuSides } from './lib/cpu.js';
-import { childSides as childProcessSides, inProcessPeerSides as inProcessSides } from './lib/task-cpu.js';
+import { childProcessSides, inProcessSides } from './lib/cpu.js';
 import { byId, planOf, pow2AtLeast, runScenarios, sizeLabel, sizeTag, type Scenario, type Session } from './lib/scenarios.js';
 import { durations, measureRoundTrips, nowNs, perSecond, type Durations } from './lib/timing.js';
 

@@ -9,7 +9,7 @@
 import * as hdr from 'hdr-histogram-js';
 
 import type { BenchContext, BenchResult, CpuPerMessage, LatencyNs } from '../lib/contract.js';
-import { cpuPerMessage, readCpu, threadCpuNs, threadIds, type CpuSides } from '../lib/cpu.js';
+import { cpuPerMessage, readCpu, type CpuSides } from '../lib/cpu.js';
 
 export function nowNs(): number {
   return Number(process.hrtime.bigint());
@@ -19,35 +19,8 @@ export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/**
- * On-CPU nanoseconds of all live threads of process `pid`, summed from /proc/<pid>/task/<tid>/schedstat; NaN when
- * they cannot be read. (/proc/<pid>/schedstat alone, which bench/lib/cpu.ts's processCpuNs reads, holds only the
- * main thread's time: a worker, a native thread or the libuv pool would count as zero.) A thread that exits between
- * two readings takes its time with it, so the figure is a lower bound for peers that start and end threads.
- */
-export function allThreadsCpuNs(pid: number = process.pid): number {
-  const ids = threadIds(pid);
-  if (ids.length === 0) return NaN;
-  let sum = 0;
-  for (const tid of ids) {
-    const ns = threadCpuNs(tid, pid);
-    if (Number.isFinite(ns)) sum += ns;
-  }
-  return sum;
-}
-
-/** Sides for a peer that is child process `pid` (all its threads). */
-export function childSides(pid: number): CpuSides {
-  return { js: () => threadCpuNs(), peer: () => allThreadsCpuNs(pid) };
-}
-
-/**
- * Sides for a peer inside this process (a worker, a native thread, the libuv pool): every thread of this process but
- * the main one — so Node's own helper threads (GC, compiler) count too: an upper bound.
- */
-export function inProcSides(): CpuSides {
-  return { js: () => threadCpuNs(), peer: () => allThreadsCpuNs() - threadCpuNs() };
-}
+/** The CPU sides of bench/lib/cpu.ts under the names the alternatives' files use. */
+export { childProcessSides as childSides, inProcessSides as inProcSides } from '../lib/cpu.js';
 
 /** A histogram of nanosecond values with 3 significant digits, up to 60 s. Record and read on one thread. */
 export class Histogram {
