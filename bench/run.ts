@@ -28,6 +28,9 @@ import { checkLine, renderSuite } from './lib/table.js';
 
 /** The suites a run without suite names runs, in this order. */
 export const KNOWN_SUITES = ['ring', 'sidecar', 'alternatives', 'paced', 'limits', 'calls', 'sandbox', 'resources'] as const;
+/** Suites that run only when named (they take long, or load the machine on purpose): `npm run bench -- scheduling`. */
+export const OPTIONAL_SUITES = ['scheduling'] as const;
+const ALL_SUITES: readonly string[] = [...KNOWN_SUITES, ...OPTIONAL_SUITES];
 const here = path.dirname(fileURLToPath(import.meta.url));
 // .out/bench/run.js → the repository root is two levels up; native programs are in build/Release.
 const repoRoot = path.resolve(here, '..', '..');
@@ -54,7 +57,7 @@ interface Options {
 function usage(): string {
   return [
     'usage: npm run bench -- [suite...] [--full | --smoke] [--only <pattern,...>] [--sizes 32,1k,64k,1m] [--duration <ms>] [--json] [--out <dir>]',
-    `  suites: ${KNOWN_SUITES.join(', ')} (default: all that exist)`,
+    `  suites: ${KNOWN_SUITES.join(', ')} (default: all that exist); only when named: ${OPTIONAL_SUITES.join(', ')}`,
     '  --full       longer windows (1 s) and 5 runs per scenario; default: 150 ms windows, 3 runs (the whole run ≤ 3 minutes)',
     '  --smoke      the test suite\'s shape check: one 30 ms run per scenario, figures meaningless',
     '  --only       comma list of globs over scenario ids, e.g. ring.*,*.round-trip.*',
@@ -134,7 +137,7 @@ function parseArgs(argv: string[]): Options | { exit: number; message: string } 
       if (v === undefined || v.trim() === '') return bad('The option --out needs a directory.');
       opts.out = v;
     } else if (!arg.startsWith('-') && /^[a-z][a-z0-9-]*$/.test(arg)) {
-      if (!(KNOWN_SUITES as readonly string[]).includes(arg)) return bad(`There is no suite named '${arg}'; the suites are ${KNOWN_SUITES.join(', ')}.`);
+      if (!ALL_SUITES.includes(arg)) return bad(`There is no suite named '${arg}'; the suites are ${ALL_SUITES.join(', ')}.`);
       opts.suites.push(arg);
     } else {
       return bad(`Unknown argument '${argv[i]}'.`);

@@ -1,57 +1,70 @@
 /**
- * Scheduling priority and CPU placement (issue 11, the Sidecar option `scheduling`): what each setting does to the
- * round trip of `Sidecar.request()` with default options otherwise (32 bytes, awaited one at a time), in both modes,
- * on the idle machine and with LOAD_PROCESSES busy-looping processes (nice 0) competing for the CPUs.
+ * The `scheduling` suite (issue 11, the Sidecar option `scheduling`): what each setting does to the round trip of
+ * `Sidecar.request()` with otherwise default options (32 bytes, awaited one at a time), in both modes, on the machine
+ * as it is ("idle": nothing but the benchmark) and with LOAD_PROCESSES busy-looping processes (nice 0) competing.
  *
- * Configurations: no scheduling option (the baseline of each row group); the runtime pinned to CPU 1 and the pump
- * (this thread) to CPU 0; nice −10 for the runtime; SCHED_FIFO priority 10 for the runtime (root only, else left out
- * and said so). They alternate in blocks (one sidecar per block: start, warm up, measure, stop), so drift of a shared
- * machine hits all alike; the samples of every block of a configuration go into one histogram.
+ * Configurations: no scheduling option (the baseline of each group); the runtime pinned to CPU 1 and the pump (this
+ * thread) to CPU 0; nice −10 for the runtime; SCHED_FIFO priority 10 for the runtime (root only, else left out, said
+ * in the note). One run of a configuration is a block: start a sidecar, warm up, measure ctx.durationMs, stop. Blocks
+ * of the configurations of one group ALTERNATE (run 1 of each, then run 2 of each, …), so the drift of a shared
+ * machine hits all alike; each result is the median block, with its spread, and its note gives the p50 and p99 ratios
+ * to the group's baseline of the same run.
  *
- * Standalone: `node .out/bench/scheduling.js [--blocks N] [--seconds S] [--json FILE]` (defaults 3 blocks of 1 s per
- * configuration and condition). Safety: the load processes are killed when the run ends or fails, and each is also
- * started under `timeout` so none outlives a killed run; the SCHED_FIFO runtime spins only for its spin-then-park
- * window before it parks, and the kernel's RT throttling (sched_rt_runtime_us) bounds it in any case.
+ * Safety: the load processes run under `timeout` and are killed when the suite ends or fails; the SCHED_FIFO runtime
+ * spins only for its spin-then-park window before it parks, and the kernel's RT throttling (sched_rt_runtime_us)
+ * bounds it in any case. Not in the default suites (it takes a minute): `npm run bench -- scheduling`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { Sidecar, examplePluginPath, type SidecarMode, type SidecarOptions } from '../src/index.js';
-import { LatencyHistogram } from './lib/histogram.js';
-import { formatNs } from './lib/table.js';
-import { nowNs, secondsNs } from './lib/timing.js';
+import { cpus } from 'node:os';
 
+import { Sidecar, examplePluginPath, type SidecarMode, type SidecarOptions } from '../src/index.js';
+import { childProcessSides, cpuPerMessage, inProcessSides, readCpu } from './lib/cpu.js';
+import type { BenchContext, BenchResult, ScenarioPlan, SuiteResult } from './lib/contract.js';
+import { LatencyHistogram } from './lib/histogram.js';
+import { medianRun } from './lib/scenarios.js';
+import { nowNs } from './lib/timing.js';
+
+const SUITE = 'scheduling';
 const MESSAGE_BYTES = 32;
 const LOAD_PROCESSES = 2;
-/** Upper bound of a load process's life (s), whatever happens to this script. */
+/** Upper bound of a load process's life (s), whatever happens to this process. */
 const LOAD_TIMEOUT_S = 900;
+const WARMUP_MS = 100;
+/** Sidecar start and stop around each block, ms (for the plan's estimate). */
+const BLOCK_OVERHEAD_MS = 60;
 
 interface Config {
+  tag: string;
   name: string;
   scheduling: SidecarOptions['scheduling'];
 }
 
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-  return v;
-}
-
-function argString(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-const CONFIGS: Config[] = [
-  { name: 'no scheduling option', scheduling: undefined },
-  { name: 'runtime on cpu 1, pump on cpu 0', scheduling: { cpus: [1], pumpCpus: [0] } },
-  { name: 'runtime nice -10', scheduling: { nice: -10 } },
-];
 const isRoot = process.getuid?.() === 0;
-if (isRoot) CONFIGS.push({ name: 'runtime SCHED_FIFO 10', scheduling: { policy: 'fifo', priority: 10 } });
+const CONFIGS: Config[] = [
+  { tag: 'default', name: 'no scheduling option', scheduling: undefined },
+  ...(cpus().length >= 2 ? [{ tag: 'pinned', name: 'runtime on cpu 1, pump on cpu 0', scheduling: { cpus: [1], pumpCpus: [0] } }] : []),
+  { tag: 'nice', name: 'runtime nice -10', scheduling: { nice: -10 } },
+  ...(isRoot ? [{ tag: 'fifo', name: 'runtime SCHED_FIFO 10', scheduling: { policy: 'fifo' as const, priority: 10 } }] : []),
+];
+const MODES: SidecarMode[] = ['thread', 'process'];
+const CONDITIONS = ['idle', 'loaded'] as const;
 
-/** Starts LOAD_PROCESSES busy loops at nice 0, each bounded by `timeout`. */
+const idOf = (condition: string, mode: SidecarMode, c: Config): string => `${SUITE}.${mode}.${condition}.${c.tag}`;
+const titleOf = (condition: string, mode: SidecarMode, c: Config): string => `request round trip, ${mode} mode, ${condition} machine, ${c.name}`;
+
+export function plan(ctx: BenchContext): ScenarioPlan[] {
+  const out: ScenarioPlan[] = [];
+  for (const condition of CONDITIONS) {
+    for (const mode of MODES) {
+      for (const c of CONFIGS) {
+        const id = idOf(condition, mode, c);
+        if (ctx.selected(id)) out.push({ id, title: titleOf(condition, mode, c), estimateMs: ctx.runs * (ctx.durationMs + WARMUP_MS + BLOCK_OVERHEAD_MS) });
+      }
+    }
+  }
+  return out;
+}
+
 function startLoad(): ChildProcess[] {
   return Array.from({ length: LOAD_PROCESSES }, () =>
     // detached: `timeout` leads a process group of its own with the loop in it, so one kill ends both.
@@ -59,7 +72,7 @@ function startLoad(): ChildProcess[] {
   );
 }
 
-function stopLoad(load: ChildProcess[]): void {
+function stopLoad(load: readonly ChildProcess[]): void {
   for (const p of load) {
     if (p.pid === undefined) continue;
     try {
@@ -70,14 +83,17 @@ function stopLoad(load: ChildProcess[]): void {
   }
 }
 
-/** One block: a sidecar with `config`, warmed up, then `measureNs` of round trips recorded into `h`. */
-async function block(mode: SidecarMode, config: Config, measureNs: number, h: LatencyHistogram): Promise<void> {
+/** One block: a sidecar with `c`, warmed up, then ctx.durationMs of round trips. */
+async function block(ctx: BenchContext, condition: string, mode: SidecarMode, c: Config): Promise<BenchResult> {
   const payload = new Uint8Array(MESSAGE_BYTES);
-  const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode, scheduling: config.scheduling });
+  const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode, scheduling: c.scheduling });
   try {
-    const warmEnd = nowNs() + secondsNs(0.2);
+    const warmEnd = nowNs() + WARMUP_MS * 1e6;
     while (nowNs() < warmEnd) await sidecar.request(payload);
-    const end = nowNs() + measureNs;
+    const sides = mode === 'process' ? childProcessSides(sidecar.pid!) : inProcessSides();
+    const h = new LatencyHistogram();
+    const before = readCpu(sides);
+    const end = nowNs() + ctx.durationMs * 1e6;
     let t = nowNs();
     while (t < end) {
       const t0 = t;
@@ -85,67 +101,57 @@ async function block(mode: SidecarMode, config: Config, measureNs: number, h: La
       t = nowNs();
       h.record(t - t0);
     }
+    const after = readCpu(sides);
+    const s = h.summary();
+    return {
+      suite: SUITE,
+      id: idOf(condition, mode, c),
+      scenario: titleOf(condition, mode, c),
+      transport: `Sidecar ${mode} mode`,
+      kind: 'ours',
+      pattern: 'round-trip',
+      message_bytes: MESSAGE_BYTES,
+      latency_ns: { p50: s.p50, p99: s.p99, p999: s.p999, max: s.max, count: s.count },
+      cpu_ns_per_msg: cpuPerMessage(before, after, s.count),
+      runs: 1,
+    };
   } finally {
     await sidecar.stop();
   }
 }
 
-interface Row {
-  mode: SidecarMode;
-  load: 'idle' | 'loaded';
-  config: string;
-  count: number;
-  p50: number;
-  p99: number;
-  p50Ratio: number;
-  p99Ratio: number;
-}
-
-async function main(): Promise<void> {
-  const blocks = Math.round(argValue('--blocks', 3));
-  const measureNs = secondsNs(argValue('--seconds', 1));
-  const jsonFile = argString('--json');
-  const rows: Row[] = [];
-  const loadBefore = loadavg();
-  console.log(`scheduling bench: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
-    `${blocks} blocks × ${measureNs / 1e9} s per configuration${isRoot ? '' : '; not root: SCHED_FIFO left out'}`);
+export default async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const results: BenchResult[] = [];
   let load: ChildProcess[] = [];
   const cleanup = (): void => stopLoad(load);
   process.once('exit', cleanup);
   try {
-    for (const condition of ['idle', 'loaded'] as const) {
-      if (condition === 'loaded') load = startLoad();
-      for (const mode of ['thread', 'process'] as const) {
-        const hs = CONFIGS.map(() => new LatencyHistogram());
-        for (let b = 0; b < blocks; b++) {
-          for (const [i, c] of CONFIGS.entries()) await block(mode, c, measureNs, hs[i]!);
+    for (const condition of CONDITIONS) {
+      for (const mode of MODES) {
+        const chosen = CONFIGS.filter((c) => ctx.selected(idOf(condition, mode, c)));
+        if (chosen.length === 0) continue;
+        if (condition === 'loaded' && load.length === 0) load = startLoad();
+        const blocks = chosen.map((): BenchResult[] => []);
+        for (let r = 0; r < ctx.runs; r++) {
+          for (const [i, c] of chosen.entries()) {
+            if (r === 0) ctx.begin(idOf(condition, mode, c), titleOf(condition, mode, c));
+            blocks[i]!.push(await block(ctx, condition, mode, c));
+          }
         }
-        const base = hs[0]!.summary();
-        for (const [i, c] of CONFIGS.entries()) {
-          const s = hs[i]!.summary();
-          rows.push({ mode, load: condition, config: c.name, count: s.count, p50: s.p50, p99: s.p99, p50Ratio: s.p50 / base.p50, p99Ratio: s.p99 / base.p99 });
+        const medians = blocks.map((b) => medianRun(b));
+        const base = chosen[0]!.tag === 'default' ? medians[0] : undefined;
+        for (const m of medians) {
+          const ratio = base?.latency_ns && m.latency_ns
+            ? `p50 ${(m.latency_ns.p50 / base.latency_ns.p50).toFixed(2)} ×, p99 ${(m.latency_ns.p99 / base.latency_ns.p99).toFixed(2)} × "no scheduling option" of this group (same run)`
+            : 'no baseline in this selection';
+          const loadNote = condition === 'loaded' ? `; ${LOAD_PROCESSES} busy-looping processes at nice 0 competed` : '';
+          results.push({ ...m, note: `${ratio}${loadNote}${isRoot ? '' : '; not root: SCHED_FIFO left out'}` });
         }
-        console.error(`  ${condition}, ${mode} mode done`);
-      }
-      if (condition === 'loaded') {
-        stopLoad(load);
-        load = [];
       }
     }
   } finally {
     cleanup();
+    process.off('exit', cleanup);
   }
-  const loadAfter = loadavg();
-  const header = ['mode', 'machine', 'configuration', 'round trips', 'p50', 'p99', 'p50 ×', 'p99 ×'];
-  const table = rows.map((r) => [r.mode, r.load, r.config, String(r.count), formatNs(r.p50), formatNs(r.p99), r.p50Ratio.toFixed(2), r.p99Ratio.toFixed(2)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  console.log(line(header));
-  for (const t of table) console.log(line(t));
-  console.log(`(× = ratio to "no scheduling option" of the same mode and machine state, same run; load average after ${loadAfter.map((l) => l.toFixed(2)).join(' ')})`);
-  if (jsonFile !== undefined) {
-    writeFileSync(jsonFile, JSON.stringify({ cpus: cpus().length, model: cpus()[0]?.model, loadBefore, loadAfter, blocks, measureNs, rows }, null, 2));
-  }
+  return { results, checks: [] };
 }
-
-await main();

@@ -1155,7 +1155,10 @@ export class Ring implements BufferUser {
     const budget = this.spinBudgets[side];
     const started = performance.now();
     const result = spin(attempt, budget.micros);
-    if (result !== NOT_READY) return result;
+    if (result !== NOT_READY) {
+      budget.afterSpin();
+      return result;
+    }
     if (signal?.aborted) throw aborted(signal);
     if (performance.now() >= deadline) throw timedOut(timeout);
     const parked = await this.park(side, attempt, deadline, timeout, signal);
