@@ -118,7 +118,7 @@ describe('argument errors of Sidecar.start()', () => {
   test('an unknown key like no known one is refused with the list of the known keys', async () => {
     await assert.rejects(
       Sidecar.start({ plugin, colour: 'red' } as never),
-      isArgumentError('options.colour', /not a known option; the options are 'plugin', 'mode', .* and 'trustPluginFile'\.$/),
+      isArgumentError('options.colour', /not a known option; the options are 'plugin', 'mode', .* and 'scheduling'\.$/),
     );
     await assert.rejects(
       Sidecar.start({ plugin, watchdog: { kill: true } } as never),

@@ -11,7 +11,7 @@ export interface SuiteText {
 }
 
 /** The order suites appear in the reports; a suite not listed here follows, in the order it first appears in the run. */
-export const SUITE_ORDER: readonly string[] = ['limits', 'ring', 'sidecar', 'alternatives', 'paced', 'resources', 'calls', 'sandbox'];
+export const SUITE_ORDER: readonly string[] = ['limits', 'ring', 'sidecar', 'alternatives', 'paced', 'scheduling', 'resources', 'calls', 'sandbox'];
 
 const TEXTS: Record<string, SuiteText> = {
   limits: {
@@ -45,6 +45,13 @@ const TEXTS: Record<string, SuiteText> = {
     title: 'Latency under a paced load',
     paragraphs: [
       'Closed-loop figures (one request at a time) hide queueing. These scenarios send at a fixed arrival rate — 10 %, 50 % and 90 % of the capacity measured in the same run — and measure each message from its scheduled arrival to its completion, so a stall delays every message behind it (coordinated omission corrected with hdr-histogram-js). Compare the p99 and p99.9 columns across load fractions.',
+    ],
+  },
+  scheduling: {
+    title: 'Priority and placement',
+    paragraphs: [
+      'The `scheduling` option of `Sidecar.start` (docs/architecture.md, "Priority and placement"): request round trips with otherwise default options, with no scheduling option, with the runtime pinned to CPU 1 and the pump (the JavaScript thread) to CPU 0, with the runtime at nice −10, and at `SCHED_FIFO` priority 10 (root only). Each once on the machine as it is ("idle") and once with two busy-looping processes at nice 0 competing for the cores ("loaded"). The configurations of a group alternate run by run, so the drift of a shared machine hits all alike; each note gives the ratios to "no scheduling option" of the same group and run.',
+      'This suite runs only when named (`npm run bench -- scheduling`): it starts a sidecar per run and deliberately loads the machine.',
     ],
   },
   resources: {

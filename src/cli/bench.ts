@@ -22,8 +22,8 @@ export async function runBench(args: readonly string[], say: (line: string) => v
   if (root === undefined || runner === undefined || !existsSync(runner)) {
     say(
       'native-sidecar bench runs `npm run bench`, the benchmark runner of a clone of the repository (bench/, compiled ' +
-        `into .out/bench/run.js), which is not here (${root ?? 'no package directory found'}). A bench command that works from an installed package is ` +
-        'part of a later issue; until then clone the repository and run `npm install && npm run bench`.',
+        `into .out/bench/run.js), which is not here (${root ?? 'no package directory found'}). The installed package does not ship it: the suites ` +
+        'compare against C programs, test plugins and dev-only libraries (koffi, hdr-histogram-js, vega) that only a clone builds; clone the repository and run `npm install && npm run bench`.',
     );
     return 1;
   }
