@@ -16,6 +16,7 @@
  */
 import { SidecarError } from '../errors.js';
 import { MAX_REQUEST_ID } from './layout.js';
+import { STAT_PENDING_REQUESTS } from './host-stats.js';
 
 /** Slots of the direct-mapped table; a power of two, larger than the usual number of requests in flight. */
 const SLOTS = 4096;
@@ -48,8 +49,19 @@ export class PendingRequests {
   private count = 0;
   private seq = 0;
   private lastId = 0;
+  /** The host statistics words (host-stats.ts) whose pending_requests gauge mirrors size, or undefined. */
+  private gauge: Uint32Array | undefined = undefined;
 
   constructor(private readonly withdraw: WithdrawFn) {}
+
+  /**
+   * From now on, stores size into `stats`' pending_requests word (wire-format §8.4) at every change, starting now;
+   * undefined stops it. The Sidecar calls it with each channel's words (a restart brings new ones).
+   */
+  mirrorTo(stats: Uint32Array | undefined): void {
+    this.gauge = stats;
+    if (stats !== undefined) stats[STAT_PENDING_REQUESTS] = this.count;
+  }
 
   get size(): number {
     return this.count;
@@ -94,6 +106,7 @@ export class PendingRequests {
     if (this.slots[slot] === undefined) this.slots[slot] = entry;
     else this.overflow.set(id, entry);
     this.count++;
+    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     return promise;
   }
 
@@ -148,6 +161,7 @@ export class PendingRequests {
       this.overflow.delete(id);
     }
     this.count--;
+    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     return entry;
