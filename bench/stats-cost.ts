@@ -9,18 +9,19 @@
  * B, so this measures the host's stores only.
  *
  * On a loaded machine the end-to-end spread between runs is far larger than a few stores, so the script also times
- * the host's per-request part in isolation, in this process, A/B/A/B: PendingRequests add + resolve (where the
- * pending gauge is stored twice per request) with the gauge mirrored into a real shared region and with it off
- * (mirrorTo(undefined)), and the per-batch counter store itself (a Uint32Array element of the region, += n).
+ * the counter store itself in this process (a `+=` on a Uint32Array element of a real shared region against the same
+ * loop without it), and with `--instructions` counts instructions instead of time: a fixed number of pipelined
+ * requests (process mode, 'park' wait policy: the host's instructions do not grow with waiting) under
+ * `valgrind --tool=callgrind`, A/B/A/B, each against a run of 0 requests of the same side (start-up subtracted).
  *
  * Usage: node .out/bench/stats-cost.js [--pairs N] [--seconds S] [--mode thread|process|both] [--json]
+ *        node .out/bench/stats-cost.js --instructions [--requests N] [--pairs N]
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { SharedRegion, Sidecar, examplePluginPath, type SidecarMode } from '../src/index.js';
-import { PendingRequests } from '../src/sidecar/pending.js';
 import { nowNs, perSecond, secondsNs } from './lib/timing.js';
 
 const PIPELINE = 1024;
@@ -58,35 +59,15 @@ function median(values: number[]): number {
 }
 
 interface MicroResult {
-  /** ns per request of PendingRequests add + resolve, gauge on (median of the rounds). */
-  pendingOnNs: number;
-  pendingOffNs: number;
-  /** ns per `+=` store into a Uint32Array of the shared region (median), loop overhead subtracted. */
+  /** ns per `+=` store into a Uint32Array of the shared region (fastest round), loop overhead subtracted. */
   storeNs: number;
   rounds: number;
 }
 
-/** The in-process part: alternating rounds, each timing `BATCHES` × 1024 requests through PendingRequests. */
+/** The in-process part: the counter store, timed against the same loop without it, alternating rounds. */
 function micro(rounds: number): MicroResult {
   const region = SharedRegion.create({ size: 4096 });
-  const gauge = new Uint32Array(region.buffer, 256 + 64, 4);
-  const pending = new PendingRequests(() => 'withdrawn');
-  const empty = new Uint8Array(0);
-  const ids = new Int32Array(1024);
-  const BATCHES = 200;
-  const time = (on: boolean): number => {
-    pending.mirrorTo(on ? gauge : undefined);
-    const start = nowNs();
-    for (let b = 0; b < BATCHES; b++) {
-      for (let i = 0; i < ids.length; i++) {
-        const id = pending.nextId();
-        ids[i] = id;
-        void pending.add(id, i, undefined, undefined);
-      }
-      for (let i = 0; i < ids.length; i++) pending.resolve(ids[i]!, empty);
-    }
-    return (nowNs() - start) / (BATCHES * ids.length);
-  };
+  const counters = new Uint32Array(region.buffer, 256 + 64, 4);
   const STORES = 10_000_000;
   const stores = (into: Uint32Array | undefined): number => {
     let sink = 0;
@@ -97,24 +78,62 @@ function micro(rounds: number): MicroResult {
     if (sink === -1) console.log(sink);
     return ns;
   };
-  const on: number[] = [];
-  const off: number[] = [];
-  const storeCost: number[] = [];
-  time(true);
-  time(false);
+  const storeTimes: number[] = [];
+  const loopTimes: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    // The order alternates too (A B, B A, …): the later of two rounds runs on a warmer, but also more collected, heap.
-    if (r % 2 === 0) {
-      on.push(time(true));
-      off.push(time(false));
-    } else {
-      off.push(time(false));
-      on.push(time(true));
-    }
-    storeCost.push(stores(gauge) - stores(undefined));
+    storeTimes.push(stores(counters));
+    loopTimes.push(stores(undefined));
   }
   region.close();
-  return { pendingOnNs: median(on), pendingOffNs: median(off), storeNs: median(storeCost), rounds };
+  // Fastest rounds: a round can only be slowed down (preempted by other processes), never sped up.
+  return { storeNs: Math.max(0, Math.min(...storeTimes) - Math.min(...loopTimes)), rounds };
+}
+
+/** A fixed number of pipelined requests (64 in flight), process mode, 'park' policy: for instruction counts. */
+async function fixedChild(requests: number): Promise<void> {
+  const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode: 'process', waitPolicy: { mode: 'park' } });
+  const payload = new Uint8Array(MESSAGE_BYTES);
+  let left = requests;
+  const lane = async (): Promise<void> => {
+    while (left > 0) {
+      left--;
+      await sidecar.request(payload);
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, lane));
+  await sidecar.stop();
+}
+
+/** Instructions of one fixed run under callgrind (the host process only; the sidecar process is not traced). */
+function instructions(script: string, requests: number, stats: '0' | '1'): number {
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, '--fixed', String(requests)], {
+    encoding: 'utf8',
+    env: { ...process.env, NATIVE_SIDECAR_HOST_STATS: stats },
+    timeout: 600_000,
+  });
+  const m = /Collected : (\d+)/.exec(r.stderr);
+  if (r.status !== 0 || m === null) throw new Error(`callgrind run failed (is valgrind installed?): ${r.stderr.slice(-500)}`);
+  return Number(m[1]);
+}
+
+async function instructionsMain(requests: number, pairs: number): Promise<void> {
+  const script = fileURLToPath(import.meta.url);
+  const perRequest: Record<'on' | 'off', number[]> = { on: [], off: [] };
+  for (let i = 0; i < pairs; i++) {
+    for (const stats of ['1', '0'] as const) {
+      const side = stats === '1' ? 'on' : 'off';
+      const base = instructions(script, 0, stats);
+      const run = instructions(script, requests, stats);
+      perRequest[side].push((run - base) / requests);
+      process.stderr.write(`pair ${i + 1}/${pairs}, host stats ${side}: ${run} − ${base} instructions = ${((run - base) / requests).toFixed(1)} per request\n`);
+    }
+  }
+  const on = median(perRequest.on);
+  const off = median(perRequest.off);
+  process.stdout.write(
+    `callgrind, process mode, 'park', ${requests} pipelined requests: host instructions per request, median of ${pairs}: stats on ${on.toFixed(1)}, off ${off.toFixed(1)}, ratio on/off ${(on / off).toFixed(4)} ` +
+      `(on: ${perRequest.on.map((v) => v.toFixed(1)).join(', ')}; off: ${perRequest.off.map((v) => v.toFixed(1)).join(', ')})\n`,
+  );
 }
 
 interface ModeResult {
@@ -125,6 +144,8 @@ interface ModeResult {
   medianOff: number;
   /** medianOn / medianOff. */
   ratio: number;
+  /** on / off of each A/B pair, sorted. */
+  pairRatios: number[];
 }
 
 async function main(): Promise<void> {
@@ -135,8 +156,13 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '1.5' },
       mode: { type: 'string', default: 'both' },
       json: { type: 'boolean', default: false },
+      fixed: { type: 'string' },
+      instructions: { type: 'boolean', default: false },
+      requests: { type: 'string', default: '50000' },
     },
   });
+  if (values.fixed !== undefined) return fixedChild(Number(values.fixed));
+  if (values.instructions) return instructionsMain(Number(values.requests), Number(values.pairs));
   const seconds = Number(values.seconds);
   if (values.child !== undefined) {
     const rate = await child(values.child as SidecarMode, seconds);
@@ -166,7 +192,8 @@ async function main(): Promise<void> {
     }
     const medianOn = median(on);
     const medianOff = median(off);
-    results.push({ mode, on, off, medianOn, medianOff, ratio: medianOn / medianOff });
+    const pairRatios = on.map((v, i) => v / off[i]!).sort((a, b) => a - b);
+    results.push({ mode, on, off, medianOn, medianOff, ratio: medianOn / medianOff, pairRatios });
   }
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ benchmark: 'stats-cost', pipeline: PIPELINE, message_bytes: MESSAGE_BYTES, seconds, pairs, results, micro: inProcess })}\n`);
@@ -174,21 +201,20 @@ async function main(): Promise<void> {
   }
   for (const r of results) {
     process.stdout.write(
-      `${r.mode}: pipelined requests/s, median of ${r.on.length}: host stats on ${Math.round(r.medianOn)}, off ${Math.round(r.medianOff)}, ratio on/off ${r.ratio.toFixed(3)} ` +
+      `${r.mode}: pipelined requests/s, median of ${r.on.length}: host stats on ${Math.round(r.medianOn)}, off ${Math.round(r.medianOff)}, ratio on/off ${r.ratio.toFixed(3)}; ` +
+        `per-pair ratios ${r.pairRatios[0]!.toFixed(2)} … ${r.pairRatios[r.pairRatios.length - 1]!.toFixed(2)}, median ${median(r.pairRatios).toFixed(3)} ` +
         `(on: ${r.on.map(Math.round).join(', ')}; off: ${r.off.map(Math.round).join(', ')})\n`,
     );
   }
   const m = inProcess;
-  process.stdout.write(
-    `in process, median of ${m.rounds} alternating rounds: PendingRequests add + resolve ${m.pendingOnNs.toFixed(1)} ns/request with the pending gauge, ` +
-      `${m.pendingOffNs.toFixed(1)} ns without (ratio ${(m.pendingOnNs / m.pendingOffNs).toFixed(3)}); one counter store into the region ${m.storeNs.toFixed(2)} ns\n`,
-  );
-  // Per request the host stores the pending gauge twice (add, settle) and each batch counter at most once.
-  const addedNs = 4 * Math.max(m.storeNs, 0);
+  process.stdout.write(`in process, fastest of ${m.rounds} rounds: one counter store into the region ${m.storeNs.toFixed(2)} ns\n`);
+  // Per batch (a publication or a drain) the host stores two words; a batch carries at least one request.
+  const addedNs = 2 * 2 * m.storeNs;
   for (const r of results) {
     const perRequestNs = 1e9 / r.medianOff;
     process.stdout.write(
-      `${r.mode}: a pipelined request takes ${perRequestNs.toFixed(0)} ns (1 / median rate, stats off); its at most 4 host stores take ${addedNs.toFixed(2)} ns of it (${((addedNs / perRequestNs) * 100).toFixed(3)} %)\n`,
+      `${r.mode}: a pipelined request takes ${perRequestNs.toFixed(0)} ns (1 / median rate, stats off; ${(1e9 / Math.max(...r.off)).toFixed(0)} ns at the fastest run); ` +
+        `the host stores of one batch each way take ${addedNs.toFixed(2)} ns (${((addedNs / perRequestNs) * 100).toFixed(3)} % of a request if every batch held one request)\n`,
     );
   }
 }

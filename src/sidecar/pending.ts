@@ -55,8 +55,9 @@ export class PendingRequests {
   constructor(private readonly withdraw: WithdrawFn) {}
 
   /**
-   * From now on, stores size into `stats`' pending_requests word (wire-format §8.4) at every change, starting now;
-   * undefined stops it. The Sidecar calls it with each channel's words (a restart brings new ones).
+   * From now on, stores size into `stats`' pending_requests word (wire-format §8.4) now and at every failure;
+   * undefined stops it. The Sidecar calls it with each channel's words (a restart brings new ones), and stores the
+   * gauge itself per publication and per drain (not per request: add() and resolve() are the hot path).
    */
   mirrorTo(stats: Uint32Array | undefined): void {
     this.gauge = stats;
@@ -106,7 +107,6 @@ export class PendingRequests {
     if (this.slots[slot] === undefined) this.slots[slot] = entry;
     else this.overflow.set(id, entry);
     this.count++;
-    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     return promise;
   }
 
@@ -125,10 +125,14 @@ export class PendingRequests {
     return true;
   }
 
-  /** Rejects request `id`; false when it is not pending. */
+  /**
+   * Rejects request `id`; false when it is not pending. Stores the pending gauge (mirrorTo): failures — timeouts,
+   * aborts, crashes — happen outside the publications and drains at which the Sidecar stores it.
+   */
   fail(id: number, error: unknown): boolean {
     const entry = this.take(id);
     if (entry === undefined) return false;
+    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     entry.reject(error);
     return true;
   }
@@ -161,7 +165,6 @@ export class PendingRequests {
       this.overflow.delete(id);
     }
     this.count--;
-    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     return entry;

@@ -19,7 +19,7 @@ import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
 import { createChannel, nextSidecarIndex, type SidecarChannel } from './channel.js';
-import { STAT_COMMANDS_SENT, STAT_MESSAGES_RECEIVED } from './host-stats.js';
+import { STAT_COMMANDS_SENT, STAT_MESSAGES_RECEIVED, STAT_PENDING_REQUESTS } from './host-stats.js';
 import { EventStreams, type SidecarEvent } from './event-stream.js';
 import { CommandJournal } from './journal.js';
 import {
@@ -685,7 +685,11 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
 
   #publishNow(ring: Ring): void {
     const stats = this.#ch.stats;
-    if (stats !== undefined) stats[STAT_COMMANDS_SENT] = stats[STAT_COMMANDS_SENT]! + this.#unpublished; // display-only plain store (§8.4)
+    if (stats !== undefined) {
+      // Display-only plain stores, once per batch (§8.4).
+      stats[STAT_COMMANDS_SENT] = stats[STAT_COMMANDS_SENT]! + this.#unpublished;
+      stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+    }
     this.#unpublished = 0;
     ring.publish(); // release of tail: pairs with the runtime's acquire load of tail (wire-format §5 edges #1/#2)
   }
@@ -844,7 +848,12 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
         let turns = 0;
         let drained: number;
         while ((drained = ring.drain(this.#onMessageFn, DRAIN_LIMIT)) > 0) {
-          if (ch.stats !== undefined) ch.stats[STAT_MESSAGES_RECEIVED] = ch.stats[STAT_MESSAGES_RECEIVED]! + drained; // display-only plain store (§8.4)
+          const stats = ch.stats;
+          if (stats !== undefined) {
+            // Display-only plain stores, once per drain (§8.4).
+            stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained;
+            stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+          }
           if (this.#protocolError !== undefined) return this.#onProtocolError(runner);
           if (this.#streams.full) {
             await this.#streams.whenRoom(); // backpressure from an events() iterator
@@ -1059,7 +1068,10 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     try {
       const drained = this.#ch.events.drain(this.#onMessageFn);
       const stats = this.#ch.stats;
-      if (stats !== undefined) stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained; // display-only (§8.4)
+      if (stats !== undefined) {
+        stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained; // display-only (§8.4)
+        stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+      }
     } catch (error) {
       this.#protocolError ??= `the event ring failed: ${(error as Error).message}`;
     }
