@@ -134,17 +134,16 @@ test('a kill -9 of a process-mode sidecar with a restart policy is counted in re
     const ready = (await host.line()) as unknown as Status;
     const before = sidecarOf(statJson(host.pid), 'process');
     process.kill(ready.process.pid, 'SIGKILL');
-    let status: Status;
-    for (;;) {
-      status = (await host.ask({ op: 'status' })) as unknown as Status;
-      if (status.process.pid !== ready.process.pid && status.process.pid > 0) break;
+    // Bounded waits (a few seconds at most), so that a restart that never comes fails instead of hanging.
+    let status = ready;
+    for (let i = 0; i < 250 && !(status.process.pid !== ready.process.pid && status.process.pid > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
+      status = (await host.ask({ op: 'status' })) as unknown as Status;
     }
-    let after: SidecarStats;
-    for (;;) {
-      after = sidecarOf(statJson(host.pid), 'process');
-      if (after.state === 'running') break;
-    }
+    assert.notEqual(status.process.pid, ready.process.pid, 'the host restarted its sidecar');
+    let after = sidecarOf(statJson(host.pid), 'process');
+    for (let i = 0; i < 50 && after.state !== 'running'; i++) after = sidecarOf(statJson(host.pid), 'process');
+    assert.equal(after.state, 'running');
     assert.equal(after.restarts, 1);
     assert.equal(after.pid, status.process.pid, 'the new sidecar process');
     assert.equal(after.sidecarIndex, before.sidecarIndex, 'the same Sidecar, followed across regions');
