@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Sidecar, examplePluginPath } from '../src/index.js';
+import { testPlugin } from './helpers/sidecar-env.js';
 import { readProcess, regionDescriptors, type SidecarStats } from '../src/cli/stat-reader.js';
 import { STAT_EXIT_NO_PROCESS, STAT_EXIT_NO_SIDECARS, STAT_EXIT_PERMISSION, type StatReport } from '../src/cli/stat.js';
 import { REGION_HEADER_SIZE, REGION_SEGMENTS_OFFSET, REGION_SEGMENT_COUNT_OFFSET, SEGMENT_ENTRY_SIZE, SEGMENT_KIND_SIDECAR_CONTROL } from '../src/region/layout.js';
@@ -236,6 +237,43 @@ test('every field the reader uses is checked: a damaged header, segment index, r
     assert.ok(regionDescriptors(process.pid).includes(fd));
   } finally {
     await sidecar.stop();
+  }
+});
+
+test('watching a sidecar hung in its plugin shows in plugin: process, a heartbeat age that grows reading after reading, and rates', async () => {
+  const sidecar = await Sidecar.start({ plugin: testPlugin('faulty'), mode: 'process' });
+  sidecar.on('error', () => {});
+  try {
+    await sidecar.request('warm');
+    const hung = sidecar.request('hang', { type: 4 }).catch(() => {});
+    // The tool runs in a process of its own (it reads this one from outside); this event loop stays free.
+    const tool = spawn(process.execPath, [CLI, 'stat', String(process.pid), '--json', '--interval', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = createInterface({ input: tool.stdout! })[Symbol.asyncIterator]();
+    const readings: SidecarStats[] = [];
+    try {
+      while (readings.length < 6) {
+        const next = await lines.next();
+        assert.equal(next.done, false, 'the tool keeps printing readings');
+        const report = JSON.parse(next.value as string) as StatReport;
+        readings.push(sidecarOf(report, 'process'));
+      }
+    } finally {
+      tool.kill('SIGKILL');
+    }
+    const ages = readings.map((r) => (r as SidecarStats & { heartbeatAgeMs: number }).heartbeatAgeMs);
+    // Once the plugin is inside process() the heartbeat stands still: from then on every reading shows it older.
+    const from = readings.findIndex((r) => r.inPlugin === 'process');
+    assert.ok(from >= 0 && from <= 3, `the tool saw the plugin inside process: ${JSON.stringify(readings.map((r) => r.inPlugin))}`);
+    for (let i = from + 1; i < readings.length; i++) {
+      assert.equal(readings[i]!.heartbeat, readings[from]!.heartbeat, 'a hung plugin does not beat');
+      assert.ok(ages[i]! > ages[i - 1]!, `the heartbeat age grows: ${ages.join(', ')}`);
+    }
+    const rates = readings[1] as SidecarStats & { commandRates: { recordsPerSecond: number | null } };
+    assert.equal(typeof rates.commandRates.recordsPerSecond, 'number', 'the second reading has rates');
+    assert.equal(readings[0]!.pendingRequests, 1, 'the hung request is pending');
+    void hung;
+  } finally {
+    await sidecar.stop({ timeout: 200 });
   }
 });
 
