@@ -10,7 +10,8 @@ export const SIDECAR_ERROR_MAX = 248;
 export const SIDECAR_HOST_WANTS_PROCESS = 1;
 export const PLUGIN_ABI_VERSION = 1;
 
-// Block 0: descriptor (host-written before the region is shared, read-only afterwards).
+// Block 0: descriptor (bytes 0-63, host-written before the region is shared, read-only afterwards) and the host
+// statistics (bytes 64-127, below).
 export const CONTROL_MAGIC_OFFSET = 0;
 export const CONTROL_VERSION_OFFSET = 4;
 export const CONTROL_HEADER_SIZE_OFFSET = 6;

@@ -223,9 +223,11 @@ typedef struct ns_sidecar_msg_header {
   uint32_t arg1;
 } ns_sidecar_msg_header;
 
-/* The control block: block 0 is written by the host before the region is shared and read-only afterwards; blocks
- * 1–3 are written by the sidecar only (the host reads them: they are untrusted input there). started and completed
- * are the progress counters of §8.3: stored with release, they count commands of the command ring in ring order. */
+/* The control block: block 0's descriptor (bytes 0-63) is written by the host before the region is shared and
+ * read-only afterwards, its second cache line holds the host statistics (§8.4, host-written at any time, never read
+ * by the sidecar); blocks 1–3 are written by the sidecar only (the host reads them: they are untrusted input there).
+ * started and completed are the progress counters of §8.3: stored with release, they count commands of the command
+ * ring in ring order. */
 typedef struct ns_sidecar_control {
   /* block 0: descriptor (host) */
   uint32_t magic;
