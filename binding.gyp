@@ -12,7 +12,7 @@
   "targets": [
     {
       "target_name": "native_sidecar",
-      "sources": ["<!@(ls -1 native/addon/*.cc)", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
+      "sources": ["<!@(ls -1 native/addon/*.cc)", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/scheduling.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
@@ -30,7 +30,7 @@
     {
       "target_name": "native-sidecar-host",
       "type": "executable",
-      "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/sandbox.c"],
+      "sources": ["native/sidecar/main.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/scheduling.c", "native/sidecar/sandbox.c"],
       "libraries": ["-ldl"]
     },
     { "target_name": "demo", "type": "shared_library", "product_prefix": "", "sources": ["examples/plugins/demo.c"] },
@@ -82,6 +82,19 @@
           "libraries": ["-lpthread"]
         },
         {
+          "target_name": "bench_original_ring",
+          "type": "executable",
+          "sources": ["native/bench/original_ring.c"]
+        },
+        {
+          "target_name": "ns_bench_addon",
+          "sources": ["native/bench/bench_addon.cc"],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "cflags!": ["-fno-exceptions"],
+          "cflags_cc!": ["-fno-exceptions"]
+        },
+        {
           "target_name": "deny_syscalls",
           "type": "executable",
           "sources": ["native/test/deny_syscalls.c"]
@@ -94,7 +107,7 @@
         {
           "target_name": "sidecar_claims_test",
           "type": "executable",
-          "sources": ["native/test/sidecar_claims_test.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c"],
+          "sources": ["native/test/sidecar_claims_test.c", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/scheduling.c"],
           "libraries": ["-ldl", "-lpthread"]
         },
         { "target_name": "test_faulty", "type": "shared_library", "product_prefix": "", "sources": ["native/test/plugins/faulty.c"] },

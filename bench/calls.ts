@@ -1,7 +1,7 @@
 /**
  * The `calls` suite: what one crossing between JavaScript and C costs, per mechanism, measured in one run.
- *   npm run bench -- calls [--json] [--quick]
- * Scenarios (ns per call; each the median of REPEATS runs):
+ *   npm run bench -- calls
+ * Scenarios (ns per call; each the median of ctx.runs runs, each run after a warm-up of a tenth of its calls):
  *   - baseline: a plain JS function call, in the same kind of loop as the native calls;
  *   - JS → C: ns_sc_noop / ns_sc_add through the Node-API binding and through koffi;
  *   - C → JS on the JS thread: a native loop calling a registered JS callback (ns_sc_call_value_repeat);
@@ -15,28 +15,12 @@ import { KoffiBinding } from '../src/showcase/koffi-binding.js';
 import { NapiBinding } from '../src/showcase/napi-binding.js';
 import type { InteropBinding, NativeThread, RingSegment, ThreadReport } from '../src/showcase/types.js';
 
-// The suite contract of COMMON.md (bench/lib/types.ts, owned by helper `bench`), restated structurally so that this
-// suite compiles on its own; run.ts passes its BenchContext, which has these members.
-interface BenchContext {
-  quick: boolean;
-  log(line: string): void;
-}
-interface BenchResult {
-  suite: string;
-  scenario: string;
-  message_bytes?: number;
-  msgs_per_s?: number;
-  ns_per_call?: number;
-  baseline?: boolean;
-  note?: string;
-}
-interface SuiteResult {
-  results: BenchResult[];
-  checks: Array<{ target: string; value: number; limit: number; met: boolean }>;
-}
+import { type BenchContext, type BenchResult, type Pattern, type ScenarioPlan, type SuiteResult } from './lib/contract.js';
+import { cpuPerMessage, readCpu } from './lib/cpu.js';
+import { inProcessSides } from './lib/cpu.js';
+import { byId, planOf, runScenarios, type Scenario } from './lib/scenarios.js';
 
 const SUITE = 'calls';
-const REPEATS = 3;
 const RING_MESSAGE_BYTES = 32;
 const RING_CAPACITY = 1 << 16;
 const RING_TYPE = 1;
@@ -50,15 +34,12 @@ interface Sizes {
 }
 
 const FULL: Sizes = { jsToC: 2_000_000, cToJs: 1_000_000, threadFire: 200_000, threadBlocking: 50_000, ring: 2_000_000 };
+/** The default (quick) depth: a tenth of FULL for the thread and ring crossings, which cost microseconds under load. */
+const DEFAULT: Sizes = { jsToC: 1_000_000, cToJs: 500_000, threadFire: 30_000, threadBlocking: 10_000, ring: 200_000 };
 const QUICK: Sizes = { jsToC: 20_000, cToJs: 10_000, threadFire: 2_000, threadBlocking: 1_000, ring: 20_000 };
 
 function nowNs(): number {
   return Number(process.hrtime.bigint());
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function tick(): Promise<void> {
@@ -68,20 +49,14 @@ function tick(): Promise<void> {
 /** Median ns per iteration of a synchronous loop body run `n` times, after a warm-up of n/10. */
 function perCallSync(n: number, loop: (count: number) => void): number {
   loop(Math.max(1, Math.floor(n / 10)));
-  const samples: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    const start = nowNs();
-    loop(n);
-    samples.push((nowNs() - start) / n);
-  }
-  return median(samples);
+  const start = nowNs();
+  loop(n);
+  return (nowNs() - start) / n;
 }
 
 async function perCallAsync(n: number, once: (count: number) => Promise<number>): Promise<number> {
   await once(Math.max(1, Math.floor(n / 10)));
-  const samples: number[] = [];
-  for (let r = 0; r < REPEATS; r++) samples.push((await once(n)) / n);
-  return median(samples);
+  return (await once(n)) / n;
 }
 
 function checkReport(report: ThreadReport, expected: number, what: string): void {
@@ -211,50 +186,78 @@ async function ringFromNative(binding: InteropBinding, n: number): Promise<numbe
 
 // ---- the suite ----------------------------------------------------------------------------------------------------
 
-function result(scenario: string, ns: number, baselineNs: number, extra: Partial<BenchResult> = {}): BenchResult {
-  return {
-    suite: SUITE,
-    scenario,
-    ns_per_call: Math.round(ns * 10) / 10,
-    note: `${(ns / baselineNs).toFixed(1)} × the JS function call`,
-    ...extra,
-  };
+interface Bindings {
+  napi: InteropBinding;
+  koffi: InteropBinding;
+}
+
+function scenarios(ctx: BenchContext, b: () => Bindings): Scenario[] {
+  const n = ctx.depth === 'smoke' ? QUICK : ctx.depth === 'quick' ? DEFAULT : FULL;
+  const sync = (id: string, title: string, transport: string, kind: 'ours' | 'alternative', estimateMs: number, measure: () => number): Scenario => ({
+    id: `${SUITE}.${id}`,
+    title,
+    runMs: estimateMs,
+    run: async () => ({ suite: SUITE, id: `${SUITE}.${id}`, scenario: title, transport, kind, pattern: 'call', ns_per_call: round1(measure()), runs: 1 }),
+  });
+  /** A scenario with a native thread on the other side: CPU per call on each side. */
+  const threaded = (id: string, title: string, transport: string, kind: 'ours' | 'alternative', pattern: Pattern, count: number, estimateMs: number, measure: () => Promise<number>, extra: (ns: number) => Partial<BenchResult> = () => ({})): Scenario => ({
+    id: `${SUITE}.${id}`,
+    title,
+    runMs: estimateMs,
+    run: async () => {
+      const sides = inProcessSides();
+      const c0 = readCpu(sides);
+      const ns = await measure();
+      const c1 = readCpu(sides);
+      return {
+        suite: SUITE, id: `${SUITE}.${id}`, scenario: title, transport, kind, pattern, ns_per_call: round1(ns),
+        // the warm-up (a tenth) runs between the readings too
+        cpu_ns_per_msg: cpuPerMessage(c0, c1, Math.round(count * 1.1)),
+        runs: 1,
+        ...extra(ns),
+      };
+    },
+  });
+  const scale = (calls: number, nsEach: number): number => Math.ceil((calls * 1.1 * nsEach) / 1e6) + 5;
+  return [
+    sync('js-function.call', 'JS function call (the reference)', 'JS', 'alternative', scale(n.jsToC, 3), () => jsBaseline(n.jsToC)),
+    sync('napi.js-to-c.noop', 'JS → C noop, N-API', 'N-API', 'alternative', scale(n.jsToC, 40), () => jsToC(b().napi, n.jsToC, 'noop')),
+    sync('koffi.js-to-c.noop', 'JS → C noop, koffi', 'koffi', 'alternative', scale(n.jsToC, 60), () => jsToC(b().koffi, n.jsToC, 'noop')),
+    sync('napi.js-to-c.add', 'JS → C add(a, b), N-API', 'N-API', 'alternative', scale(n.jsToC, 50), () => jsToC(b().napi, n.jsToC, 'add')),
+    sync('koffi.js-to-c.add', 'JS → C add(a, b), koffi', 'koffi', 'alternative', scale(n.jsToC, 80), () => jsToC(b().koffi, n.jsToC, 'add')),
+    sync('napi.c-to-js.same-thread', 'C → JS callback on the JS thread, N-API', 'N-API', 'alternative', scale(n.cToJs, 60), () => cToJsHere(b().napi, n.cToJs)),
+    sync('koffi.c-to-js.same-thread', 'C → JS callback on the JS thread, koffi', 'koffi', 'alternative', scale(n.cToJs, 150), () => cToJsHere(b().koffi, n.cToJs)),
+    threaded('napi.c-to-js.tsfn-fire', 'C → JS from a native thread, N-API TSFN fire-and-forget', 'N-API thread-safe function', 'alternative', 'call', n.threadFire, scale(n.threadFire, 1000), () => cToJsFire(b().napi, n.threadFire)),
+    threaded('napi.c-to-js.tsfn-blocking', 'C → JS from a native thread, N-API TSFN blocking', 'N-API thread-safe function', 'alternative', 'call', n.threadBlocking, scale(n.threadBlocking, 10000), () => cToJsBlocking(b().napi, n.threadBlocking)),
+    threaded('koffi.c-to-js.relayed-blocking', 'C → JS from a native thread, koffi (relayed, blocking)', 'koffi callback', 'alternative', 'call', n.threadBlocking, scale(n.threadBlocking, 10000), () => cToJsBlocking(b().koffi, n.threadBlocking)),
+    threaded('ring.js-native-thread.one-way.32', 'ring 32 B record, JS → native thread', 'native-sidecar ring', 'ours', 'one-way', n.ring, scale(n.ring, 100), () => ringToNative(b().napi, n.ring), (ns) => ({ message_bytes: RING_MESSAGE_BYTES, msgs_per_s: Math.round(1e9 / ns) })),
+    threaded('ring.native-thread-js.one-way.32', 'ring 32 B record, native thread → JS', 'native-sidecar ring', 'ours', 'one-way', n.ring, scale(n.ring, 100), () => ringFromNative(b().napi, n.ring), (ns) => ({ message_bytes: RING_MESSAGE_BYTES, msgs_per_s: Math.round(1e9 / ns) })),
+  ];
+}
+
+function round1(ns: number): number {
+  return Math.round(ns * 10) / 10;
+}
+
+export function plan(ctx: BenchContext): ScenarioPlan[] {
+  return planOf(ctx, scenarios(ctx, () => {
+    throw new Error('plan() runs nothing');
+  }));
 }
 
 export default async function run(ctx: BenchContext): Promise<SuiteResult> {
-  const n = ctx.quick ? QUICK : FULL;
-  const napi = new NapiBinding();
-  const koffi = new KoffiBinding();
-  const results: BenchResult[] = [];
+  let bindings: Bindings | undefined;
+  const get = (): Bindings => (bindings ??= { napi: new NapiBinding(), koffi: new KoffiBinding() });
   try {
-    ctx.log('calls: baseline');
-    const base = jsBaseline(n.jsToC);
-    results.push({ suite: SUITE, scenario: 'JS function call (baseline)', ns_per_call: Math.round(base * 10) / 10, baseline: true });
-
-    ctx.log('calls: JS → C');
-    results.push(result('JS → C noop, N-API', jsToC(napi, n.jsToC, 'noop'), base));
-    results.push(result('JS → C noop, koffi', jsToC(koffi, n.jsToC, 'noop'), base));
-    results.push(result('JS → C add(a, b), N-API', jsToC(napi, n.jsToC, 'add'), base));
-    results.push(result('JS → C add(a, b), koffi', jsToC(koffi, n.jsToC, 'add'), base));
-
-    ctx.log('calls: C → JS on the JS thread');
-    results.push(result('C → JS callback on the JS thread, N-API', cToJsHere(napi, n.cToJs), base));
-    results.push(result('C → JS callback on the JS thread, koffi', cToJsHere(koffi, n.cToJs), base));
-
-    ctx.log('calls: C → JS from a native thread');
-    results.push(result('C → JS from a native thread, N-API TSFN fire-and-forget', await cToJsFire(napi, n.threadFire), base));
-    results.push(result('C → JS from a native thread, N-API TSFN blocking', await cToJsBlocking(napi, n.threadBlocking), base));
-    results.push(result('C → JS from a native thread, koffi (relayed, blocking)', await cToJsBlocking(koffi, n.threadBlocking), base));
-
-    ctx.log('calls: 32-byte ring records');
-    const toNative = await ringToNative(napi, n.ring);
-    results.push(result('ring 32 B record, JS → native thread', toNative, base, { message_bytes: RING_MESSAGE_BYTES, msgs_per_s: Math.round(1e9 / toNative) }));
-    const fromNative = await ringFromNative(napi, n.ring);
-    results.push(result('ring 32 B record, native thread → JS', fromNative, base, { message_bytes: RING_MESSAGE_BYTES, msgs_per_s: Math.round(1e9 / fromNative) }));
+    const results = await runScenarios(ctx, scenarios(ctx, get));
+    const base = byId(results, `${SUITE}.js-function.call`)?.ns_per_call;
+    if (base !== undefined && base > 0) {
+      for (const r of results) if (r.ns_per_call !== undefined && r.id !== `${SUITE}.js-function.call`) r.note = `${(r.ns_per_call / base).toFixed(1)} × the JS function call`;
+    }
+    // The issue sets no targets for this suite: its figures inform the "which mechanism when" guidance.
+    return { results, checks: [] };
   } finally {
-    napi.close();
-    koffi.close();
+    bindings?.napi.close();
+    bindings?.koffi.close();
   }
-  // The issue sets no targets for this suite: its figures inform the "which mechanism when" guidance.
-  return { results, checks: [] };
 }

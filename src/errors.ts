@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'ERR_QUEUE_FULL' // the sidecar's in-memory backlog is at its bound (options.maxQueue / maxQueueBytes)
   | 'ERR_PEER_REFUSED' // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
   | 'ERR_PLUGIN_UNSAFE' // the plugin file could be replaced by someone else (owner, group/world-writable, not a file)
-  | 'ERR_SANDBOX_UNAVAILABLE'; // a confinement layer the sandbox requires is missing from this kernel (docs/security.md)
+  | 'ERR_SANDBOX_UNAVAILABLE' // a confinement layer the sandbox requires is missing from this kernel (docs/security.md)
+  | 'ERR_SCHEDULING_DENIED'; // the kernel refused a Sidecar's scheduling option (nice, policy/priority, CPUs); `errno` says why
 
 /** The options of every error constructor. */
 export interface NativeSidecarErrorOptions {
@@ -51,7 +52,7 @@ export class NativeSidecarError extends Error {
    * A number that comes with some codes, absent otherwise: ERR_SYSTEM — the errno of the failed system call (a
    * positive Linux errno value, e.g. 28 for ENOSPC; `syscall` names the call); ERR_SIDECAR_START after a failing
    * init — the value the plugin's init returned; ERR_SIDECAR_PLUGIN — the value the plugin's process returned for
-   * the request.
+   * the request; ERR_SCHEDULING_DENIED — the errno of the refusing call (1 EPERM, 13 EACCES, 22 EINVAL).
    */
   readonly errno?: number;
   /** ERR_SYSTEM: the name of the system call that failed (e.g. 'memfd_create'); absent otherwise. */

@@ -1,19 +1,23 @@
 /**
- * Smoke test of the benchmark runner and the ring suite: `--quick` runs must finish and produce a JSON document of the
- * documented shape. Never checks a speed (timings on a shared 2-core machine are noise).
+ * Smoke test of the benchmark runner (bench/run.ts) and every suite: `--smoke` runs must finish and produce a
+ * schema-2 document (bench/lib/contract.ts) of the documented shape, written to --out. Never checks a speed (timings
+ * on a shared 2-core machine are noise).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
 // .out/test/bench-smoke.test.js → .out/bench/run.js
 const runJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'run.js');
-const NUMERIC_FIELDS = ['message_bytes', 'msgs_per_s', 'rtt_p50_ns', 'rtt_p99_ns', 'gbytes_per_s', 'ns_per_call'] as const;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'ns-bench-smoke-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function runBench(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [runJs, ...args], { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(process.execPath, [runJs, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,60 +25,145 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const KINDS = ['ours', 'alternative', 'limit'];
+const PATTERNS = ['one-way', 'round-trip', 'pipelined', 'paced', 'call', 'resource'];
+const PROGRESS = /^\[(\d+)\/(\d+)\] .+ — elapsed \d+:\d\d, eta \d+:\d\d$/m;
+
+/** Every number anywhere in `v`, with its path. */
+function numbers(v: unknown, at: string, out: Array<[string, number]> = []): Array<[string, number]> {
+  if (typeof v === 'number') out.push([at, v]);
+  else if (Array.isArray(v)) v.forEach((x, i) => numbers(x, `${at}[${i}]`, out));
+  else if (isRecord(v)) for (const [k, x] of Object.entries(v)) numbers(x, `${at}.${k}`, out);
+  return out;
+}
+
+/** Checks the shape of one result; returns its id. */
+function checkResult(res: unknown): string {
+  assert.ok(isRecord(res), 'a result is an object');
+  for (const f of ['id', 'suite', 'scenario', 'transport'] as const) {
+    assert.ok(typeof res[f] === 'string' && (res[f] as string).length > 0, `result ${String(res.id)} has a non-empty ${f}`);
+  }
+  const id = res.id as string;
+  assert.ok(id.startsWith(`${String(res.suite)}.`), `the id ${id} starts with its suite`);
+  assert.ok(KINDS.includes(res.kind as string), `${id}: kind ${String(res.kind)} is one of ${KINDS.join(', ')}`);
+  assert.ok(PATTERNS.includes(res.pattern as string), `${id}: pattern ${String(res.pattern)} is one of ${PATTERNS.join(', ')}`);
+  assert.ok(Number.isInteger(res.runs) && (res.runs as number) >= 1, `${id}: runs is a positive integer`);
+  const figures = ['msgs_per_s', 'gbytes_per_s', 'latency_ns', 'ns_per_call', 'value'].filter((f) => f in res);
+  assert.ok(figures.length >= 1, `${id} reports at least one figure`);
+  // A difference of two RSS readings may be negative (memory was returned); every other number is a count or a time.
+  const signed = res.unit === 'bytes' && /growth|per-sidecar/.test(id);
+  for (const [where, n] of numbers(res, id)) {
+    assert.ok(Number.isFinite(n), `${where} is finite (${n})`);
+    if (!(signed && where === `${id}.value`)) assert.ok(n >= 0, `${where} is ≥ 0 (${n})`);
+  }
+  if (isRecord(res.latency_ns)) {
+    for (const p of ['p50', 'p99', 'p999', 'max', 'count']) assert.equal(typeof res.latency_ns[p], 'number', `${id}: latency_ns.${p}`);
+  }
+  return id;
+}
+
 describe('npm run bench', () => {
-  test('an unknown option is refused with exit code 2 and the usage line', () => {
-    const r = runBench(['--bogus']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /Unknown argument '--bogus'/);
-    assert.match(r.stderr, /usage: npm run bench/);
+  test('bad arguments are refused with exit code 2 and a sentence naming them', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--bogus'], /Unknown argument '--bogus'/],
+      [['--sizes', '3x'], /message size '3x' of --sizes/],
+      [['--sizes', '4'], /message size '4' of --sizes/],
+      [['--duration', '0'], /--duration needs a whole number of milliseconds/],
+      [['--only'], /--only needs a comma list of globs/],
+      [['--only', 'ring.[x]'], /pattern 'ring\.\[x\]' is not a glob/],
+      [['no-such-suite'], /There is no suite named 'no-such-suite'/],
+      [['--full', '--smoke'], /exclude each other/],
+      [['--quick'], /no longer exists.*--smoke/],
+      [['ring', '--only', 'nothing.matches.this'], /select no scenario/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runBench(args);
+      assert.equal(r.status, 2, `${args.join(' ')} exits 2; stderr:\n${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.match(r.stderr, /usage: npm run bench -- \[suite\.\.\.\]/, `${args.join(' ')} prints the usage`);
+    }
   });
 
-  test('a named suite whose module does not exist is reported and makes the run fail', () => {
-    const r = runBench(['no-such-suite', '--json']);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /suite 'no-such-suite' skipped: its module .* does not exist/);
-    const doc = JSON.parse(r.stdout) as unknown;
-    assert.ok(isRecord(doc) && isRecord(doc.suites));
-    assert.deepEqual(doc.suites, {});
+  test('--help prints the usage and exits 0', () => {
+    const r = runBench(['--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /usage: npm run bench -- \[suite\.\.\.\].*--full.*--only/s);
   });
 
-  test('ring --json --quick prints one JSON document with every scenario, baseline and target check', () => {
-    const r = runBench(['ring', '--json', '--quick']);
+  test('--smoke --json runs every suite and writes one schema-2 document to stdout, bench-<timestamp>.json and latest.json', () => {
+    const out = path.join(tmp, 'all');
+    const r = runBench(['--smoke', '--json', '--out', out]);
     assert.equal(r.status, 0, `bench exited with ${r.status}; stderr:\n${r.stderr}`);
     const doc = JSON.parse(r.stdout) as unknown;
     assert.ok(isRecord(doc));
-    assert.ok(isRecord(doc.machine));
-    assert.equal(typeof doc.machine.cpus, 'number');
-    assert.equal(typeof doc.machine.model, 'string');
-    assert.equal(doc.machine.node, process.version);
+    assert.equal(doc.schema, 'native-sidecar-bench/2');
+    assert.equal(doc.depth, 'smoke');
     assert.ok(typeof doc.date === 'string' && !Number.isNaN(Date.parse(doc.date)));
-    assert.ok(isRecord(doc.suites) && isRecord(doc.suites.ring));
-    const { results, checks } = doc.suites.ring;
-    assert.ok(Array.isArray(results) && results.length > 0);
-    for (const res of results as unknown[]) {
-      assert.ok(isRecord(res));
-      assert.equal(res.suite, 'ring');
-      assert.ok(typeof res.scenario === 'string' && res.scenario.length > 0);
-      const present = NUMERIC_FIELDS.filter((f) => f in res);
-      assert.ok(present.length >= 2, `scenario '${String(res.scenario)}' reports at least its size and one figure`);
-      for (const f of present) {
-        assert.ok(typeof res[f] === 'number' && Number.isFinite(res[f]) && (res[f] as number) > 0, `${String(res.scenario)}.${f} is a positive number`);
-      }
+    assert.ok(typeof doc.duration_s === 'number' && doc.duration_s > 0);
+    assert.ok(isRecord(doc.machine));
+    assert.equal(doc.machine.node, process.version);
+    assert.equal(doc.machine.kernel, os.release());
+    assert.equal(doc.machine.cores, os.cpus().length);
+    assert.equal(typeof doc.machine.cpu_model, 'string');
+    assert.ok(Array.isArray(doc.machine.loadavg_start) && Array.isArray(doc.machine.loadavg_end) && doc.machine.loadavg_end.length === 3);
+
+    assert.ok(Array.isArray(doc.results) && doc.results.length > 0);
+    const ids = (doc.results as unknown[]).map(checkResult);
+    assert.equal(new Set(ids).size, ids.length, 'scenario ids are unique');
+    const suites = new Set((doc.results as Array<{ suite: string }>).map((x) => x.suite));
+    for (const s of ['ring', 'sidecar', 'limits', 'calls', 'sandbox', 'resources']) assert.ok(suites.has(s), `suite ${s} produced results`);
+    for (const expected of [
+      'limits.c-ring-limit.one-way.32',
+      'ring.c-ring-limit.one-way.32',
+      'ring.js-native-thread.one-way.stage.32',
+      'ring.js-js-sab.round-trip.spin.32',
+      'ring.js-native-process.round-trip.park-default.32',
+      'ring.c-futex-pingpong.round-trip',
+      'sidecar.thread.round-trip.default.32',
+      'sidecar.process.pipelined.default.32',
+      'sidecar.thread.one-way.default.1m',
+      'sidecar.postmessage-echo.round-trip.32',
+      'resources.thread.idle-cpu',
+      'resources.process.child-rss',
+    ]) {
+      assert.ok(ids.includes(expected), `a result has id ${expected}`);
     }
-    const scenarios = (results as Array<{ scenario: string; baseline?: boolean }>).map((x) => x.scenario);
-    for (const expected of [/JS → native thread, 32 B one way/, /JS → native process, 32 B one way/, /round trip.*spin/, /round trip.*park/, /64 KiB/]) {
-      assert.ok(scenarios.some((s) => expected.test(s)), `a scenario matches ${expected}`);
-    }
-    assert.ok((results as Array<{ baseline?: boolean }>).filter((x) => x.baseline === true).length >= 6, 'the baselines run in the same run');
-    assert.ok(Array.isArray(checks) && checks.length >= 6);
-    for (const c of checks as unknown[]) {
+    const cpu = (doc.results as Array<{ id: string; cpu_ns_per_msg?: { js?: number; peer?: number } }>).find((x) => x.id === 'ring.js-native-process.one-way.stage.32');
+    assert.ok(cpu?.cpu_ns_per_msg?.js !== undefined && cpu.cpu_ns_per_msg.peer !== undefined, 'a scenario with a peer process reports CPU per message on both sides');
+
+    assert.ok(Array.isArray(doc.checks) && doc.checks.length >= 6);
+    for (const c of doc.checks as unknown[]) {
       assert.ok(isRecord(c));
       assert.ok(typeof c.target === 'string' && c.target.length > 0);
       assert.equal(typeof c.value, 'number');
       assert.equal(typeof c.limit, 'number');
+      assert.ok(['>=', '<=', '<'].includes(c.op as string));
       assert.equal(typeof c.met, 'boolean');
     }
-    assert.match(r.stderr, /== ring/);
-    assert.match(r.stderr, /met|NOT MET/);
+    assert.ok(Array.isArray(doc.problems));
+
+    const files = readdirSync(out);
+    const stamped = files.filter((f) => /^bench-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/.test(f));
+    assert.equal(stamped.length, 1, `one bench-<timestamp>.json in ${files.join(', ')}`);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, stamped[0]!), 'utf8')), doc);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')), doc);
+
+    // Progress on stderr, one line per scenario when stderr is not a terminal, counting up to m.
+    const lines = r.stderr.split('\n').filter((l) => PROGRESS.test(l));
+    assert.ok(lines.length >= ids.length / 2, `progress lines on stderr (${lines.length})`);
+    const [, n, m] = PROGRESS.exec(lines[lines.length - 1]!)!;
+    assert.equal(n, m, 'the last progress line is step m of m');
+    assert.match(r.stderr, /== ring/, 'with --json the tables go to stderr');
+  });
+
+  test('--only selects scenarios by globs over their ids', () => {
+    const out = path.join(tmp, 'only');
+    const r = runBench(['--smoke', '--json', '--out', out, '--only', 'ring.c-*,*.round-trip.default.32']);
+    assert.equal(r.status, 0, `bench exited with ${r.status}; stderr:\n${r.stderr}`);
+    const doc = JSON.parse(r.stdout) as { results: Array<{ id: string }> };
+    const ids = doc.results.map((x) => x.id);
+    assert.ok(ids.includes('ring.c-ring-limit.one-way.32') && ids.includes('sidecar.thread.round-trip.default.32'), ids.join(', '));
+    for (const id of ids) assert.match(id, /^ring\.c-.*|.*\.round-trip\.default\.32$/);
+    assert.ok(!ids.some((id) => id.startsWith('limits.') || id.startsWith('resources.')), 'suites without a selected scenario do not run');
   });
 });

@@ -179,6 +179,13 @@ describe('npx native-sidecar', () => {
     assert.match(r.stderr, /usage: npm run bench -- \[suite\.\.\.\]/, "the runner's own usage");
   });
 
+  test('bench hands the runner its flags and its exit code: an --only that selects nothing exits 2', () => {
+    const r = cli(['bench', 'ring', '--smoke', '--only', 'nothing.matches.this']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^native-sidecar bench: running npm run bench -- ring --smoke --only nothing\.matches\.this /);
+    assert.match(r.stderr, /The --only patterns nothing\.matches\.this select no scenario of the suites ring\./);
+  });
+
   test('bench without the repository benchmark runner says where it is and exits 1', () => {
     const r = cli(['bench'], { script: join(barePackage(), 'dist', 'cli', 'main.js') });
     assert.equal(r.status, 1);

@@ -403,6 +403,39 @@ describe('Ring producer', () => {
     assert.equal(readAll(ring).length, 1);
   });
 
+  test('claimAt gives the aligned byte offset of the payload in the buffer, and commit publishes what was written there', () => {
+    const f = fixture({ byteOffset: 128 });
+    const at = f.ring.claimAt(16);
+    assert.equal(at, 128 + RING_DATA_OFFSET + RECORD_HEADER_SIZE);
+    assert.equal(at % 8, 0);
+    new Float64Array(f.buffer, at, 2).set([3.25, -1]);
+    assert.equal(f.ring.peek(), null, 'not visible before commit');
+    f.ring.commit(5);
+    const r = f.ring.peek();
+    assert.ok(r);
+    assert.equal(r.type, 5);
+    assert.equal(r.payload.byteOffset, at, 'the record is where claimAt said');
+    assert.deepEqual([...new Float64Array(r.payload.buffer, r.payload.byteOffset, 2)], [3.25, -1]);
+  });
+
+  test('claimAt returns -1 on a full ring with no side effect, wraps with padding like claim, and keeps the one-claim rule', () => {
+    const full = fixture();
+    assert.ok(full.ring.tryWrite(1, filled(maxPayloadFor(CAP), 1)));
+    assert.ok(full.ring.tryWrite(1, filled(maxPayloadFor(CAP) - 8, 2)));
+    const t0 = tail(full);
+    assert.equal(full.ring.claimAt(64), -1);
+    assert.equal(tail(full), t0);
+    assert.equal(full.ring.tryWrite(1, filled(64, 0)), false, 'still full, and no claim was left open (tryWrite would throw ERR_INVALID_STATE)');
+
+    const wrap = fixture({ initialPosition: NEAR_WRAP + CAP - 32 });
+    assert.equal(wrap.ring.claimAt(40), RING_DATA_OFFSET + RECORD_HEADER_SIZE, 'after the padding, at the start of the data area');
+    assert.throws(() => wrap.ring.claimAt(4), code('ERR_INVALID_STATE'));
+    assert.throws(() => wrap.ring.claim(4), code('ERR_INVALID_STATE'));
+    wrap.ring.abort();
+    for (const length of [-1, 1.5, '4', Number.NaN]) assert.throws(() => wrap.ring.claimAt(length as number), /'length'/);
+    assert.throws(() => wrap.ring.claimAt(maxPayloadFor(CAP) + 1), code('ERR_RING_TOO_BIG'));
+  });
+
   test('claim rejects a length that is not a non-negative integer', () => {
     const { ring } = fixture();
     for (const length of [-1, 1.5, '4', Number.NaN]) assert.throws(() => ring.claim(length as number), /'length'/);
@@ -597,6 +630,36 @@ describe('Ring consumer', () => {
     assert.throws(() => ring.drain(null as unknown as () => void), /'handler'/);
     assert.throws(() => ring.drain(() => undefined, -1), /'limit'/);
     assert.throws(() => ring.drain(() => undefined, 1.5), /'limit'/);
+  });
+
+  test('drainAt hands each record as its type, byte offset in the buffer and length, consuming exactly as drain does', () => {
+    const f = fixture({ byteOffset: 256, initialPosition: NEAR_WRAP + CAP - 64 });
+    const written = [filled(3, 1), filled(40, 2), bytes(), filled(17, 3)]; // the second one wraps (padding is skipped)
+    written.forEach((payload, i) => assert.ok(f.ring.tryWrite(i + 1, payload)));
+    const seen: Array<{ type: number; payload: number[] }> = [];
+    assert.equal(
+      f.ring.drainAt((type, offset, length) => {
+        assert.equal(offset % 8, 0);
+        seen.push({ type, payload: [...new Uint8Array(f.buffer, offset, length)] });
+      }, 3),
+      3,
+    );
+    assert.deepEqual(seen, written.slice(0, 3).map((p, i) => ({ type: i + 1, payload: [...p] })));
+    assert.equal(f.ring.drainAt((type) => type === 4), 1, 'returning true stops after that record');
+    assert.equal(head(f), tail(f), 'everything was consumed and head stored');
+    assert.throws(() => f.ring.drainAt(null as unknown as () => void), /'handler'/);
+    assert.throws(() => f.ring.drainAt(() => undefined, -1), /'limit'/);
+  });
+
+  test('a throwing drainAt handler leaves its record unconsumed, and calling consumer methods inside is ERR_INVALID_STATE', () => {
+    const f = fixture();
+    for (let i = 0; i < 3; i++) f.ring.tryWrite(i, bytes(i));
+    assert.throws(() => f.ring.drainAt((type) => {
+      if (type === 1) throw new Error('boom');
+    }), /boom/);
+    assert.equal(head(f), recordSize(1));
+    assert.throws(() => f.ring.drainAt(() => void f.ring.peek()), code('ERR_INVALID_STATE'));
+    assert.deepEqual(readAll(f.ring).map((r) => r.type), [1, 2]);
   });
 
   test('drain after peek starts at the peeked record and cancels the peek', () => {

@@ -28,10 +28,10 @@ export async function childIpcBaseline(ctx: BenchContext, suite: string): Promis
           done = resolve;
           child.send(msg);
         }),
-      durations(ctx.quick),
+      durations(ctx),
     );
     ctx.log(`child IPC round trip: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips`);
-    return { suite, scenario: "child_process IPC round trip ('advanced')", message_bytes: MESSAGE_BYTES, rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, baseline: true };
+    return { suite, id: `${suite}.child-ipc-advanced.round-trip.32`, scenario: "child_process IPC round trip ('advanced')", transport: "child_process IPC ('advanced')", kind: 'alternative', pattern: 'round-trip', message_bytes: MESSAGE_BYTES, latency_ns: s, runs: 1 };
   } finally {
     child.disconnect();
     if (child.exitCode === null) await once(child, 'exit');

@@ -40,11 +40,11 @@ async function roundTrip(ctx: BenchContext, suite: string, worker: Worker): Prom
         resolveReply = resolve;
         worker.postMessage(msg);
       }),
-    durations(ctx.quick),
+    durations(ctx),
   );
   worker.off('message', onMessage);
   ctx.log(`postMessage round trip: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips`);
-  return { suite, scenario: 'postMessage round trip (worker echo)', message_bytes: MESSAGE_BYTES, rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, baseline: true };
+  return { suite, id: `${suite}.postmessage.round-trip.32`, scenario: 'postMessage round trip (worker echo)', transport: 'worker postMessage', kind: 'alternative', pattern: 'round-trip', message_bytes: MESSAGE_BYTES, latency_ns: s, runs: 1 };
 }
 
 /** Sends for `durationNs` within the credit window; returns messages received by the worker and elapsed ns. */
@@ -80,10 +80,10 @@ async function sendPhase(worker: Worker, durationNs: number): Promise<{ received
 }
 
 async function oneWay(ctx: BenchContext, suite: string, worker: Worker): Promise<BenchResult> {
-  const d = durations(ctx.quick);
+  const d = durations(ctx);
   await sendPhase(worker, d.warmupNs);
   const { received, elapsedNs } = await sendPhase(worker, d.measureNs);
   const rate = perSecond(received, elapsedNs);
   ctx.log(`postMessage one way: ${received} messages in ${(elapsedNs / 1e6).toFixed(0)} ms`);
-  return { suite, scenario: 'postMessage one way (worker counts)', message_bytes: MESSAGE_BYTES, msgs_per_s: rate, baseline: true, note: `window ${WINDOW}` };
+  return { suite, id: `${suite}.postmessage.one-way.32`, scenario: 'postMessage one way (worker counts)', transport: 'worker postMessage', kind: 'alternative', pattern: 'one-way', message_bytes: MESSAGE_BYTES, msgs_per_s: rate, runs: 1, note: `window ${WINDOW}` };
 }

@@ -42,11 +42,11 @@ export async function unixSocketBaseline(ctx: BenchContext, suite: string): Prom
           done = resolve;
           socket.write(msg);
         }),
-      durations(ctx.quick),
+      durations(ctx),
     );
     socket.destroy();
     ctx.log(`Unix socket round trip: p50 ${s.p50} ns, p99 ${s.p99} ns over ${s.count} trips`);
-    return { suite, scenario: 'Unix socket round trip (worker echo)', message_bytes: MESSAGE_BYTES, rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, baseline: true };
+    return { suite, id: `${suite}.unix-socket.round-trip.32`, scenario: 'Unix socket round trip (worker echo)', transport: 'Unix domain socket', kind: 'alternative', pattern: 'round-trip', message_bytes: MESSAGE_BYTES, latency_ns: s, runs: 1 };
   } finally {
     worker.postMessage('close');
     await once(worker, 'exit');

@@ -141,3 +141,21 @@ export function check(target: string, value: number, op: '>=' | '<=' | '<', limi
   const met = Number.isFinite(value) && (op === '>=' ? value >= limit : op === '<=' ? value <= limit : value < limit);
   return issue === undefined ? { target, value, op, limit, met } : { target, value, op, limit, met, issue };
 }
+
+/**
+ * One scenario a suite will run, announced before it runs so that the runner can show "n of m" and an eta
+ * (optional export `plan(ctx)` of a suite module; the list must be the scenarios `run(ctx)` will announce with
+ * ctx.begin(), after --only).
+ */
+export interface ScenarioPlan {
+  id: string;
+  title: string;
+  /** The suite's guess of the scenario's wall time, all its runs included, in ms. */
+  estimateMs: number;
+}
+
+/** The shape of a suite module: `run` as its default export, and optionally `plan`. */
+export interface SuiteModule {
+  default: Suite;
+  plan?: (ctx: BenchContext) => ScenarioPlan[];
+}

@@ -1,12 +1,10 @@
 /** Latency percentiles with hdr-histogram-js (3 significant digits, values in nanoseconds). */
 import * as hdr from 'hdr-histogram-js';
 
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
+import type { LatencyNs } from './contract.js';
+
+/** p50, p99, p99.9, max and count of a set of nanosecond values (the contract's LatencyNs). */
+export type LatencySummary = LatencyNs;
 
 /** A histogram of nanosecond values. Single-threaded: record and summarise on the same thread. */
 export class LatencyHistogram {
@@ -22,12 +20,14 @@ export class LatencyHistogram {
     return this.h.totalCount;
   }
 
+  /** The percentiles; all 0 (count 0) when nothing was recorded. */
   summary(): LatencySummary {
     return {
-      count: this.h.totalCount,
       p50: this.h.getValueAtPercentile(50),
       p99: this.h.getValueAtPercentile(99),
+      p999: this.h.getValueAtPercentile(99.9),
       max: this.h.maxValue,
+      count: this.h.totalCount,
     };
   }
 }

@@ -1,4 +1,5 @@
 /** Clock helpers: process.hrtime.bigint() in nanoseconds, measurement windows with warm-up, round-trip loops. */
+import type { BenchContext } from './contract.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 
 /** Monotonic time in nanoseconds as a number (exact to 2^53 ns, i.e. ~104 days of uptime). */
@@ -17,8 +18,17 @@ export interface Durations {
   measureNs: number;
 }
 
-export function durations(quick: boolean, measureSeconds = 2, warmupSeconds = 0.5): Durations {
-  return quick
+/**
+ * The windows of one run of a scenario. Given the run's context: a measurement of ctx.durationMs after a warm-up of a
+ * quarter of it (at least 10 ms, at most 250 ms). Given a boolean (the schema-1 `quick` flag, for modules not yet
+ * ported): 0.05 s + 0.15 s when true, else warmupSeconds + measureSeconds.
+ */
+export function durations(ctxOrQuick: BenchContext | boolean, measureSeconds = 2, warmupSeconds = 0.5): Durations {
+  if (typeof ctxOrQuick !== 'boolean') {
+    const ms = ctxOrQuick.durationMs;
+    return { warmupNs: secondsNs(Math.min(250, Math.max(10, ms / 4)) / 1e3), measureNs: secondsNs(ms / 1e3) };
+  }
+  return ctxOrQuick
     ? { warmupNs: secondsNs(0.05), measureNs: secondsNs(0.15) }
     : { warmupNs: secondsNs(warmupSeconds), measureNs: secondsNs(measureSeconds) };
 }

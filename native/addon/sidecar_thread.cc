@@ -1,7 +1,10 @@
 // Thread mode of a Sidecar: the runtime loop of native/sidecar/runtime.c on a native thread of this process.
 //
-// JavaScript: new SidecarThread(buffer, pluginPath, waitMode, spinNs, wakeFd) starts a thread that attaches to the
-// region in `buffer` (an ArrayBuffer over a SharedRegion), loads the plugin and runs Init → Loop → Dispose. `wakeFd`
+// JavaScript: new SidecarThread(buffer, pluginPath, waitMode, spinNs, wakeFd, scheduling) starts a thread (named
+// "ns-sidecar") that attaches to the region in `buffer` (an ArrayBuffer over a SharedRegion), applies `scheduling` to
+// itself (optional: { cpus?: number[], policy?: 'other'|'batch'|'idle'|'fifo'|'rr', priority?: number, nice?: number },
+// validated by src/sidecar/scheduling.ts; a refusal is reported like any start failure, through the control block),
+// loads the plugin and runs Init → Loop → Dispose. `wakeFd`
 // (optional, -1 = none) is the host's eventfd (its EventfdParker): the runtime writes it on every wake of the host's
 // event-ring consumer (wire-format §5.1.1). Everything the
 // host needs to know (start failures, state, heartbeat) goes through the control block and the event ring, exactly
@@ -69,6 +72,7 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
         throw Coded(env, "ERR_INVALID_ARG", "The argument 'wakeFd' must be a file descriptor number or -1.");
       wake_fd = static_cast<int>(fd);
     }
+    if (info.Length() > 5 && !info[5].IsUndefined()) ParseScheduling(env, info[5]);
     plugin_ = info[1].As<Napi::String>().Utf8Value();
     if (wake_fd >= 0) {
       wake_fd_ = fcntl(wake_fd, F_DUPFD_CLOEXEC, 0);
@@ -105,10 +109,59 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
   }
 
  private:
+  // The `scheduling` argument into sched_ (before the thread exists: a bad value throws and nothing is started).
+  void ParseScheduling(Napi::Env env, Napi::Value value) {
+    auto bad = [&](const char *what) {
+      return Coded(env, "ERR_INVALID_ARG", std::string("The argument 'scheduling") + what + ".");
+    };
+    if (!value.IsObject()) throw bad("' must be an object");
+    Napi::Object o = value.As<Napi::Object>();
+    Napi::Value cpus = o.Get("cpus"), policy = o.Get("policy"), priority = o.Get("priority"), nice = o.Get("nice");
+    if (!cpus.IsUndefined()) {
+      if (!cpus.IsArray()) throw bad(".cpus' must be an array of CPU numbers");
+      Napi::Array list = cpus.As<Napi::Array>();
+      if (list.Length() == 0) throw bad(".cpus' must name at least one CPU");
+      for (uint32_t i = 0; i < list.Length(); i++) {
+        Napi::Value cpu = list.Get(i);
+        double n = cpu.IsNumber() ? cpu.As<Napi::Number>().DoubleValue() : -1;
+        if (!(n >= 0 && n < CPU_SETSIZE) || n != static_cast<double>(static_cast<int>(n)) ||
+            CPU_ISSET(static_cast<int>(n), &sched_.cpus))
+          throw bad(".cpus' must hold distinct integers from 0 to CPU_SETSIZE - 1");
+        CPU_SET(static_cast<int>(n), &sched_.cpus);
+      }
+      sched_.set_cpus = 1;
+    }
+    if (!policy.IsUndefined()) {
+      sched_.policy = policy.IsString() ? ns_sched_parse_policy(policy.As<Napi::String>().Utf8Value().c_str()) : -1;
+      if (sched_.policy < 0) throw bad(".policy' must be 'other', 'batch', 'idle', 'fifo' or 'rr'");
+      sched_.set_policy = 1;
+    }
+    bool realtime = sched_.set_policy && (sched_.policy == SCHED_FIFO || sched_.policy == SCHED_RR);
+    if (realtime) {
+      double n = priority.IsNumber() ? priority.As<Napi::Number>().DoubleValue() : 0;
+      if (!(n >= 1 && n <= 99) || n != static_cast<double>(static_cast<int>(n)))
+        throw bad(".priority' must be an integer from 1 to 99 for policy 'fifo' or 'rr'");
+      sched_.priority = static_cast<int>(n);
+    } else if (!priority.IsUndefined()) {
+      throw bad(".priority' applies to policy 'fifo' or 'rr' only");
+    }
+    if (!nice.IsUndefined()) {
+      double n = nice.IsNumber() ? nice.As<Napi::Number>().DoubleValue() : 99;
+      if (!(n >= -20 && n <= 19) || n != static_cast<double>(static_cast<int>(n)))
+        throw bad(".nice' must be an integer from -20 to 19");
+      if (sched_.set_policy && sched_.policy != SCHED_OTHER && sched_.policy != SCHED_BATCH)
+        throw bad(".nice' applies to policy 'other' or 'batch' only");
+      sched_.nice = static_cast<int>(n);
+      sched_.set_nice = 1;
+    }
+    has_sched_ = sched_.set_cpus || sched_.set_policy || sched_.set_nice;
+  }
+
   static void *Main(void *arg) {
     SidecarThread *self = static_cast<SidecarThread *>(arg);
-    uint32_t reason =
-        ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, self->wake_fd_, nullptr);
+    pthread_setname_np(pthread_self(), "ns-sidecar");  // visible in top -H, ps -L and /proc/<pid>/task/<tid>/comm
+    uint32_t reason = ns_runtime_main(self->base_, &self->header_, self->plugin_.c_str(), self->wait_, self->wake_fd_,
+                                      self->has_sched_ ? &self->sched_ : nullptr, nullptr);
     self->reason_.store(reason, std::memory_order_relaxed);
     // release: pairs with the acquire in Finished()/Join(): a JS thread that sees finished sees the reason.
     self->finished_.store(true, std::memory_order_release);
@@ -176,6 +229,12 @@ class SidecarThread : public Napi::ObjectWrap<SidecarThread> {
   uint8_t *base_ = nullptr;
   ns_region_header header_{};
   ns_wait_policy wait_{};
+  ns_sched_config sched_ = [] {
+    ns_sched_config c;
+    ns_sched_init(&c);
+    return c;
+  }();
+  bool has_sched_ = false;
   std::string plugin_;
   int wake_fd_ = -1;  // owned duplicate of the host's eventfd, or -1
   Napi::ObjectReference buffer_;

@@ -1,19 +1,21 @@
-/* bench_baselines — C-only reference measurements for `npm run bench -- ring` (bench/ring.ts).
+/* bench_baselines — the limits of this machine, for `npm run bench` (bench/limits.ts, bench/ring.ts via
+ * bench/baselines/c.ts): what it can do without JavaScript, so that the suites state their figures as ratios to
+ * them, measured in the same run.
+ *   c_ring_limit        the fastest one-way stream through the library's ring (native_sidecar/ring.h): one native
+ *                       thread stages records (ns_ring_stage, one publish per batch), another reads them in large
+ *                       batches (ns_ring_read, one head store per batch) and does nothing else; both spin. Several
+ *                       (batch, read limit) pairs are tried at each size and the best is reported, with all tried.
+ *   c_ring_rtt_spin     round trip of a 32-byte record through two such rings between two threads, both spinning.
+ *   c_spin_pingpong     one cache line bounced between two threads with C11 atomics, both spinning; round trip.
+ *   c_futex_pingpong    the same with both sides sleeping in FUTEX_WAIT and woken by FUTEX_WAKE; round trip.
+ *   c_memcpy            single-core memcpy (source and destination reused, so in cache where they fit); GB/s.
+ * Round trips report p50, p99, p99.9 and max in ns; the size-swept scenarios (c_ring_limit, c_memcpy) print one line
+ * per size of --sizes.
  *
- * They tell what this machine can do without JavaScript, so that the ring suite can state its figures as ratios to
- * them, measured in the same run:
- *   c_ring_32b_one_way  framed SPSC ring (native_sidecar/ring.h) between two native threads, 32-byte records,
- *                       batched publication (stage × batch, then one publish); msgs/s at the consumer.
- *   c_ring_rtt_spin     round trip through two such rings between two threads (echo), both spinning; rtt
- *                       p50/p99 — what the ring protocol itself costs per round trip (4 lines move, not 1).
- *   c_spin_pingpong     one cache line bounced between two threads with C11 atomics, both spinning; rtt p50/p99.
- *   c_futex_pingpong    the same with both sides sleeping in FUTEX_WAIT and woken by FUTEX_WAKE; rtt p50/p99.
- *   c_memcpy_64k        single-core memcpy of 64 KiB (source and destination in cache); GB/s.
- *
- * Usage: bench_baselines [--quick] [--seconds S] [--capacity BYTES] [--batch N] [scenario...]
- * Prints one JSON object per scenario on its own line on stdout. Each run is bounded in time (warm-up + S seconds,
- * S = 2 by default, 0.15 with --quick); spin loops yield after a bounded number of spins so that a descheduled peer on
- * this busy 2-core machine cannot turn a spin into a livelock. Threads are not pinned, like the JS scenarios.
+ * Usage: bench_baselines [--seconds S] [--warmup S] [--sizes B,B,...] [scenario...]
+ * Prints one JSON object per line on stdout. Each measurement is bounded in time (warm-up + S seconds; defaults
+ * 0.15 and 0.05); spin loops yield after a bounded number of spins so that a descheduled peer on a busy machine
+ * cannot turn a spin into a livelock. Threads are not pinned, like the JS scenarios.
  * Exit code 0, or 1 when a scenario failed (its line then carries "error"), 2 on bad arguments. */
 #include <errno.h>
 #include <limits.h>
@@ -101,46 +103,57 @@ static uint64_t hist_percentile(const histogram *h, double pct) {
   return UINT64_MAX;
 }
 
+/* Prints ,"latency":{"p50":…,"p99":…,"p999":…,"max":…,"count":…} (the upper edges of the buckets). */
+static void print_latency(const histogram *h) {
+  printf(",\"p50_ns\":%llu,\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"count\":%llu",
+         (unsigned long long)hist_percentile(h, 50), (unsigned long long)hist_percentile(h, 99),
+         (unsigned long long)hist_percentile(h, 99.9), (unsigned long long)hist_percentile(h, 100),
+         (unsigned long long)h->total);
+}
+
 /* ---- options ---- */
+
+#define MAX_SIZES 16
 
 typedef struct {
   double seconds;
   double warmup_seconds;
-  uint32_t capacity;
-  uint32_t batch;
+  uint32_t sizes[MAX_SIZES];
+  int nsizes;
 } options;
 
-/* ---- (a) framed SPSC ring between two threads ---- */
+/* ---- (a) the ring limit: a producer and a consumer on the library's ring that do nothing else ---- */
 
 #define RING_RECORD_TYPE 1u
-#define RING_RECORD_BYTES 32u
-#define RING_READ_LIMIT 4096u
+#define RING_RECORD_BYTES 32u /* the ring round trip's message */
+#define RING_MAX_TRIALS 8u
+
+/* The (producer batch, consumer read limit) pairs tried at each size; the best one is the limit. */
+static const uint32_t trial_batch[] = {16u, 64u, 256u, 1024u};
+static const uint32_t trial_read[] = {1024u, 1024u, 4096u, 4096u};
+#define RING_TRIALS (sizeof trial_batch / sizeof trial_batch[0])
 
 typedef struct {
   ns_ring producer;
   ns_ring consumer;
-  uint32_t batch;
-  atomic_int stop;         /* main → producer: stop staging */
+  uint32_t batch;           /* records staged per publish */
+  uint32_t read_limit;      /* records per ns_ring_read(), i.e. per head store */
+  uint32_t length;          /* payload bytes per record */
+  const uint8_t *source;    /* `length` bytes the producer copies into each record */
+  atomic_int stop;          /* main → producer: stop staging (relaxed: a request, nothing is published with it) */
   atomic_int producer_done; /* producer → consumer: the last publish happened before this store (release) */
   atomic_uint_fast64_t consumed; /* consumer → main: running count, relaxed (a progress gauge, not a sync edge) */
-  uint32_t expected_seq;   /* consumer-local */
-  int error;               /* consumer-local until joined */
+  int error;                /* consumer-local until joined */
 } ring_bench;
 
+/* Stages `batch` records (fewer when the ring is full) and publishes them with one tail store: ns_ring_stage() is
+ * the cheapest way the library's API writes a record (no claim bookkeeping, no publish per record). */
 static void *ring_producer(void *arg) {
   ring_bench *b = arg;
-  uint8_t payload[RING_RECORD_BYTES];
-  memset(payload, 0xA5, sizeof payload);
-  uint32_t seq = 0;
   backoff bo = {0};
   while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
     uint32_t staged = 0;
-    while (staged < b->batch) {
-      memcpy(payload, &seq, sizeof seq); /* a sequence number lets the consumer check nothing is lost */
-      if (ns_ring_stage(&b->producer, RING_RECORD_TYPE, payload, RING_RECORD_BYTES) != NS_RING_OK) break;
-      seq++;
-      staged++;
-    }
+    while (staged < b->batch && ns_ring_stage(&b->producer, RING_RECORD_TYPE, b->source, b->length) == NS_RING_OK) staged++;
     if (staged > 0) {
       ns_ring_publish(&b->producer);
       bo.spins = 0;
@@ -153,19 +166,12 @@ static void *ring_producer(void *arg) {
   return NULL;
 }
 
+/* The consumer does nothing with a record: ns_ring_read() has validated it (§4), which is the library's cost. */
 static int ring_handler(void *ctx, uint32_t type, const uint8_t *payload, uint32_t length) {
-  ring_bench *b = ctx;
-  uint32_t seq;
-  if (type != RING_RECORD_TYPE || length != RING_RECORD_BYTES) {
-    b->error = 1;
-    return 1;
-  }
-  memcpy(&seq, payload, sizeof seq);
-  if (seq != b->expected_seq) {
-    b->error = 1;
-    return 1;
-  }
-  b->expected_seq++;
+  (void)ctx;
+  (void)type;
+  (void)payload;
+  (void)length;
   return 0;
 }
 
@@ -174,22 +180,21 @@ static void *ring_consumer(void *arg) {
   uint64_t count = 0;
   backoff bo = {0};
   for (;;) {
-    int n = ns_ring_read(&b->consumer, ring_handler, b, RING_READ_LIMIT);
-    if (b->error) break;
+    int n = ns_ring_read(&b->consumer, ring_handler, b, b->read_limit);
     if (n > 0) {
       count += (uint64_t)n;
       atomic_store_explicit(&b->consumed, count, memory_order_relaxed);
       bo.spins = 0;
       continue;
     }
-    if (n < 0 && n != NS_RING_EEMPTY) {
+    if (n < 0) {
       b->error = 1;
       break;
     }
     /* Empty. Acquire: pairs with the producer's release store of producer_done, so a read after it sees every
      * record published before it; one more empty read then means the stream is over. */
     if (atomic_load_explicit(&b->producer_done, memory_order_acquire)) {
-      int last = ns_ring_read(&b->consumer, ring_handler, b, UINT32_MAX);
+      int last = ns_ring_read(&b->consumer, ring_handler, b, 0);
       if (last > 0) {
         count += (uint64_t)last;
         atomic_store_explicit(&b->consumed, count, memory_order_relaxed);
@@ -202,52 +207,98 @@ static void *ring_consumer(void *arg) {
   return NULL;
 }
 
-static int run_ring(const options *o) {
-  size_t size = ns_ring_segment_size(o->capacity);
-  void *mem = aligned_alloc(NS_BLOCK_SIZE, (size + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
-  ring_bench *b = aligned_alloc(NS_BLOCK_SIZE, (sizeof(ring_bench) + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
-  if (!mem || !b) {
-    printf("{\"scenario\":\"c_ring_32b_one_way\",\"error\":\"out of memory\"}\n");
-    return 1;
+static void sleep_seconds(double s) {
+  struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {
   }
-  memset(b, 0, sizeof *b);
-  b->batch = o->batch;
-  int rc = ns_ring_init(mem, size, o->capacity, 0, 0);
+}
+
+/* Ring capacity for records of `length` bytes: room for at least 16 records, at least 256 KiB. */
+static uint32_t ring_capacity_for(uint32_t length) {
+  uint32_t need = 16u * ns_record_size(length), cap = 256u * 1024u;
+  while (cap < need && cap < NS_RING_MAX_CAPACITY) cap <<= 1;
+  return cap;
+}
+
+/* One trial: records/s at the consumer over o->seconds after o->warmup_seconds; < 0 on a failure. */
+static double ring_trial(const options *o, void *mem, size_t size, uint32_t capacity, ring_bench *b) {
+  int rc = ns_ring_init(mem, size, capacity, 0, 0);
   if (rc == NS_RING_OK) rc = ns_ring_attach(&b->producer, mem, size);
   if (rc == NS_RING_OK) rc = ns_ring_attach(&b->consumer, mem, size);
-  if (rc != NS_RING_OK) {
-    printf("{\"scenario\":\"c_ring_32b_one_way\",\"error\":\"ring init/attach failed with code %d\"}\n", rc);
-    free(mem);
-    free(b);
-    return 1;
-  }
+  if (rc != NS_RING_OK) return -1;
+  atomic_store(&b->stop, 0);
+  atomic_store(&b->producer_done, 0);
+  atomic_store(&b->consumed, 0);
+  b->error = 0;
   pthread_t pt, ct;
-  pthread_create(&ct, NULL, ring_consumer, b);
-  pthread_create(&pt, NULL, ring_producer, b);
-
-  struct timespec warm = {(time_t)o->warmup_seconds, (long)((o->warmup_seconds - (time_t)o->warmup_seconds) * 1e9)};
-  nanosleep(&warm, NULL);
+  if (pthread_create(&ct, NULL, ring_consumer, b) != 0) return -1;
+  if (pthread_create(&pt, NULL, ring_producer, b) != 0) {
+    atomic_store(&b->producer_done, 1);
+    pthread_join(ct, NULL);
+    return -1;
+  }
+  sleep_seconds(o->warmup_seconds);
   uint64_t c0 = atomic_load_explicit(&b->consumed, memory_order_relaxed), t0 = now_ns();
-  struct timespec run = {(time_t)o->seconds, (long)((o->seconds - (time_t)o->seconds) * 1e9)};
-  nanosleep(&run, NULL);
+  sleep_seconds(o->seconds);
   uint64_t c1 = atomic_load_explicit(&b->consumed, memory_order_relaxed), t1 = now_ns();
   atomic_store_explicit(&b->stop, 1, memory_order_relaxed);
   pthread_join(pt, NULL);
   pthread_join(ct, NULL);
+  if (b->error) return -1;
+  return (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
+}
 
-  double rate = (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
-  if (b->error) {
-    printf("{\"scenario\":\"c_ring_32b_one_way\",\"error\":\"consumer saw a wrong record after %u records\"}\n",
-           b->expected_seq);
-  } else {
-    printf("{\"scenario\":\"c_ring_32b_one_way\",\"message_bytes\":%u,\"msgs_per_s\":%.0f,\"batch\":%u,"
-           "\"capacity\":%u,\"records\":%u}\n",
-           RING_RECORD_BYTES, rate, o->batch, o->capacity, b->expected_seq);
+/* The ring limit at one message size: every (batch, read limit) pair of the trial table, the best reported. */
+static int run_ring_limit(const options *o, uint32_t length) {
+  const char *name = "c_ring_limit";
+  uint32_t capacity = ring_capacity_for(length);
+  if (length > ns_ring_max_payload_for(capacity)) {
+    printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"error\":\"the message is larger than the largest ring allows\"}\n", name, length);
+    return 1;
   }
-  int failed = b->error;
+  size_t size = ns_ring_segment_size(capacity);
+  void *mem = aligned_alloc(NS_BLOCK_SIZE, (size + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
+  uint8_t *source = aligned_alloc(64, (length + 63u) / 64u * 64u);
+  ring_bench *b = aligned_alloc(NS_BLOCK_SIZE, (sizeof(ring_bench) + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
+  if (!mem || !b || !source) {
+    printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"error\":\"out of memory\"}\n", name, length);
+    free(mem);
+    free(source);
+    free(b);
+    return 1;
+  }
+  memset(source, 0xA5, length);
+  memset(mem, 0, size); /* the data area is touched before the first trial: no page faults inside a window */
+  memset(b, 0, sizeof *b);
+  b->length = length;
+  b->source = source;
+  double best = -1, rates[RING_MAX_TRIALS];
+  uint32_t best_i = 0;
+  for (uint32_t i = 0; i < RING_TRIALS; i++) {
+    b->batch = trial_batch[i];
+    b->read_limit = trial_read[i];
+    rates[i] = ring_trial(o, mem, size, capacity, b);
+    if (rates[i] < 0) {
+      printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"error\":\"a ring operation failed (batch %u)\"}\n", name, length, trial_batch[i]);
+      free(mem);
+      free(source);
+      free(b);
+      return 1;
+    }
+    if (rates[i] > best) {
+      best = rates[i];
+      best_i = i;
+    }
+  }
+  printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"msgs_per_s\":%.0f,\"gbytes_per_s\":%.3f,\"batch\":%u,"
+         "\"read_limit\":%u,\"capacity\":%u,\"tried\":[",
+         name, length, best, best * (double)length / 1e9, trial_batch[best_i], trial_read[best_i], capacity);
+  for (uint32_t i = 0; i < RING_TRIALS; i++) printf("%s{\"batch\":%u,\"read_limit\":%u,\"msgs_per_s\":%.0f}", i ? "," : "", trial_batch[i], trial_read[i], rates[i]);
+  printf("]}\n");
   free(mem);
+  free(source);
   free(b);
-  return failed;
+  return 0;
 }
 
 /* ---- (a') round trip through two rings between two threads, both spinning (informative: the ring protocol's own
@@ -293,9 +344,11 @@ static void *ring_rtt_echo(void *arg) {
   return NULL;
 }
 
+#define RTT_CAPACITY (64u * 1024u)
+
 static int run_ring_rtt(const options *o) {
   const char *name = "c_ring_rtt_spin";
-  size_t size = ns_ring_segment_size(o->capacity);
+  size_t size = ns_ring_segment_size(RTT_CAPACITY);
   size_t rounded = (size + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE;
   uint8_t *mem = aligned_alloc(NS_BLOCK_SIZE, 2 * rounded);
   ring_rtt *b = aligned_alloc(NS_BLOCK_SIZE, (sizeof(ring_rtt) + NS_BLOCK_SIZE - 1) / NS_BLOCK_SIZE * NS_BLOCK_SIZE);
@@ -305,8 +358,8 @@ static int run_ring_rtt(const options *o) {
     return 1;
   }
   memset(b, 0, sizeof *b);
-  int rc = ns_ring_init(mem, size, o->capacity, 0, 0);
-  if (rc == NS_RING_OK) rc = ns_ring_init(mem + rounded, size, o->capacity, 0, 0);
+  int rc = ns_ring_init(mem, size, RTT_CAPACITY, 0, 0);
+  if (rc == NS_RING_OK) rc = ns_ring_init(mem + rounded, size, RTT_CAPACITY, 0, 0);
   if (rc == NS_RING_OK) rc = ns_ring_attach(&b->to_echo_producer, mem, size);
   if (rc == NS_RING_OK) rc = ns_ring_attach(&b->to_echo_consumer, mem, size);
   if (rc == NS_RING_OK) rc = ns_ring_attach(&b->from_echo_producer, mem + rounded, size);
@@ -342,9 +395,10 @@ static int run_ring_rtt(const options *o) {
   if (failed) {
     printf("{\"scenario\":\"%s\",\"error\":\"a ring operation failed during the round trips\"}\n", name);
   } else {
-    printf("{\"scenario\":\"%s\",\"message_bytes\":%u,\"rtt_p50_ns\":%llu,\"rtt_p99_ns\":%llu,\"round_trips\":%llu}\n",
-           name, RING_RECORD_BYTES, (unsigned long long)hist_percentile(h, 50),
-           (unsigned long long)hist_percentile(h, 99), (unsigned long long)trips);
+    (void)trips;
+    printf("{\"scenario\":\"%s\",\"message_bytes\":%u", name, RING_RECORD_BYTES);
+    print_latency(h);
+    printf("}\n");
   }
   free(mem);
   free(b);
@@ -431,45 +485,50 @@ static int run_pingpong(const options *o, int sleep) {
   }
   pingpong_send(p, PINGPONG_STOP);
   pthread_join(rt, NULL);
-  printf("{\"scenario\":\"%s\",\"message_bytes\":4,\"rtt_p50_ns\":%llu,\"rtt_p99_ns\":%llu,\"round_trips\":%llu}\n",
-         name, (unsigned long long)hist_percentile(h, 50), (unsigned long long)hist_percentile(h, 99),
-         (unsigned long long)trips);
+  (void)trips;
+  printf("{\"scenario\":\"%s\",\"message_bytes\":4", name);
+  print_latency(h);
+  printf("}\n");
   free(p);
   free(h);
   return 0;
 }
 
-/* ---- (d) single-core memcpy of 64 KiB ---- */
+/* ---- (d) single-core memcpy at one size ---- */
 
-#define MEMCPY_BYTES (64u * 1024u)
-
-static int run_memcpy(const options *o) {
-  uint8_t *src = aligned_alloc(64, MEMCPY_BYTES), *dst = aligned_alloc(64, MEMCPY_BYTES);
+static int run_memcpy(const options *o, uint32_t bytes) {
+  uint8_t *src = aligned_alloc(64, (bytes + 63u) / 64u * 64u), *dst = aligned_alloc(64, (bytes + 63u) / 64u * 64u);
   if (!src || !dst) {
-    printf("{\"scenario\":\"c_memcpy_64k\",\"error\":\"out of memory\"}\n");
+    printf("{\"scenario\":\"c_memcpy\",\"message_bytes\":%u,\"error\":\"out of memory\"}\n", bytes);
+    free(src);
+    free(dst);
     return 1;
   }
-  memset(src, 1, MEMCPY_BYTES);
-  memset(dst, 2, MEMCPY_BYTES);
+  memset(src, 1, bytes);
+  memset(dst, 2, bytes);
+  /* Copies between two clock reads: about 1 MiB of copying, so the clock costs little even at 32 bytes. */
+  uint64_t per_read = bytes >= (1u << 20) ? 1 : (1u << 20) / bytes;
   uint64_t start = now_ns();
   uint64_t measure_from = start + (uint64_t)(o->warmup_seconds * 1e9);
   uint64_t end = measure_from + (uint64_t)(o->seconds * 1e9);
   while (now_ns() < measure_from) {
-    memcpy(dst, src, MEMCPY_BYTES);
-    __asm__ __volatile__("" ::"r"(dst) : "memory"); /* keeps every copy: the compiler cannot see dst unused */
+    for (uint64_t i = 0; i < per_read; i++) {
+      memcpy(dst, src, bytes);
+      __asm__ __volatile__("" ::"r"(dst) : "memory"); /* keeps every copy: the compiler cannot see dst unused */
+    }
   }
   uint64_t copies = 0, t0 = now_ns(), t = t0;
   while (t < end) {
-    for (int i = 0; i < 64; i++) {
-      memcpy(dst, src, MEMCPY_BYTES);
+    for (uint64_t i = 0; i < per_read; i++) {
+      memcpy(dst, src, bytes);
       __asm__ __volatile__("" ::"r"(dst) : "memory");
     }
-    copies += 64;
+    copies += per_read;
     t = now_ns();
   }
-  double gbps = (double)copies * MEMCPY_BYTES / (double)(t - t0);
-  printf("{\"scenario\":\"c_memcpy_64k\",\"message_bytes\":%u,\"gbytes_per_s\":%.3f,\"copies\":%llu}\n", MEMCPY_BYTES,
-         gbps, (unsigned long long)copies);
+  double gbps = (double)copies * bytes / (double)(t - t0);
+  printf("{\"scenario\":\"c_memcpy\",\"message_bytes\":%u,\"gbytes_per_s\":%.3f,\"msgs_per_s\":%.0f,\"copies\":%llu}\n",
+         bytes, gbps, (double)copies * 1e9 / (double)(t - t0), (unsigned long long)copies);
   free(src);
   free(dst);
   return 0;
@@ -486,76 +545,81 @@ static int parse_u32(const char *s, uint32_t *out) {
   return 0;
 }
 
+static int parse_seconds(const char *s, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (*s == '\0' || *end != '\0' || !(v >= 0 && v <= 600)) return -1;
+  *out = v;
+  return 0;
+}
+
+static const char *const names[] = {"c_ring_limit", "c_ring_rtt_spin", "c_spin_pingpong", "c_futex_pingpong", "c_memcpy"};
+#define NNAMES (sizeof names / sizeof names[0])
+
 static void usage(void) {
-  fprintf(stderr,
-          "usage: bench_baselines [--quick] [--seconds S] [--capacity BYTES] [--batch N] "
-          "[c_ring_32b_one_way|c_ring_rtt_spin|c_spin_pingpong|c_futex_pingpong|c_memcpy_64k ...]\n");
+  fprintf(stderr, "usage: bench_baselines [--seconds S] [--warmup S] [--sizes B,B,...] [scenario...]\n  scenarios:");
+  for (size_t k = 0; k < NNAMES; k++) fprintf(stderr, " %s", names[k]);
+  fprintf(stderr, "\n");
 }
 
 int main(int argc, char **argv) {
-  options o = {2.0, 0.5, 256u * 1024u, 64u};
-  int quick = 0;
-  double seconds = 0;
-  const char *only[8];
+  options o = {0.15, 0.05, {32u}, 1};
+  const char *only[NNAMES];
   int nonly = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--quick") == 0) {
-      quick = 1;
-    } else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
-      char *end;
-      seconds = strtod(argv[++i], &end);
-      if (*end != '\0' || !(seconds > 0 && seconds <= 600)) {
+    if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
+      if (parse_seconds(argv[++i], &o.seconds) || o.seconds <= 0) {
         fprintf(stderr, "bench_baselines: --seconds must be a number in (0, 600]; received '%s'.\n", argv[i]);
         return 2;
       }
-    } else if (strcmp(a, "--capacity") == 0 && i + 1 < argc) {
-      if (parse_u32(argv[++i], &o.capacity) || (o.capacity & (o.capacity - 1)) || o.capacity < NS_RING_MIN_CAPACITY ||
-          o.capacity > NS_RING_MAX_CAPACITY) {
-        fprintf(stderr, "bench_baselines: --capacity must be a power of two from %u to %u; received '%s'.\n",
-                NS_RING_MIN_CAPACITY, NS_RING_MAX_CAPACITY, argv[i]);
+    } else if (strcmp(a, "--warmup") == 0 && i + 1 < argc) {
+      if (parse_seconds(argv[++i], &o.warmup_seconds)) {
+        fprintf(stderr, "bench_baselines: --warmup must be a number in [0, 600]; received '%s'.\n", argv[i]);
         return 2;
       }
-    } else if (strcmp(a, "--batch") == 0 && i + 1 < argc) {
-      if (parse_u32(argv[++i], &o.batch) || o.batch > 1000000u) {
-        fprintf(stderr, "bench_baselines: --batch must be an integer from 1 to 1000000; received '%s'.\n", argv[i]);
+    } else if (strcmp(a, "--sizes") == 0 && i + 1 < argc) {
+      char list[256];
+      snprintf(list, sizeof list, "%s", argv[++i]);
+      o.nsizes = 0;
+      for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (o.nsizes == MAX_SIZES || parse_u32(tok, &o.sizes[o.nsizes]) || o.sizes[o.nsizes] > (256u << 20)) {
+          fprintf(stderr, "bench_baselines: --sizes must be at most %d sizes from 1 to 268435456 bytes; received '%s'.\n", MAX_SIZES, argv[i]);
+          return 2;
+        }
+        o.nsizes++;
+      }
+      if (o.nsizes == 0) {
+        fprintf(stderr, "bench_baselines: --sizes needs at least one size.\n");
         return 2;
       }
-    } else if (a[0] != '-' && nonly < 8) {
-      only[nonly++] = a;
+    } else if (a[0] != '-') {
+      int known = 0;
+      for (size_t k = 0; k < NNAMES; k++) known |= strcmp(a, names[k]) == 0;
+      if (!known) {
+        fprintf(stderr, "bench_baselines: unknown scenario '%s'.\n", a);
+        usage();
+        return 2;
+      }
+      if (nonly < (int)NNAMES) only[nonly++] = a;
     } else {
       usage();
       return 2;
     }
   }
-  if (quick) {
-    o.seconds = 0.15;
-    o.warmup_seconds = 0.05;
-  }
-  if (seconds > 0) o.seconds = seconds;
-
-  static const char *const names[] = {"c_ring_32b_one_way", "c_ring_rtt_spin", "c_spin_pingpong", "c_futex_pingpong",
-                                      "c_memcpy_64k"};
-  for (int i = 0; i < nonly; i++) {
-    int known = 0;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) known |= strcmp(only[i], names[k]) == 0;
-    if (!known) {
-      fprintf(stderr, "bench_baselines: unknown scenario '%s'.\n", only[i]);
-      usage();
-      return 2;
-    }
-  }
   int failed = 0;
-  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-    int wanted = nonly == 0;
-    for (int i = 0; i < nonly; i++) wanted |= strcmp(only[i], names[k]) == 0;
-    if (!wanted) continue;
-    switch (k) {
-      case 0: failed |= run_ring(&o); break;
-      case 1: failed |= run_ring_rtt(&o); break;
-      case 2: failed |= run_pingpong(&o, 0); break;
-      case 3: failed |= run_pingpong(&o, 1); break;
-      default: failed |= run_memcpy(&o); break;
+  for (int i = 0; i < nonly || (nonly == 0 && i < (int)NNAMES); i++) {
+    const char *n = nonly ? only[i] : names[i];
+    if (strcmp(n, "c_ring_limit") == 0) {
+      for (int k = 0; k < o.nsizes; k++, fflush(stdout)) failed |= run_ring_limit(&o, o.sizes[k]);
+    } else if (strcmp(n, "c_ring_rtt_spin") == 0) {
+      failed |= run_ring_rtt(&o);
+    } else if (strcmp(n, "c_spin_pingpong") == 0) {
+      failed |= run_pingpong(&o, 0);
+    } else if (strcmp(n, "c_futex_pingpong") == 0) {
+      failed |= run_pingpong(&o, 1);
+    } else {
+      for (int k = 0; k < o.nsizes; k++, fflush(stdout)) failed |= run_memcpy(&o, o.sizes[k]);
     }
     fflush(stdout);
   }

@@ -5,12 +5,18 @@
  *                       [--spin-us N] [--wake-fd M]
  *                       [--sandbox [--best-effort] [--network] [--read PATH]… [--write PATH]…
  *                        [--limit-memory BYTES] [--limit-cpu SECONDS] [--limit-files N]]
+ *                       [--cpus LIST] [--sched-policy other|batch|idle|fifo|rr] [--sched-priority N] [--nice N]
  *
  * --plugin-fd P: the plugin file, opened and checked by the host (Node); the loaded library is that open file
  * (dlopen of /proc/self/fd/P), never a path looked up again, so a file swapped in after the check is not what runs.
  * --sandbox: confine the process before the plugin is loaded (sandbox.h; docs/security.md); needs --plugin-fd. The
  * other options are its knobs: keep going when a required layer is missing, allow sockets, paths readable or
  * writable beneath, resource limits. Paths must be absolute; at most NS_SANDBOX_MAX_PATHS of each.
+ *
+ * --cpus, --sched-policy, --sched-priority, --nice: the scheduling of the process (scheduling.h; the Sidecar option
+ * `scheduling`): CPU numbers separated by commas, a policy (fifo and rr need --sched-priority 1…99, the others take
+ * none), a nice value −20…19. Applied to the process's one thread before the sandbox and the plugin; a refusal by the
+ * kernel ends the start with NS_SIDECAR_EXIT_SCHEDULING (the control block says which option and which errno).
  *
  * --wake-fd M: an inherited eventfd of the host (its EventfdParker); the runtime writes it on every wake of the
  * host's event-ring consumer (wire-format §5.1.1). It stays open for the life of the process.
@@ -35,6 +41,7 @@
 #include "native_sidecar/region.h"
 #include "runtime.h"
 #include "sandbox.h"
+#include "scheduling.h"
 
 typedef struct options {
   int fd;
@@ -46,6 +53,8 @@ typedef struct options {
   ns_wait_policy wait;
   int sandbox;
   ns_sandbox_config confine;
+  int scheduling; /* any of --cpus, --sched-policy, --nice given */
+  ns_sched_config sched;
 } options;
 
 static int usage(const char *problem) {
@@ -53,7 +62,8 @@ static int usage(const char *problem) {
           "native-sidecar-host: %s\n"
           "usage: native-sidecar-host --fd N (--plugin PATH | --plugin-fd P) --parent-pid PID "
           "[--wait spin|spin-then-park|park] [--spin-us N] [--wake-fd M] [--sandbox [--best-effort] [--network] "
-          "[--read PATH]... [--write PATH]... [--limit-memory BYTES] [--limit-cpu SECONDS] [--limit-files N]]\n",
+          "[--read PATH]... [--write PATH]... [--limit-memory BYTES] [--limit-cpu SECONDS] [--limit-files N]] "
+          "[--cpus LIST] [--sched-policy other|batch|idle|fifo|rr] [--sched-priority N] [--nice N]\n",
           problem);
   return NS_SIDECAR_EXIT_CODE_BASE + (int)NS_SIDECAR_EXIT_USAGE;
 }
@@ -80,6 +90,8 @@ static int parse_options(int argc, char **argv, options *o) {
   o->wait = defaults;
   o->sandbox = 0;
   memset(&o->confine, 0, sizeof o->confine);
+  o->scheduling = 0;
+  ns_sched_init(&o->sched);
   for (i = 1; i < argc; i++) {
     const char *arg = argv[i];
     const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,6 +134,19 @@ static int parse_options(int argc, char **argv, options *o) {
       if (arg[8] == 'm') o->confine.memory_bytes = limit;
       else if (arg[8] == 'c') o->confine.cpu_seconds = limit;
       else o->confine.open_files = limit;
+    } else if (strcmp(arg, "--cpus") == 0) {
+      if (o->sched.set_cpus || ns_sched_parse_cpus(value, &o->sched.cpus) != 0) return -1;
+      o->sched.set_cpus = o->scheduling = 1;
+    } else if (strcmp(arg, "--sched-policy") == 0) {
+      if (o->sched.set_policy || (o->sched.policy = ns_sched_parse_policy(value)) < 0) return -1;
+      o->sched.set_policy = o->scheduling = 1;
+    } else if (strcmp(arg, "--sched-priority") == 0) {
+      if (o->sched.priority != 0 || parse_long(value, 1, 99, &v) != 0) return -1;
+      o->sched.priority = (int)v;
+    } else if (strcmp(arg, "--nice") == 0) {
+      if (o->sched.set_nice || parse_long(value, -20, 19, &v) != 0) return -1;
+      o->sched.nice = (int)v;
+      o->sched.set_nice = o->scheduling = 1;
     } else if (strcmp(arg, "--parent-pid") == 0) {
       if (parse_long(value, 1, 0x7FFFFFFF, &o->parent_pid) != 0) return -1;
     } else if (strcmp(arg, "--wait") == 0) {
@@ -144,6 +169,13 @@ static int parse_options(int argc, char **argv, options *o) {
   o->confine.plugin_fd = o->plugin_fd;
   o->confine.wake_fd = o->wake_fd;
   if (o->sandbox && o->plugin_fd < 0) return -1; /* the sandbox can only admit an open file */
+  /* A real-time policy needs a priority and no nice; the others take no priority (the host validated the same). */
+  {
+    int realtime = o->sched.set_policy && (o->sched.policy == SCHED_FIFO || o->sched.policy == SCHED_RR);
+    if (realtime != (o->sched.priority != 0)) return -1;
+    if (o->sched.set_nice && o->sched.set_policy && o->sched.policy != SCHED_OTHER && o->sched.policy != SCHED_BATCH)
+      return -1;
+  }
   return o->fd >= 0 && o->fd != o->wake_fd && o->fd != o->plugin_fd && o->plugin != NULL && o->parent_pid > 0 ? 0 : -1;
 }
 
@@ -182,10 +214,12 @@ int main(int argc, char **argv) {
     hooks.should_stop = parent_gone;
     hooks.before_load = confine;
     hooks.ctx = &o;
-    reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, o.wake_fd, &hooks);
+    reason = ns_runtime_main(map.base, &map.header, o.plugin, o.wait, o.wake_fd, o.scheduling ? &o.sched : NULL, &hooks);
   }
   if (reason == NS_SIDECAR_EXIT_SANDBOX)
     fprintf(stderr, "native-sidecar-host: the sandbox could not be applied; the control block says why.\n");
+  if (reason == NS_SIDECAR_EXIT_SCHEDULING)
+    fprintf(stderr, "native-sidecar-host: the requested scheduling was refused; the control block says why.\n");
   if (reason == NS_SIDECAR_EXIT_BAD_REGION)
     fprintf(stderr, "native-sidecar-host: the region on fd %d holds no valid sidecar control block or rings.\n", o.fd);
   return exit_code(reason);

@@ -414,7 +414,8 @@ uint32_t ns_runtime_run(ns_runtime *rt, const ns_plugin *plugin) {
 }
 
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, int event_wake_fd, const ns_runtime_hooks *hooks) {
+                         ns_wait_policy wait, int event_wake_fd, const ns_sched_config *sched,
+                         const ns_runtime_hooks *hooks) {
   ns_runtime rt;
   void *handle = NULL;
   const ns_plugin *plugin = NULL;
@@ -426,6 +427,19 @@ uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, c
   (void)ns_ring_set_consumer_wake_fd(&rt.events, event_wake_fd);
   rt.should_stop = hooks != NULL ? hooks->should_stop : NULL;
   rt.should_stop_ctx = hooks != NULL ? hooks->ctx : NULL;
+  if (sched != NULL) {
+    /* Before the sandbox (before_load): its seccomp filter and user namespace would refuse or void these calls. */
+    uint32_t applied = 0;
+    int err = 0;
+    message[0] = '\0';
+    reason = ns_sched_apply(sched, &applied, &err, message, sizeof message);
+    /* Relaxed: published by the READY record's commit or by set_state(FAILED), like the sandbox words below. */
+    NS_ATOMIC_STORE(&rt.control->sched, applied, NS_MO_RELAXED);
+    if (reason != 0) {
+      ns_runtime_fail(&rt, reason, err, message);
+      return reason;
+    }
+  }
   if (hooks != NULL && hooks->before_load != NULL) {
     uint32_t sandbox = 0, landlock_abi = 0;
     message[0] = '\0';

@@ -15,6 +15,7 @@
 #include "native_sidecar/plugin.h"
 #include "native_sidecar/ring.h"
 #include "native_sidecar/wait.h"
+#include "scheduling.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,8 +88,13 @@ typedef struct ns_runtime_hooks {
   void *ctx;
 } ns_runtime_hooks;
 
+/* `sched` (NULL: none) is applied to the calling thread right after the control block was found, before
+ * hooks->before_load (the sandbox) and before the plugin is loaded; the NS_SCHED_* bits of what was applied go to the
+ * control block's `sched` word. A refusal fails the start with NS_SIDECAR_EXIT_SCHEDULING, the kernel's errno as
+ * error_code and ns_sched_apply's sentence. */
 uint32_t ns_runtime_main(uint8_t *region_base, const ns_region_header *header, const char *plugin_path,
-                         ns_wait_policy wait, int event_wake_fd, const ns_runtime_hooks *hooks);
+                         ns_wait_policy wait, int event_wake_fd, const ns_sched_config *sched,
+                         const ns_runtime_hooks *hooks);
 
 #ifdef __cplusplus
 }

@@ -82,7 +82,7 @@ COMMON=(-fPIC -pthread -Wall -Wextra -Wno-unused-parameter -DNAPI_VERSION=8 -DNO
 
 build_addon() {
   local objs=() pids=() src obj p
-  for src in native/addon/*.cc native/sidecar/runtime.c native/sidecar/plugin_loader.c; do
+  for src in native/addon/*.cc native/sidecar/runtime.c native/sidecar/plugin_loader.c native/sidecar/scheduling.c; do
     obj="$OUT/obj/$(basename "$src").o"
     objs+=("$obj")
     case "$src" in

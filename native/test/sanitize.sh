@@ -31,7 +31,7 @@ step() { printf '== %s\n' "$*"; }
 step "build (clang $("$CC" -dumpversion)) into $OUT"
 "$CC" "${COMMON[@]}" "${ASAN[@]}" native/test/ring_test.c -o "$OUT/ring_test.asan" -lpthread
 "$CC" "${COMMON[@]}" "${TSAN[@]}" native/test/ring_test.c -o "$OUT/ring_test.tsan" -lpthread
-"$CC" "${COMMON[@]}" "${ASAN[@]}" native/test/sidecar_claims_test.c native/sidecar/runtime.c native/sidecar/plugin_loader.c \
+"$CC" "${COMMON[@]}" "${ASAN[@]}" native/test/sidecar_claims_test.c native/sidecar/runtime.c native/sidecar/plugin_loader.c native/sidecar/scheduling.c \
   -o "$OUT/sidecar_claims_test.asan" -ldl -lpthread
 "$CC" "${COMMON[@]}" "${ASAN[@]}" -shared -fPIC native/test/plugins/faulty.c -o "$OUT/test_faulty.so"
 "$CC" "${COMMON[@]}" "${ASAN[@]}" native/test/ring_vectors.c -o "$OUT/ring_vectors.asan" -lpthread

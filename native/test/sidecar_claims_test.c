@@ -131,7 +131,7 @@ static uint32_t processed(host *h) { return NS_ATOMIC_LOAD(&h->control->processe
 typedef uint32_t (*child_fn)(host *h);
 
 static uint32_t child_main(host *h) {
-  return ns_runtime_main(h->mem, &h->header, g_faulty, (ns_wait_policy)NS_WAIT_POLICY_DEFAULT, -1, NULL);
+  return ns_runtime_main(h->mem, &h->header, g_faulty, (ns_wait_policy)NS_WAIT_POLICY_DEFAULT, -1, NULL, NULL);
 }
 
 static int on_event(void *ctx, uint32_t kind, const uint8_t *payload, uint32_t length) {

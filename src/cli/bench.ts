@@ -1,7 +1,9 @@
 /**
- * `npx native-sidecar bench [suite...] [--json] [--quick]`: the benchmarks of `npm run bench`. They live in the
- * repository (bench/, compiled into .out/bench/ by `npm run bench` or `npm test`), not in the installed package, so
- * this runs the compiled runner when it is there and otherwise says where the benchmarks are.
+ * `npx native-sidecar bench [suite...] [--full | --smoke] [--only <globs>] [--sizes <list>] [--duration <ms>]
+ * [--json] [--out <dir>]`: the benchmarks of `npm run bench`, every argument handed to the runner unchanged (its
+ * `--help` lists them; bad ones exit 2 there). They live in the repository (bench/, compiled into .out/bench/ by
+ * `npm run bench` or `npm test`), not in the installed package, so this runs the compiled runner when it is there
+ * and otherwise says where the benchmarks are. The runner's exit code becomes this command's.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +11,11 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../native/artifacts.js';
 
-/** Runs .out/bench/run.js with `args` (stdio inherited) and resolves with its exit code; 1 when it is not built. */
+/**
+ * Runs .out/bench/run.js with `args` (stdio inherited, the repository root as working directory, so its default
+ * --out is <root>/bench-results) and resolves with its exit code (128 + signal number when killed); 1 when it is not
+ * built. Called on the CLI's main thread; `say` gets the lines of this wrapper (stderr by default).
+ */
 export async function runBench(args: readonly string[], say: (line: string) => void = console.error): Promise<number> {
   const root = packageRoot();
   const runner = root === undefined ? undefined : join(root, '.out', 'bench', 'run.js');

@@ -15,7 +15,8 @@ const USAGE = `usage: native-sidecar <command> [options]
 commands:
   demo [--mode thread|process]         run the demo plugin in a Sidecar and print what the host sees
   doctor                               check this machine: one line per item, ok or missing and what to do
-  bench [suite...] [--json] [--quick]  run the benchmarks (npm run bench, from a clone of the repository)
+  bench [suite...] [--full|--smoke]    run the benchmarks (npm run bench, from a clone of the repository;
+                                       also --only, --sizes, --duration, --json, --out: bench --help)
   stat [pid] [--json] [--interval ms] [--once]
                                        live statistics of the sidecars of process pid, read from its shared
                                        memory (refreshed every interval, default 1000 ms); without pid, list the

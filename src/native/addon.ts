@@ -93,6 +93,13 @@ export interface NativeAddon {
   ) => NativeRegionServerHandle;
   /** Connects to `path`, checks the server's uid, resolves with the received fd (close-on-exec; the caller owns it). */
   receiveRegionFd(path: string, allowUids: readonly number[] | undefined, timeoutMs: number): Promise<number>;
+  /** The CPUs the calling thread may run on, ascending (native/addon/affinity.cc). Throws ERR_SYSTEM on failure. */
+  threadAffinity(): number[];
+  /**
+   * Pins the calling thread (only it, not the process) to `cpus`. Throws ERR_INVALID_ARG for a bad list and
+   * ERR_SCHEDULING_DENIED (with `errno`, `syscall`) when the kernel refuses; nothing changes then.
+   */
+  setThreadAffinity(cpus: readonly number[]): void;
   /**
    * `onReadable(count)` runs on this JavaScript thread each time the eventfd became readable, after it was drained
    * (`count` > 0 writes' worth, coalesced), or once with -1 when polling failed (it then stops).

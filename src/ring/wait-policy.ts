@@ -4,8 +4,10 @@
  * - `'spin'`: never sleeps in the kernel. The JavaScript thread polls the ring synchronously for `spinMicros`
  *   (one *slice*), then yields to the event loop with `setImmediate` and polls again, until the ring is ready. Lowest
  *   latency, one core busy while waiting; no wake-up is ever needed, so it works without the native addon.
- * - `'spin-then-park'` (default): one synchronous spin of `spinMicros`, then parks (§5.1 of docs/wire-format.md)
- *   through a {@link Parker}: a native waiter thread sleeps on the futex word while the event loop runs.
+ * - `'spin-then-park'` (default): one synchronous spin of at most `spinMicros` (50 µs by default), then parks (§5.1
+ *   of docs/wire-format.md) through a {@link Parker} while the event loop runs. The spin adapts to what recent waits
+ *   needed (src/ring/spin-budget.ts): it shrinks while data keeps arriving later than `spinMicros` (idle gaps, an
+ *   overloaded machine) and grows back when it arrives just after the spin.
  * - `'park'`: parks at once. Lowest CPU use, highest latency (a futex park/wake round trip).
  *
  * The JavaScript thread never blocks: every synchronous spin is bounded by `spinMicros`.
@@ -18,18 +20,23 @@ export interface WaitPolicy {
   mode: WaitMode;
   /**
    * Microseconds of one synchronous spin. In `'spin'` mode this is the slice after which the event loop gets a turn;
-   * in `'spin-then-park'` the spin before parking; ignored in `'park'` mode. Integer 0 … {@link MAX_SPIN_MICROS}.
+   * in `'spin-then-park'` the longest spin before parking (the adaptive spin stays at or below it); ignored in `'park'` mode. Integer 0 … {@link MAX_SPIN_MICROS}.
    */
   spinMicros?: number;
 }
 
 /**
- * Default spin before parking, in microseconds. A design choice, not a measurement: long enough to cover the
- * typical hand-off between two busy threads (a cross-thread spin round trip is well under a microsecond on this
- * class of machine, see /work/shared/field-notes.md), and short compared with what parking costs (a futex park/wake
- * round trip was ≈ 10 µs there), so an idle consumer wastes little CPU before it sleeps.
+ * Default spin before parking, in microseconds: 50, the C side's NS_WAIT_DEFAULT_SPIN_NS, so both ends of a ring
+ * behave alike by default. Why that long: a park makes the next wake-up cost a system call for the waker and a
+ * sleeping wake-up for this side, several microseconds each on a 2-core virtual machine (a C futex ping-pong measured
+ * ≈ 10 µs round trip there), while the reply to a request, or the next command of a caller that awaits each request,
+ * usually comes within a few microseconds. With a 5 µs spin (this default until issue 11) replies that took a little
+ * longer than the spin paid a park and a wake, which made the request round trip's p99 6–15 × its p50; the benchmark
+ * `npm run bench -- sidecar` measures both. The price: a side that runs out of work burns up to 50 µs of CPU before it
+ * sleeps (at most 5 % of a core at 1,000 sporadic messages per second); `{ mode: 'park' }` or a smaller `spinMicros`
+ * trade latency for CPU.
  */
-export const DEFAULT_SPIN_THEN_PARK_MICROS = 5;
+export const DEFAULT_SPIN_THEN_PARK_MICROS = 50;
 
 /**
  * Default synchronous slice of the `'spin'` mode, in microseconds. A design choice: short enough that timers and I/O

@@ -28,6 +28,8 @@ export interface SidecarChannel {
   events: Ring;
   /** The whole region as 32-bit words, to read and write message headers in place (payloads are 8-byte aligned). */
   words: Uint32Array;
+  /** The whole region as bytes, to copy payloads in and out at the offsets Ring.claimAt()/drainAt() give. */
+  bytes: Uint8Array;
   /** Index in `words` of the command ring's `consumer_parked` word (wire-format §2): read as a hint only. */
   commandConsumerParked: number;
   /** The host statistics words of the control block (§8.4; host-stats.ts), undefined when they are switched off. */
@@ -90,7 +92,7 @@ export function createChannel(
     const commandConsumerParked = (commandSegment.offset + RING_CONSUMER_PARKED_OFFSET) / Uint32Array.BYTES_PER_ELEMENT;
     const stats = hostStatsView(buffer, controlSegment.offset);
     if (previous !== undefined) carryHostStats(previous.stats, stats);
-    return { region, control, commands, events, words: new Uint32Array(buffer), commandConsumerParked, stats };
+    return { region, control, commands, events, words: new Uint32Array(buffer), bytes: new Uint8Array(buffer), commandConsumerParked, stats };
   } catch (error) {
     region.close();
     throw error;

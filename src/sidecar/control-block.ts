@@ -16,6 +16,7 @@ import {
   CONTROL_MESSAGES_SENT_OFFSET,
   CONTROL_REPLIES_SENT_OFFSET,
   CONTROL_SIDECAR_INDEX_OFFSET,
+  CONTROL_SCHED_OFFSET,
   CONTROL_CONFIG_LENGTH_OFFSET,
   CONTROL_CONFIG_OFFSET,
   CONTROL_ERROR_CODE_OFFSET,
@@ -37,6 +38,9 @@ import {
   EXIT_MAX,
   SANDBOX_FDS_CLOSED,
   SANDBOX_LIMITS,
+  SCHED_CPUS,
+  SCHED_NICE,
+  SCHED_POLICY,
   SIDECAR_CONTROL_SIZE,
   SIDECAR_ERROR_MAX,
   SIDECAR_MAGIC,
@@ -60,6 +64,7 @@ const STATUS_WORDS = [
   CONTROL_LANDLOCK_ABI_OFFSET,
   CONTROL_MESSAGES_SENT_OFFSET,
   CONTROL_REPLIES_SENT_OFFSET,
+  CONTROL_SCHED_OFFSET,
 ] as const;
 
 export interface ControlDescriptor {
@@ -155,7 +160,11 @@ export class ControlBlock {
     const v = Atomics.load(this.words, CONTROL_LANDLOCK_ABI_OFFSET / I32) >>> 0;
     return v <= 255 ? v : 0;
   }
-  /** The value plugin init returned (signed), or 0. */
+  /** The SCHED_* parts of the requested scheduling the runtime thread applied (untrusted: unknown bits are dropped). */
+  get sched(): number {
+    return (Atomics.load(this.words, CONTROL_SCHED_OFFSET / I32) >>> 0) & (SCHED_CPUS | SCHED_POLICY | SCHED_NICE);
+  }
+  /** The value plugin init returned (signed), or 0; the errno of a refused scheduling call (EXIT_SCHEDULING). */
   get errorCode(): number {
     return Atomics.load(this.words, CONTROL_ERROR_CODE_OFFSET / I32);
   }

@@ -6,4 +6,5 @@ export { examplePluginPath } from './paths.js';
 export type { ExamplePlugin } from './paths.js';
 export * as sidecarLayout from './layout.js';
 export type { SandboxReport } from './sandbox-report.js';
+export type { SchedulingOptions, SchedulingPolicy, SchedulingReport } from './scheduling.js';
 export type { SandboxOptions, SandboxLimits } from '../sandbox/options.js';

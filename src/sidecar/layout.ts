@@ -49,6 +49,8 @@ export const CONTROL_LANDLOCK_ABI_OFFSET = 168;
 // Sidecar statistics (§8.4): records committed to the event ring, and the REPLY messages among them (relaxed, mod 2^32).
 export const CONTROL_MESSAGES_SENT_OFFSET = 172;
 export const CONTROL_REPLIES_SENT_OFFSET = 176;
+// Scheduling report (both modes, §8.1): the SCHED_* parts of options.scheduling the runtime thread applied to itself.
+export const CONTROL_SCHED_OFFSET = 208;
 // Blocks 2–3: error message (sidecar-written).
 export const CONTROL_ERROR_LENGTH_OFFSET = 256;
 export const CONTROL_ERROR_OFFSET = 264;
@@ -82,8 +84,10 @@ export const EXIT_USAGE = 9;
 export const EXIT_SANDBOX = 10;
 /** Process mode: the plugin died on a sandbox resource limit (memory, CPU time). */
 export const EXIT_RESOURCE_LIMIT = 11;
+/** The kernel refused the requested scheduling (options.scheduling: CPUs, policy and priority, nice). */
+export const EXIT_SCHEDULING = 12;
 /** The largest exit reason; the host reads a larger `exit_reason` as EXIT_NONE (blocks 1–3 are untrusted). */
-export const EXIT_MAX = 11;
+export const EXIT_MAX = 12;
 /** native-sidecar-host exits with EXIT_CODE_BASE + reason for every reason but EXIT_NORMAL (exit code 0). */
 export const EXIT_CODE_BASE = 64;
 
@@ -97,6 +101,11 @@ export const SANDBOX_SECCOMP = 0x020;
 export const SANDBOX_USER_NS = 0x040;
 export const SANDBOX_NET_NS = 0x080;
 export const SANDBOX_LIMITS = 0x100;
+
+// The `sched` word: which parts of options.scheduling the runtime thread applied to itself.
+export const SCHED_CPUS = 0x1;
+export const SCHED_POLICY = 0x2;
+export const SCHED_NICE = 0x4;
 
 // Message kinds (the record type of every record on the two rings) and the 8-byte message header {arg0, arg1}.
 export const SIDECAR_MSG_HEADER_SIZE = 8;

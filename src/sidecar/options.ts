@@ -10,6 +10,7 @@ import { RING_MAX_CAPACITY, RING_MIN_CAPACITY } from '../ring/layout.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from '../ring/wait-policy.js';
 import { SIDECAR_CONTROL_SIZE } from './layout.js';
 import { resolveSandbox, type ResolvedSandbox, type SandboxOptions } from '../sandbox/options.js';
+import { resolveScheduling, type ResolvedScheduling, type SchedulingOptions } from './scheduling.js';
 
 export type SidecarMode = 'thread' | 'process';
 
@@ -55,7 +56,7 @@ export interface WatchdogOptions {
 
 /**
  * The options of Sidecar.start(). A key that is not one of these (at any level: restart, watchdog, waitPolicy,
- * sandbox, sandbox.limits — but not host) is refused with ERR_INVALID_ARG naming it and suggesting the closest known
+ * sandbox, sandbox.limits, scheduling — but not host) is refused with ERR_INVALID_ARG naming it and suggesting the closest known
  * one. Timeouts (startTimeoutMs, stopTimeoutMs, watchdog.timeoutMs, and the `timeout` of request() and stop()) are
  * integers of milliseconds from 1 to 2^31 − 1: 0 is refused, never read as "no timeout" or "at once"; leave the
  * option out for its default. Delays (restart.backoffMs, maxBackoffMs) may be 0.
@@ -113,6 +114,13 @@ export interface SidecarOptions {
    * root, or group/world-writable). Default false: start() rejects with ERR_PLUGIN_UNSAFE. Both modes.
    */
   trustPluginFile?: boolean;
+  /**
+   * Scheduling priority and CPU placement of the runtime thread (both modes; process mode: the sidecar process), and
+   * optionally the CPUs of this JavaScript thread (`pumpCpus`, which pins this whole thread). Applied by the runtime
+   * to itself before the sandbox and before the plugin loads; a refusal by the kernel makes start() reject with
+   * ERR_SCHEDULING_DENIED. Default: none (everything inherited from this thread). See SchedulingOptions.
+   */
+  scheduling?: SchedulingOptions;
 }
 
 export interface ResolvedRestartPolicy {
@@ -141,6 +149,8 @@ export interface ResolvedSidecarOptions {
   /** null: unconfined (thread mode, or sandbox: false). */
   sandbox: ResolvedSandbox | null;
   trustPluginFile: boolean;
+  /** null: none requested. */
+  scheduling: ResolvedScheduling | null;
 }
 
 export const DEFAULT_RING_BYTES = 1 << 20;
@@ -171,6 +181,7 @@ const OPTION_KEYS = knownKeys<SidecarOptions>({
   eventStreamHighWaterMark: true,
   sandbox: true,
   trustPluginFile: true,
+  scheduling: true,
 });
 const RESTART_KEYS = knownKeys<RestartPolicy>({ maxRestarts: true, backoffMs: true, maxBackoffMs: true, resetAfterMs: true });
 const WATCHDOG_KEYS = knownKeys<WatchdogOptions>({ timeoutMs: true });
@@ -286,5 +297,6 @@ export function resolveSidecarOptions(options: unknown): ResolvedSidecarOptions 
       o.eventStreamHighWaterMark === undefined ? 1024 : intArg('options.eventStreamHighWaterMark', o.eventStreamHighWaterMark, 1, 2 ** 30),
     sandbox: resolveSandbox(o.sandbox, mode),
     trustPluginFile: trustFlag(o.trustPluginFile),
+    scheduling: resolveScheduling(o.scheduling, mode),
   };
 }

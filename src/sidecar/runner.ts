@@ -14,6 +14,7 @@ import type { SharedRegion } from '../region/shared-region.js';
 import { EXIT_CODE_BASE, EXIT_MAX, EXIT_NONE, EXIT_NORMAL, EXIT_RESOURCE_LIMIT } from './layout.js';
 import { sandboxArguments, type PluginFile, type ResolvedSandbox } from '../sandbox/index.js';
 import { nativeExecutable } from './paths.js';
+import { schedulingArguments, type RuntimeScheduling } from './scheduling.js';
 
 /** How a runner ended. */
 export interface RunnerExit {
@@ -48,7 +49,14 @@ interface NativeSidecarThread {
   readonly finished: boolean;
   join(): number;
 }
-type SidecarThreadConstructor = new (buffer: ArrayBuffer, plugin: string, waitMode: number, spinNs: number, wakeFd: number) => NativeSidecarThread;
+type SidecarThreadConstructor = new (
+  buffer: ArrayBuffer,
+  plugin: string,
+  waitMode: number,
+  spinNs: number,
+  wakeFd: number,
+  scheduling: RuntimeScheduling | undefined,
+) => NativeSidecarThread;
 
 /** How often a thread runner checks for a loop that ended without closing its event ring (it always closes it). */
 const THREAD_POLL_MS = 250;
@@ -62,16 +70,17 @@ export class ThreadRunner implements Runner {
 
   /**
    * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd); the thread writes a duplicate of its own, so the
-   * caller may close the parker whenever it likes.
+   * caller may close the parker whenever it likes. `scheduling` (null: none): applied by the new thread to itself before
+   * it loads the plugin; a refusal ends the thread like any start failure (control block: EXIT_SCHEDULING).
    */
-  constructor(region: SharedRegion, plugin: PluginFile, wait: ResolvedWaitPolicy, wakeFd: number) {
+  constructor(region: SharedRegion, plugin: PluginFile, wait: ResolvedWaitPolicy, wakeFd: number, scheduling: RuntimeScheduling | null) {
     const { SidecarThread } = loadAddon() as unknown as { SidecarThread: SidecarThreadConstructor };
     this.exited = new Promise((resolve) => {
       this.settle = resolve;
     });
     try {
       // The open, checked file (PluginFile), not its name: what runs is what was checked.
-      this.thread = new SidecarThread(region.buffer, plugin.procPath, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000, wakeFd);
+      this.thread = new SidecarThread(region.buffer, plugin.procPath, WAIT_MODE_NUMBER[wait.mode], wait.spinMicros * 1000, wakeFd, scheduling ?? undefined);
     } catch (error) {
       throw fromNative(SidecarError, error);
     }
@@ -114,9 +123,17 @@ export class ProcessRunner implements Runner {
    * `wakeFd`: the host's event-ring eventfd (EventfdParker.fd), inherited as the child's fd 4; the child's copy is its
    * own, so the caller may close the parker whenever it likes. `plugin`: the open, checked plugin file, inherited as
    * fd 5 and loaded from there. `sandbox`: the confinement the child applies to itself before it loads the plugin
-   * (null: none, and the child inherits this process's environment as before).
+   * (null: none, and the child inherits this process's environment as before). `scheduling` (null: none): applied by
+   * the child to itself before the sandbox and the plugin (command-line arguments of native-sidecar-host).
    */
-  constructor(region: SharedRegion, plugin: PluginFile, wait: ResolvedWaitPolicy, wakeFd: number, sandbox: ResolvedSandbox | null) {
+  constructor(
+    region: SharedRegion,
+    plugin: PluginFile,
+    wait: ResolvedWaitPolicy,
+    wakeFd: number,
+    sandbox: ResolvedSandbox | null,
+    scheduling: RuntimeScheduling | null,
+  ) {
     const executable = nativeExecutable('native-sidecar-host');
     const args = [
       '--fd', '3',
@@ -126,6 +143,7 @@ export class ProcessRunner implements Runner {
       '--spin-us', String(wait.spinMicros),
       '--wake-fd', '4',
       ...(sandbox === null ? [] : sandboxArguments(sandbox)),
+      ...schedulingArguments(scheduling),
     ];
     // The region's fd becomes the child's fd 3, the eventfd its fd 4 and the plugin file its fd 5 (stdio entries past
     // 2 are inherited descriptors). Our own copies stay close-on-exec, so no other child inherits them; a descriptor

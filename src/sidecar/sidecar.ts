@@ -35,6 +35,7 @@ import {
   EXIT_PARENT_DIED,
   EXIT_RESOURCE_LIMIT,
   EXIT_SANDBOX,
+  EXIT_SCHEDULING,
   EXIT_USAGE,
   MSG_COMMAND,
   MSG_DISPOSED,
@@ -54,6 +55,7 @@ import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type 
 import { Watchdog } from './watchdog.js';
 import { describeSandbox, type SandboxReport } from './sandbox-report.js';
 import { PluginFile } from '../sandbox/plugin-file.js';
+import { describeScheduling, PumpPin, runtimeScheduling, type RuntimeScheduling, type SchedulingReport } from './scheduling.js';
 
 /** Why a sidecar ended. */
 export type SidecarExitReason =
@@ -269,6 +271,7 @@ const START_FAILURES: Record<number, string> = {
   [EXIT_INIT_FAILED]: "The plugin's init failed.",
   [EXIT_USAGE]: 'The sidecar executable was started with bad arguments.',
   [EXIT_SANDBOX]: 'The sidecar process could not be confined.',
+  [EXIT_SCHEDULING]: 'The kernel refused the requested scheduling.',
 };
 
 export class Sidecar extends EventEmitter<SidecarEventMap> {
@@ -295,7 +298,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   readonly #streams: EventStreams;
   readonly #backlog: BacklogItem[] = [];
   #backlogBytes = 0;
-  readonly #onMessageFn = (kind: number, payload: Uint8Array): void => this.#onMessage(kind, payload);
+  readonly #onMessageFn = (kind: number, offset: number, length: number): void => this.#onMessage(kind, offset, length);
   readonly #publishCommandsFn = (): void => this.#publishCommands();
   /** A #publishCommands microtask is queued and has not run yet. */
   #publishQueued = false;
@@ -333,6 +336,11 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   #sandboxReport: SandboxReport | null = null;
   /** This Sidecar's number in the process, written into each of its regions for `native-sidecar stat` (§8.4). */
   readonly #index = nextSidecarIndex();
+  /** options.scheduling.pumpCpus in force on this thread (restored by #finalize), or null. */
+  #pumpPin: PumpPin | null = null;
+  /** The runtime thread's scheduling every launch passes on (the pump's previous CPUs as default CPUs), or null. */
+  #runtimeScheduling: RuntimeScheduling | null = null;
+  #schedulingReport: SchedulingReport | null = null;
 
   private constructor(o: ResolvedSidecarOptions, commandParker: Parker, plugin: PluginFile) {
     super();
@@ -360,8 +368,9 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    * plugin's init returned and calls host.init(). Owner thread: the calling thread. Rejects with ERR_INVALID_ARG for
    * bad options — a wrong value, or a key that is not an option (at any level but `host`), named as
    * 'options.restart.maxRestart' with the closest known key suggested — ERR_SIDECAR_START when the plugin is missing, is not a plugin, has another ABI version, fails its
-   * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs — in every such
-   * case nothing is left behind (no thread, process, mapping or descriptor).
+   * init, emits more than maxInitEventBytes during init or does not finish init within startTimeoutMs, and
+   * ERR_SCHEDULING_DENIED when the kernel refuses options.scheduling (`errno` its answer) — in every such
+   * case nothing is left behind (no thread, process, mapping or descriptor; the pump thread's CPUs restored).
    */
   static async start(options: SidecarOptions): Promise<Sidecar> {
     const o = resolveSidecarOptions(options);
@@ -374,8 +383,26 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
       // The region or the eventfd could not be made (ERR_SYSTEM, ERR_ADDON_MISSING): reported as the Sidecar's own.
       throw asErrorClass(SidecarError, error);
     }
+    if (o.scheduling !== null) {
+      try {
+        if (o.scheduling.pumpCpus !== null) sidecar.#pumpPin = new PumpPin(o.scheduling.pumpCpus);
+        sidecar.#runtimeScheduling = runtimeScheduling(o.scheduling, sidecar.#pumpPin);
+      } catch (error) {
+        sidecar.#finalize({ reason: 'start-failed', code: null, signal: null, restarting: false, dropped: 0 }, true);
+        throw error;
+      }
+    }
     await sidecar.#launchFirst(); // a failure finalizes the sidecar, which closes the plugin file
     return sidecar;
+  }
+
+  /**
+   * What options.scheduling put in force: the runtime thread's CPUs, policy, priority and nice as the runtime reported
+   * them applied when it last started, and the pump thread's CPUs; null without options.scheduling and before the
+   * first start finished.
+   */
+  get scheduling(): SchedulingReport | null {
+    return this.#schedulingReport;
   }
 
   /**
@@ -536,8 +563,8 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const ch = this.#ch;
     const runner =
       this.mode === 'thread'
-        ? new ThreadRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd)
-        : new ProcessRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#o.sandbox);
+        ? new ThreadRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#runtimeScheduling)
+        : new ProcessRunner(ch.region, this.#plugin, this.#o.waitPolicy, this.#eventParker.fd, this.#o.sandbox, this.#runtimeScheduling);
     this.#runner = runner;
     this.#startedAt = performance.now();
     this.#pumpAbort = new AbortController();
@@ -580,6 +607,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#ready = true;
     // READY's record was published after the sidecar stored its sandbox words (runtime.c): they are visible now.
     if (this.#o.sandbox !== null) this.#sandboxReport = describeSandbox(this.#ch.control.sandbox, this.#ch.control.landlockAbi, this.#o.sandbox);
+    if (this.#o.scheduling !== null) this.#schedulingReport = describeScheduling(this.#ch.control.sched, this.#runtimeScheduling, this.#pumpPin);
     if (this.#phase === 'starting' || this.#phase === 'restarting') this.#phase = 'running';
     this.#callHost('init', () => this.#o.host.init?.());
     const early = this.#preReady;
@@ -641,20 +669,20 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    */
   #writeCommand(type: number, id: number, bytes: Uint8Array): number {
     const ring = this.#ch.commands;
-    let slot: Uint8Array | null;
+    let offset: number;
     try {
-      slot = ring.claim(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
+      offset = ring.claimAt(SIDECAR_MSG_HEADER_SIZE + bytes.byteLength);
     } catch (error) {
       this.#onCommandRingError(error);
       return -1;
     }
-    if (slot === null) return -1;
-    const w = wordIndex(slot.byteOffset);
+    if (offset < 0) return -1;
+    const w = wordIndex(offset);
     const words = this.#ch.words;
     words[w + ARG0_WORD] = type;
     words[w + ARG1_WORD] = id; // the claim word: the host's value (§8.3)
     try {
-      if (bytes.byteLength > 0) slot.set(bytes, SIDECAR_MSG_HEADER_SIZE);
+      if (bytes.byteLength > 0) this.#ch.bytes.set(bytes, offset + SIDECAR_MSG_HEADER_SIZE);
     } catch (error) {
       ring.abort(); // a buffer detached under us cannot happen on one thread, but never leave a claim open
       throw badArg('data', 'a readable buffer', bytes);
@@ -847,7 +875,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
       for (;;) {
         let turns = 0;
         let drained: number;
-        while ((drained = ring.drain(this.#onMessageFn, DRAIN_LIMIT)) > 0) {
+        while ((drained = ring.drainAt(this.#onMessageFn, DRAIN_LIMIT)) > 0) {
           const stats = ch.stats;
           if (stats !== undefined) {
             // Display-only plain stores, once per drain (§8.4).
@@ -878,18 +906,22 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     }
   }
 
-  #onMessage(kind: number, payload: Uint8Array): void {
-    if (payload.byteLength < SIDECAR_MSG_HEADER_SIZE) {
-      this.#protocolError = `a message of kind ${kind} is ${payload.byteLength} bytes long, shorter than its header`;
+  /** One message of the event ring: its payload is `length` bytes at byte `offset` of the region (Ring.drainAt). */
+  #onMessage(kind: number, offset: number, length: number): void {
+    if (length < SIDECAR_MSG_HEADER_SIZE) {
+      this.#protocolError = `a message of kind ${kind} is ${length} bytes long, shorter than its header`;
       return;
     }
-    const w = wordIndex(payload.byteOffset);
+    const w = wordIndex(offset);
     const words = this.#ch.words;
     const arg0 = words[w + ARG0_WORD]!;
     const arg1 = words[w + ARG1_WORD]!;
+    const dataStart = offset + SIDECAR_MSG_HEADER_SIZE;
+    const dataEnd = offset + length;
     switch (kind) {
       case MSG_REPLY:
-        if (arg1 === 0) this.#pending.resolve(arg0, payload.slice(SIDECAR_MSG_HEADER_SIZE));
+        // The reply is the caller's copy: one slice, no view of the ring in between.
+        if (arg1 === 0) this.#pending.resolve(arg0, this.#ch.bytes.slice(dataStart, dataEnd));
         else {
           const status = arg1 | 0;
           this.#pending.fail(
@@ -899,15 +931,15 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
         }
         return;
       case MSG_EVENT:
-        this.#deliverEvent(arg0, payload.subarray(SIDECAR_MSG_HEADER_SIZE), false);
+        this.#deliverEvent(arg0, this.#ch.bytes.subarray(dataStart, dataEnd), false);
         return;
       case MSG_PROCESS: {
         const fn = this.#o.host.process;
-        if (fn !== undefined) this.#callHost('process', () => fn.call(this.#o.host, payload.subarray(SIDECAR_MSG_HEADER_SIZE), arg0));
+        if (fn !== undefined) this.#callHost('process', () => fn.call(this.#o.host, this.#ch.bytes.subarray(dataStart, dataEnd), arg0));
         return;
       }
       case MSG_LOG: {
-        const text = textDecoder.decode(payload.subarray(SIDECAR_MSG_HEADER_SIZE));
+        const text = textDecoder.decode(this.#ch.bytes.subarray(dataStart, dataEnd));
         this.#callHost('log', () => this.#o.host.log?.(arg0, text));
         this.emit('log', arg0, text);
         return;
@@ -1042,6 +1074,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
         : `The sidecar ended (${info.code === null ? 'thread' : `exit code ${info.code}`}) before the plugin finished its init.`;
     }
     if (reasonCode === EXIT_SANDBOX) return new SidecarError('ERR_SANDBOX_UNAVAILABLE', message);
+    if (reasonCode === EXIT_SCHEDULING) return new SidecarError('ERR_SCHEDULING_DENIED', message, { errno: this.#ch.control.errorCode });
     if (reasonCode === EXIT_LOAD_FAILED && this.#o.sandbox !== null) {
       // The likeliest cause under the sandbox: a dependency outside the system library directories.
       message += ' Under the sandbox the loader reads only the plugin file, the system library directories and sandbox.readPaths; a library of the plugin elsewhere must be listed in readPaths and found through sandbox.env LD_LIBRARY_PATH ($ORIGIN means /proc/self/fd for a plugin loaded from its checked descriptor).';
@@ -1066,7 +1099,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     // Everything the sidecar published before it ended is delivered first (its last events, replies, dispose).
     this.#pumpAbort.abort();
     try {
-      const drained = this.#ch.events.drain(this.#onMessageFn);
+      const drained = this.#ch.events.drainAt(this.#onMessageFn);
       const stats = this.#ch.stats;
       if (stats !== undefined) {
         stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained; // display-only (§8.4)
@@ -1253,6 +1286,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#eventParker.close();
     // Every run loaded the plugin already (or failed to): the descriptor has done its work.
     this.#plugin.close();
+    this.#pumpPin?.restore(); // the owner thread: #finalize runs on it
     if (!keepRegion) this.#ch.region.close();
     if (!starting) this.emit('exit', info);
     this.#finish(info);

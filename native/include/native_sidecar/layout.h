@@ -184,7 +184,8 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 #define NS_SIDECAR_EXIT_USAGE 9u        /* process mode: bad command-line arguments */
 #define NS_SIDECAR_EXIT_SANDBOX 10u     /* process mode: a confinement layer the host required could not be applied */
 #define NS_SIDECAR_EXIT_RESOURCE_LIMIT 11u /* process mode: the plugin died on a sandbox limit (memory, CPU time) */
-#define NS_SIDECAR_EXIT_MAX 11u         /* the host reads a larger exit_reason as NONE (untrusted input) */
+#define NS_SIDECAR_EXIT_SCHEDULING 12u /* the kernel refused the requested scheduling (priority, policy, CPUs) */
+#define NS_SIDECAR_EXIT_MAX 12u         /* the host reads a larger exit_reason as NONE (untrusted input) */
 #define NS_SIDECAR_EXIT_CODE_BASE 64
 
 /* sandbox (written by the sidecar process before it loads the plugin, §8.1): the confinement layers in force. The
@@ -198,6 +199,12 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 #define NS_SANDBOX_USER_NS 0x040u       /* a new user namespace (and IPC namespace) */
 #define NS_SANDBOX_NET_NS 0x080u        /* a new network namespace: no interfaces but a down loopback */
 #define NS_SANDBOX_LIMITS 0x100u        /* the requested resource limits (setrlimit) */
+
+/* sched (written by the runtime thread before it loads the plugin, §8.1): which parts of the requested scheduling it
+ * applied to itself. Informational: the host reads it after READY to report what is in force. */
+#define NS_SCHED_CPUS 0x1u   /* sched_setaffinity of the runtime thread */
+#define NS_SCHED_POLICY 0x2u /* sched_setscheduler (policy and priority) */
+#define NS_SCHED_NICE 0x4u   /* setpriority of the runtime thread's tid */
 
 /* Message kinds = the record type of every record on a sidecar's rings. Every message payload starts with an 8-byte
  * message header {arg0, arg1} (so the data after it stays 8-byte aligned) followed by the data. */
@@ -262,7 +269,9 @@ typedef struct ns_sidecar_control {
   NS_ATOMIC_U32 landlock_abi; /* the kernel's Landlock ABI version the sidecar found (0: none or not probed) */
   NS_ATOMIC_U32 messages_sent; /* statistics (§8.4): records committed to the event ring, modulo 2^32 (relaxed) */
   NS_ATOMIC_U32 replies_sent;  /* statistics (§8.4): REPLY messages among them, modulo 2^32 (relaxed) */
-  uint8_t reserved1[NS_BLOCK_SIZE - 52];
+  uint8_t reserved1a[208 - 180]; /* 180–207: reserved (0) */
+  NS_ATOMIC_U32 sched;      /* NS_SCHED_* parts of the requested scheduling applied (0: none requested) */
+  uint8_t reserved1[NS_BLOCK_SIZE - 84];
   /* blocks 2–3: error message (sidecar): written before state becomes FAILED (release), read after (acquire) */
   uint32_t error_length;    /* ≤ NS_SIDECAR_ERROR_MAX */
   uint32_t reserved2;
@@ -280,6 +289,7 @@ NS_STATIC_ASSERT(offsetof(ns_sidecar_control, started) == 156, "started at 156")
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, completed) == 160, "completed at 160");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, sandbox) == 164, "sandbox at 164");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, landlock_abi) == 168, "landlock_abi at 168");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, sched) == 208, "sched at 208");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, error_length) == 256, "error block at 256");
 NS_STATIC_ASSERT(sizeof(ns_sidecar_msg_header) == NS_SIDECAR_MSG_HEADER_SIZE, "message header is 8 bytes");
 
