@@ -83,7 +83,7 @@ describe('npx native-sidecar', () => {
     const r = cli(['--help']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^usage: native-sidecar <command> \[options\]/);
-    for (const command of ['demo', 'doctor', 'bench']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['demo', 'doctor', 'bench', 'stat']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
     assert.equal(r.stderr, '');
     assert.equal(cli(['demo', '-h']).stdout, r.stdout, 'a command prints the same usage for -h');
   });

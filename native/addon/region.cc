@@ -184,7 +184,7 @@ class NativeRegion : public Napi::ObjectWrap<NativeRegion> {
 
   void CreateAnonymous(Napi::Env env, uint64_t size) {
     // MFD_CLOEXEC: the fd reaches a child only when passed deliberately (spawn stdio maps it without CLOEXEC).
-    int fd = memfd_create("native-sidecar", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int fd = memfd_create(NS_REGION_MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw SystemError(env, "memfd_create", errno, "creating an anonymous region");
     if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
       int err = errno;

@@ -122,6 +122,17 @@ static int wait_space(ns_runtime *rt, uint32_t payload_length) {
   }
 }
 
+/* Statistics (wire-format §8.4): display-only counters of what this thread committed to the event ring. Relaxed
+ * load and store (this thread is their only writer; no read-modify-write needed); they pair with nothing: a reader
+ * outside sees them some time later, in any order. */
+static void count_message(ns_runtime *rt, uint32_t kind) {
+  NS_ATOMIC_STORE(&rt->control->messages_sent, NS_ATOMIC_LOAD(&rt->control->messages_sent, NS_MO_RELAXED) + 1u,
+                  NS_MO_RELAXED);
+  if (kind == NS_SIDECAR_MSG_REPLY)
+    NS_ATOMIC_STORE(&rt->control->replies_sent, NS_ATOMIC_LOAD(&rt->control->replies_sent, NS_MO_RELAXED) + 1u,
+                    NS_MO_RELAXED);
+}
+
 /* Writes one message {arg0, arg1, data} of `kind`; claim + commit so the data is copied once, straight into the
  * ring. Returns an NS_PLUGIN_* code. */
 static int put_message(ns_runtime *rt, uint32_t kind, uint32_t arg0, uint32_t arg1, const void *data,
@@ -139,7 +150,10 @@ static int put_message(ns_runtime *rt, uint32_t kind, uint32_t arg0, uint32_t ar
       memcpy(slot, &header, sizeof header);
       if (length > 0) memcpy((uint8_t *)slot + NS_SIDECAR_MSG_HEADER_SIZE, data, length);
       rc = ns_ring_commit(&rt->events, kind); /* release of tail: pairs with the host's acquire load of tail */
-      if (rc == NS_RING_OK) return NS_PLUGIN_OK;
+      if (rc == NS_RING_OK) {
+        count_message(rt, kind);
+        return NS_PLUGIN_OK;
+      }
     } else if (rc == NS_RING_EFULL) {
       rc = wait_space(rt, NS_SIDECAR_MSG_HEADER_SIZE + length);
       if (rc == NS_RING_OK) continue;

@@ -16,6 +16,9 @@ int main(void) {
   CONST("SIDECAR_CONTROL_SIZE", sizeof(ns_sidecar_control));
   CONST("SIDECAR_ERROR_MAX", NS_SIDECAR_ERROR_MAX);
   CONST("SIDECAR_HOST_WANTS_PROCESS", NS_SIDECAR_HOST_WANTS_PROCESS);
+  CONST("HOST_STATS_OFFSET", NS_SIDECAR_HOST_STATS_OFFSET);
+  CONST("HOST_STATS_SIZE", NS_SIDECAR_HOST_STATS_SIZE);
+  printf("  \"REGION_MEMFD_NAME\": \"%s\",\n", NS_REGION_MEMFD_NAME);
   CONST("SIDECAR_MSG_HEADER_SIZE", sizeof(ns_sidecar_msg_header));
   CONST("MSG_COMMAND", NS_SIDECAR_MSG_COMMAND);
   CONST("MSG_READY", NS_SIDECAR_MSG_READY);
@@ -76,6 +79,11 @@ int main(void) {
   FIELD(HOST_FLAGS, host_flags);
   FIELD(HOST_PID, host_pid);
   FIELD(REDELIVERED, redelivered);
+  FIELD(SIDECAR_INDEX, sidecar_index);
+  FIELD(COMMANDS_SENT, commands_sent);
+  FIELD(MESSAGES_RECEIVED, messages_received);
+  FIELD(PENDING_REQUESTS, pending_requests);
+  FIELD(RESTARTS, restarts);
   FIELD(STATE, state);
   FIELD(HEARTBEAT, heartbeat);
   FIELD(IN_PLUGIN, in_plugin);
@@ -87,6 +95,8 @@ int main(void) {
   FIELD(COMPLETED, completed);
   FIELD(SANDBOX, sandbox);
   FIELD(LANDLOCK_ABI, landlock_abi);
+  FIELD(MESSAGES_SENT, messages_sent);
+  FIELD(REPLIES_SENT, replies_sent);
   FIELD(SCHED, sched);
   FIELD(ERROR_LENGTH, error_length);
   printf("  \"CONTROL_ERROR_OFFSET\": %u\n}\n", (unsigned)offsetof(ns_sidecar_control, error));

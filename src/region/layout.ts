@@ -3,6 +3,8 @@
  * Mirrors native/include/native_sidecar/layout.h; test/layout.test.ts checks both against each other.
  */
 export const REGION_MAGIC = 0x4752534e; // "NSRG"
+/** The name of every anonymous region's memfd: `/proc/<pid>/fd/<n>` links to `/memfd:native-sidecar (deleted)` (§8.4). */
+export const REGION_MEMFD_NAME = 'native-sidecar';
 export const REGION_VERSION = 1;
 export const REGION_HEADER_SIZE = 256;
 export const REGION_MAX_SEGMENTS = 12;

@@ -15,6 +15,7 @@ import { ControlBlock } from './control-block.js';
 import { SIDECAR_HOST_WANTS_PROCESS, controlSegmentSize } from './layout.js';
 import type { ResolvedSidecarOptions } from './options.js';
 import { REGION_HEADER_SIZE, SEGMENT_ALIGN } from '../region/layout.js';
+import { carryHostStats, hostStatsView } from './host-stats.js';
 
 const PAGE = 4096;
 
@@ -31,6 +32,15 @@ export interface SidecarChannel {
   bytes: Uint8Array;
   /** Index in `words` of the command ring's `consumer_parked` word (wire-format §2): read as a hint only. */
   commandConsumerParked: number;
+  /** The host statistics words of the control block (§8.4; host-stats.ts), undefined when they are switched off. */
+  stats: Uint32Array | undefined;
+}
+
+let lastSidecarIndex = 0;
+
+/** The next Sidecar's number in this process (1, 2, …), written into every region of it (§8.4). JavaScript thread. */
+export function nextSidecarIndex(): number {
+  return ++lastSidecarIndex;
 }
 
 function alignUp(n: number, to: number): number {
@@ -42,9 +52,17 @@ function alignUp(n: number, to: number): number {
  * which the runtime signals by FUTEX_WAKE only); `eventParker` serves the event ring (this side waits for data, which
  * the runtime also signals on the eventfd of an EventfdParker given to it). The parkers stay the caller's to close.
  * `redelivered` (0 or 1) tells the sidecar that the first command the caller will write is a redelivery (§8.3).
- * Throws the region's errors (ERR_SYSTEM, ERR_ADDON_MISSING).
+ * `sidecarIndex` is the Sidecar's number (nextSidecarIndex()); `previous`, for a restart, is the channel the new one
+ * replaces: its host statistics are carried over and the restart counted (§8.4). Throws the region's errors (ERR_SYSTEM, ERR_ADDON_MISSING).
  */
-export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, eventParker: Parker, redelivered = 0): SidecarChannel {
+export function createChannel(
+  o: ResolvedSidecarOptions,
+  commandParker: Parker,
+  eventParker: Parker,
+  redelivered: number,
+  sidecarIndex: number,
+  previous?: SidecarChannel,
+): SidecarChannel {
   const controlSize = controlSegmentSize(o.config.byteLength);
   const commandSize = Ring.segmentSize(o.commandRingBytes);
   const eventSize = Ring.segmentSize(o.eventRingBytes);
@@ -66,12 +84,15 @@ export function createChannel(o: ResolvedSidecarOptions, commandParker: Parker, 
       hostFlags: o.host.process !== undefined ? SIDECAR_HOST_WANTS_PROCESS : 0,
       hostPid: process.pid,
       redelivered,
+      sidecarIndex,
     });
     const policy = { mode: o.waitPolicy.mode, spinMicros: o.waitPolicy.spinMicros };
     const commands = Ring.create(buffer, { byteOffset: commandSegment.offset, capacity: o.commandRingBytes, parker: commandParker, waitPolicy: policy });
     const events = Ring.create(buffer, { byteOffset: eventSegment.offset, capacity: o.eventRingBytes, parker: eventParker, waitPolicy: policy });
     const commandConsumerParked = (commandSegment.offset + RING_CONSUMER_PARKED_OFFSET) / Uint32Array.BYTES_PER_ELEMENT;
-    return { region, control, commands, events, words: new Uint32Array(buffer), bytes: new Uint8Array(buffer), commandConsumerParked };
+    const stats = hostStatsView(buffer, controlSegment.offset);
+    if (previous !== undefined) carryHostStats(previous.stats, stats);
+    return { region, control, commands, events, words: new Uint32Array(buffer), bytes: new Uint8Array(buffer), commandConsumerParked, stats };
   } catch (error) {
     region.close();
     throw error;

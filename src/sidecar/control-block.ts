@@ -13,6 +13,9 @@ import {
   CONTROL_STARTED_OFFSET,
   CONTROL_SANDBOX_OFFSET,
   CONTROL_LANDLOCK_ABI_OFFSET,
+  CONTROL_MESSAGES_SENT_OFFSET,
+  CONTROL_REPLIES_SENT_OFFSET,
+  CONTROL_SIDECAR_INDEX_OFFSET,
   CONTROL_SCHED_OFFSET,
   CONTROL_CONFIG_LENGTH_OFFSET,
   CONTROL_CONFIG_OFFSET,
@@ -59,6 +62,8 @@ const STATUS_WORDS = [
   CONTROL_COMPLETED_OFFSET,
   CONTROL_SANDBOX_OFFSET,
   CONTROL_LANDLOCK_ABI_OFFSET,
+  CONTROL_MESSAGES_SENT_OFFSET,
+  CONTROL_REPLIES_SENT_OFFSET,
   CONTROL_SCHED_OFFSET,
 ] as const;
 
@@ -70,6 +75,8 @@ export interface ControlDescriptor {
   hostPid: number;
   /** Leading commands of the command ring that are redeliveries (wire-format §8.3): 0 or 1. */
   redelivered: number;
+  /** The host's number for this Sidecar, the same in every region of it (§8.4, informational). */
+  sidecarIndex: number;
 }
 
 export class ControlBlock {
@@ -84,7 +91,10 @@ export class ControlBlock {
     this.bytes = new Uint8Array(buffer, byteOffset, size);
   }
 
-  /** Writes block 0 and the config bytes. Creator only, before the region is shared (§1: the handover orders it). */
+  /**
+   * Writes block 0's descriptor and the config bytes. Creator only, before the region is shared (§1: the handover
+   * orders it). The host statistics (block 0's second line, §8.4) start as the zeroes of a fresh memfd.
+   */
   writeDescriptor(d: ControlDescriptor): void {
     const v = this.view;
     v.setUint32(CONTROL_MAGIC_OFFSET, SIDECAR_MAGIC, true);
@@ -96,6 +106,7 @@ export class ControlBlock {
     v.setUint32(CONTROL_HOST_FLAGS_OFFSET, d.hostFlags, true);
     v.setUint32(CONTROL_HOST_PID_OFFSET, d.hostPid, true);
     v.setUint32(CONTROL_REDELIVERED_OFFSET, d.redelivered, true);
+    v.setUint32(CONTROL_SIDECAR_INDEX_OFFSET, d.sidecarIndex, true);
     this.bytes.set(d.config, CONTROL_CONFIG_OFFSET);
     this.resetStatus();
   }

@@ -10,7 +10,8 @@ export const SIDECAR_ERROR_MAX = 248;
 export const SIDECAR_HOST_WANTS_PROCESS = 1;
 export const PLUGIN_ABI_VERSION = 1;
 
-// Block 0: descriptor (host-written before the region is shared, read-only afterwards).
+// Block 0: descriptor (bytes 0-63, host-written before the region is shared, read-only afterwards) and the host
+// statistics (bytes 64-127, below).
 export const CONTROL_MAGIC_OFFSET = 0;
 export const CONTROL_VERSION_OFFSET = 4;
 export const CONTROL_HEADER_SIZE_OFFSET = 6;
@@ -21,6 +22,16 @@ export const CONTROL_HOST_FLAGS_OFFSET = 20;
 export const CONTROL_HOST_PID_OFFSET = 24;
 /** The first this-many commands of the command ring are redeliveries (0 or 1, wire-format §8.3). */
 export const CONTROL_REDELIVERED_OFFSET = 28;
+/** The host's number for this Sidecar (1, 2, … per host process), the same in every region of it (§8.4). */
+export const CONTROL_SIDECAR_INDEX_OFFSET = 32;
+// Block 0, second cache line: the host statistics (§8.4). Host-written at any time (plain stores); the sidecar never
+// reads them.
+export const HOST_STATS_OFFSET = 64;
+export const HOST_STATS_SIZE = 64;
+export const CONTROL_COMMANDS_SENT_OFFSET = 64;
+export const CONTROL_MESSAGES_RECEIVED_OFFSET = 68;
+export const CONTROL_PENDING_REQUESTS_OFFSET = 72;
+export const CONTROL_RESTARTS_OFFSET = 76;
 // Block 1: status (sidecar-written; untrusted on the host side).
 export const CONTROL_STATE_OFFSET = 128;
 export const CONTROL_HEARTBEAT_OFFSET = 132;
@@ -35,6 +46,9 @@ export const CONTROL_COMPLETED_OFFSET = 160;
 // Sandbox report (process mode, §8.1): the SANDBOX_* layers the sidecar process applied and the Landlock ABI it found.
 export const CONTROL_SANDBOX_OFFSET = 164;
 export const CONTROL_LANDLOCK_ABI_OFFSET = 168;
+// Sidecar statistics (§8.4): records committed to the event ring, and the REPLY messages among them (relaxed, mod 2^32).
+export const CONTROL_MESSAGES_SENT_OFFSET = 172;
+export const CONTROL_REPLIES_SENT_OFFSET = 176;
 // Scheduling report (both modes, §8.1): the SCHED_* parts of options.scheduling the runtime thread applied to itself.
 export const CONTROL_SCHED_OFFSET = 208;
 // Blocks 2–3: error message (sidecar-written).

@@ -16,6 +16,7 @@
  */
 import { SidecarError } from '../errors.js';
 import { MAX_REQUEST_ID } from './layout.js';
+import { STAT_PENDING_REQUESTS } from './host-stats.js';
 
 /** Slots of the direct-mapped table; a power of two, larger than the usual number of requests in flight. */
 const SLOTS = 4096;
@@ -48,8 +49,20 @@ export class PendingRequests {
   private count = 0;
   private seq = 0;
   private lastId = 0;
+  /** The host statistics words (host-stats.ts) whose pending_requests gauge mirrors size, or undefined. */
+  private gauge: Uint32Array | undefined = undefined;
 
   constructor(private readonly withdraw: WithdrawFn) {}
+
+  /**
+   * From now on, stores size into `stats`' pending_requests word (wire-format §8.4) now and at every failure;
+   * undefined stops it. The Sidecar calls it with each channel's words (a restart brings new ones), and stores the
+   * gauge itself per publication and per drain (not per request: add() and resolve() are the hot path).
+   */
+  mirrorTo(stats: Uint32Array | undefined): void {
+    this.gauge = stats;
+    if (stats !== undefined) stats[STAT_PENDING_REQUESTS] = this.count;
+  }
 
   get size(): number {
     return this.count;
@@ -112,10 +125,14 @@ export class PendingRequests {
     return true;
   }
 
-  /** Rejects request `id`; false when it is not pending. */
+  /**
+   * Rejects request `id`; false when it is not pending. Stores the pending gauge (mirrorTo): failures — timeouts,
+   * aborts, crashes — happen outside the publications and drains at which the Sidecar stores it.
+   */
   fail(id: number, error: unknown): boolean {
     const entry = this.take(id);
     if (entry === undefined) return false;
+    if (this.gauge !== undefined) this.gauge[STAT_PENDING_REQUESTS] = this.count; // display-only plain store (§8.4)
     entry.reject(error);
     return true;
   }

@@ -18,7 +18,8 @@ import { badArg, checkKeys, intArg, knownKeys } from './args.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
-import { createChannel, type SidecarChannel } from './channel.js';
+import { createChannel, nextSidecarIndex, type SidecarChannel } from './channel.js';
+import { STAT_COMMANDS_SENT, STAT_MESSAGES_RECEIVED, STAT_PENDING_REQUESTS } from './host-stats.js';
 import { EventStreams, type SidecarEvent } from './event-stream.js';
 import { CommandJournal } from './journal.js';
 import {
@@ -333,6 +334,8 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   /** The open, checked plugin file every run loads (owned; closed by #finalize). */
   readonly #plugin: PluginFile;
   #sandboxReport: SandboxReport | null = null;
+  /** This Sidecar's number in the process, written into each of its regions for `native-sidecar stat` (§8.4). */
+  readonly #index = nextSidecarIndex();
   /** options.scheduling.pumpCpus in force on this thread (restored by #finalize), or null. */
   #pumpPin: PumpPin | null = null;
   /** The runtime thread's scheduling every launch passes on (the pump's previous CPUs as default CPUs), or null. */
@@ -348,11 +351,12 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#streams = new EventStreams(o.eventStreamHighWaterMark);
     this.#eventParker = new EventfdParker();
     try {
-      this.#ch = createChannel(o, commandParker, this.#eventParker);
+      this.#ch = createChannel(o, commandParker, this.#eventParker, 0, this.#index);
     } catch (error) {
       this.#eventParker.close();
       throw error;
     }
+    this.#pending.mirrorTo(this.#ch.stats);
     this.#journal = new CommandJournal(o.commandRingBytes);
     this.#finished = new Promise((resolve) => {
       this.#finish = resolve;
@@ -708,6 +712,12 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
   }
 
   #publishNow(ring: Ring): void {
+    const stats = this.#ch.stats;
+    if (stats !== undefined) {
+      // Display-only plain stores, once per batch (§8.4).
+      stats[STAT_COMMANDS_SENT] = stats[STAT_COMMANDS_SENT]! + this.#unpublished;
+      stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+    }
     this.#unpublished = 0;
     ring.publish(); // release of tail: pairs with the runtime's acquire load of tail (wire-format §5 edges #1/#2)
   }
@@ -864,7 +874,14 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     try {
       for (;;) {
         let turns = 0;
-        while (ring.drainAt(this.#onMessageFn, DRAIN_LIMIT) > 0) {
+        let drained: number;
+        while ((drained = ring.drainAt(this.#onMessageFn, DRAIN_LIMIT)) > 0) {
+          const stats = ch.stats;
+          if (stats !== undefined) {
+            // Display-only plain stores, once per drain (§8.4).
+            stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained;
+            stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+          }
           if (this.#protocolError !== undefined) return this.#onProtocolError(runner);
           if (this.#streams.full) {
             await this.#streams.whenRoom(); // backpressure from an events() iterator
@@ -1082,7 +1099,12 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     // Everything the sidecar published before it ended is delivered first (its last events, replies, dispose).
     this.#pumpAbort.abort();
     try {
-      this.#ch.events.drainAt(this.#onMessageFn);
+      const drained = this.#ch.events.drainAt(this.#onMessageFn);
+      const stats = this.#ch.stats;
+      if (stats !== undefined) {
+        stats[STAT_MESSAGES_RECEIVED] = stats[STAT_MESSAGES_RECEIVED]! + drained; // display-only (§8.4)
+        stats[STAT_PENDING_REQUESTS] = this.#pending.size;
+      }
     } catch (error) {
       this.#protocolError ??= `the event ring failed: ${(error as Error).message}`;
     }
@@ -1141,7 +1163,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const old = this.#ch;
     let ch: SidecarChannel;
     try {
-      ch = createChannel(this.#o, this.#commandParker, this.#eventParker, plan.carried[0]?.redelivered === true ? 1 : 0);
+      ch = createChannel(this.#o, this.#commandParker, this.#eventParker, plan.carried[0]?.redelivered === true ? 1 : 0, this.#index, old);
     } catch (error) {
       info.message = `${info.message ?? 'The sidecar ended.'} It could not be restarted: ${(error as Error).message}`;
       return false;
@@ -1177,6 +1199,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     this.#chAbort.abort();
     this.#chAbort = new AbortController();
     this.#ch = ch;
+    this.#pending.mirrorTo(ch.stats);
     this.#journal = new CommandJournal(this.#o.commandRingBytes);
     this.#firstIsRedelivery = plan.carried[0]?.redelivered === true;
     this.#unpublished = 0;

@@ -60,6 +60,7 @@
 
 /* ---- region (§1) ---- */
 #define NS_REGION_MAGIC 0x4752534Eu /* "NSRG" */
+#define NS_REGION_MEMFD_NAME "native-sidecar" /* the name of every anonymous region's memfd (§8.4: how a reader finds them) */
 #define NS_REGION_VERSION 1u
 #define NS_REGION_HEADER_SIZE 256u
 #define NS_REGION_MAX_SEGMENTS 12u
@@ -150,6 +151,8 @@ NS_STATIC_ASSERT(sizeof(NS_ATOMIC_U32) == 4, "a shared word is 4 bytes (the fute
 #define NS_SIDECAR_VERSION 1u
 #define NS_SIDECAR_CONTROL_SIZE 512u     /* fixed part; the config bytes follow at this offset */
 #define NS_SIDECAR_ERROR_MAX 248u        /* bytes of the error message area */
+#define NS_SIDECAR_HOST_STATS_OFFSET 64u /* block 0's second cache line: the host statistics (§8.4) */
+#define NS_SIDECAR_HOST_STATS_SIZE 64u
 #define NS_SIDECAR_HOST_WANTS_PROCESS 1u /* host_flags bit 0: forward each command to the host as a PROCESS message */
 
 /* state (written by the sidecar) */
@@ -227,9 +230,11 @@ typedef struct ns_sidecar_msg_header {
   uint32_t arg1;
 } ns_sidecar_msg_header;
 
-/* The control block: block 0 is written by the host before the region is shared and read-only afterwards; blocks
- * 1–3 are written by the sidecar only (the host reads them: they are untrusted input there). started and completed
- * are the progress counters of §8.3: stored with release, they count commands of the command ring in ring order. */
+/* The control block: block 0's descriptor (bytes 0-63) is written by the host before the region is shared and
+ * read-only afterwards, its second cache line holds the host statistics (§8.4, host-written at any time, never read
+ * by the sidecar); blocks 1–3 are written by the sidecar only (the host reads them: they are untrusted input there).
+ * started and completed are the progress counters of §8.3: stored with release, they count commands of the command
+ * ring in ring order. */
 typedef struct ns_sidecar_control {
   /* block 0: descriptor (host) */
   uint32_t magic;
@@ -241,7 +246,15 @@ typedef struct ns_sidecar_control {
   uint32_t host_flags;      /* NS_SIDECAR_HOST_* */
   uint32_t host_pid;        /* the process the sidecar process watches (informational in thread mode) */
   uint32_t redelivered;     /* the first this-many commands of the command ring are redeliveries (0 or 1, §8.3) */
-  uint8_t reserved0[NS_BLOCK_SIZE - 32];
+  uint32_t sidecar_index;   /* the host's number for this Sidecar, the same across restarts (informational, §8.4) */
+  uint8_t reserved0[NS_SIDECAR_HOST_STATS_OFFSET - 36];
+  /* block 0, second cache line: host statistics (§8.4), host-written at any time with plain relaxed stores; the
+   * sidecar never reads, writes or validates them */
+  uint32_t commands_sent;     /* COMMAND records published to the command ring, modulo 2^32 */
+  uint32_t messages_received; /* records drained from the event ring, modulo 2^32 */
+  uint32_t pending_requests;  /* requests waiting for their reply now (a gauge) */
+  uint32_t restarts;          /* restarts of this Sidecar so far */
+  uint8_t reserved_stats[NS_SIDECAR_HOST_STATS_SIZE - 16];
   /* block 1: status (sidecar) */
   NS_ATOMIC_U32 state;      /* NS_SIDECAR_STATE_* */
   NS_ATOMIC_U32 heartbeat;  /* incremented on every entry into and return from a plugin call, and per loop batch */
@@ -254,7 +267,9 @@ typedef struct ns_sidecar_control {
   NS_ATOMIC_U32 completed;  /* commands finished (process returned and its failure REPLY committed, or skipped) */
   NS_ATOMIC_U32 sandbox;    /* NS_SANDBOX_* layers in force (process mode; 0 in thread mode or unconfined) */
   NS_ATOMIC_U32 landlock_abi; /* the kernel's Landlock ABI version the sidecar found (0: none or not probed) */
-  uint8_t reserved1a[208 - 172]; /* 172–207: reserved (0) */
+  NS_ATOMIC_U32 messages_sent; /* statistics (§8.4): records committed to the event ring, modulo 2^32 (relaxed) */
+  NS_ATOMIC_U32 replies_sent;  /* statistics (§8.4): REPLY messages among them, modulo 2^32 (relaxed) */
+  uint8_t reserved1a[208 - 180]; /* 180–207: reserved (0) */
   NS_ATOMIC_U32 sched;      /* NS_SCHED_* parts of the requested scheduling applied (0: none requested) */
   uint8_t reserved1[NS_BLOCK_SIZE - 84];
   /* blocks 2–3: error message (sidecar): written before state becomes FAILED (release), read after (acquire) */
@@ -265,7 +280,10 @@ typedef struct ns_sidecar_control {
 
 NS_STATIC_ASSERT(sizeof(ns_sidecar_control) == NS_SIDECAR_CONTROL_SIZE, "sidecar control block is 512 bytes");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, redelivered) == 28, "redelivered at 28");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, sidecar_index) == 32, "sidecar_index at 32");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, commands_sent) == NS_SIDECAR_HOST_STATS_OFFSET, "host statistics at 64");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, state) == 128, "status block at 128");
+NS_STATIC_ASSERT(offsetof(ns_sidecar_control, messages_sent) == 172, "messages_sent at 172");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, processed) == 152, "processed at 152");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, started) == 156, "started at 156");
 NS_STATIC_ASSERT(offsetof(ns_sidecar_control, completed) == 160, "completed at 160");
