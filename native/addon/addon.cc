@@ -9,6 +9,7 @@ void InitFutex(Napi::Env env, Napi::Object exports);
 void InitRingPeerThread(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);  // eventfd.cc
 void InitFdPassing(Napi::Env env, Napi::Object exports);  // fd_passing.cc
+void InitUringFutex(Napi::Env env, Napi::Object exports);  // uring_futex.cc
 }  // namespace ns_addon
 void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
@@ -20,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ns_addon::InitRingPeerThread(env, exports);
   ns_addon::InitEventfd(env, exports);
   ns_addon::InitFdPassing(env, exports);
+  ns_addon::InitUringFutex(env, exports);
   InitShowcase(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;
