@@ -8,6 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeParker, SharedRegion, type ParkResult, type WaitPolicy } from '../src/index.js';
 import { PARKER_MECHANISM_ENV } from '../src/native/parker.js';
@@ -187,6 +188,27 @@ for (const { mechanism, make, skip } of MECHANISMS) {
       const view = new Int32Array(new SharedArrayBuffer(4));
       assert.equal(await parker.wait(view, 0, 0, 0), 'timed-out', 'the parker still works');
       parker.close();
+    });
+
+    test('closed parkers leave no descriptor (io_uring fd) or thread behind', BOUND, async () => {
+      const fds = (): number => readdirSync('/proc/self/fd').length;
+      const threads = (): number => readdirSync('/proc/self/task').length;
+      const view = new Int32Array(new SharedArrayBuffer(4));
+      const warm = make();
+      await warm.wait(view, 0, 0, 0);
+      warm.close();
+      await tick(5);
+      const before = { fds: fds(), threads: threads() };
+      for (let i = 0; i < 50; i++) {
+        const parker = make();
+        const pending = parker.wait(view, 0, 0, -1);
+        assert.equal(await parker.wait(view, 0, 1, 10), 'not-equal');
+        parker.close();
+        await assert.rejects(pending, { code: 'ERR_INVALID_STATE' });
+      }
+      await tick(20); // libuv closes handles (and with them the ring fds) on a later turn of the loop
+      assert.equal(fds(), before.fds, 'every io_uring fd was closed');
+      assert.ok(threads() <= before.threads, 'every waiter thread was stopped');
     });
 
     test('a wait on a view of a closed region is refused with ERR_INVALID_ARG', BOUND, async () => {

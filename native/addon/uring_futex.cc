@@ -151,11 +151,16 @@ class Uring {
 
   int fd() const { return fd_; }
 
+  // How many SQEs may be taken now.
+  uint32_t SqSpace() const {
+    // Acquire pairs with the kernel's smp_store_release of sq.head once it consumed entries (io_commit_sqring): the
+    // entries it freed are no longer read by it before we overwrite them.
+    return sq_entries_ - (sq_local_tail_ - sq_head_->load(std::memory_order_acquire));
+  }
+
   // The next free SQE, cleared; nullptr when the SQ is full (cannot happen with the bounds above, checked anyway).
   struct io_uring_sqe *NextSqe() {
-    // Acquire pairs with the kernel's smp_store_release of sq.head once it consumed entries (io_commit_sqring).
-    uint32_t head = sq_head_->load(std::memory_order_acquire);
-    if (sq_local_tail_ - head >= sq_entries_) return nullptr;
+    if (SqSpace() == 0) return nullptr;
     uint32_t index = sq_local_tail_ & sq_mask_;
     struct io_uring_sqe *sqe = &sqes_[index];
     memset(sqe, 0, sizeof *sqe);
@@ -177,7 +182,8 @@ class Uring {
   // Publishes the SQEs taken since the last call and enters the kernel to submit every unsubmitted one. Returns the
   // count submitted, or -1 (errno). Entries the kernel did not take stay queued and are submitted by a later call.
   int Submit() {
-    // Release pairs with the kernel's smp_load_acquire of sq.tail (io_sqring_entries): it sees the SQEs we wrote.
+    // Release pairs with the kernel's smp_load_acquire of sq.tail (io_sqring_entries): it sees the SQEs (and array
+    // slots) we wrote before it sees the new tail.
     sq_tail_->store(sq_local_tail_, std::memory_order_release);
     uint32_t unsubmitted = sq_local_tail_ - sq_head_->load(std::memory_order_acquire);
     if (unsubmitted == 0) return 0;
@@ -190,11 +196,13 @@ class Uring {
   // Takes one CQE if there is one. The caller's thread is the only CQ consumer.
   bool PopCqe(struct io_uring_cqe *out) {
     uint32_t head = cq_head_->load(std::memory_order_relaxed);  // only we write it
-    // Acquire pairs with the kernel's smp_store_release of cq.tail after it wrote the CQE (io_commit_cqring).
+    // Acquire pairs with the kernel's smp_store_release of cq.tail after it wrote the CQEs (io_commit_cqring): the
+    // entries up to the tail are complete when we read them.
     uint32_t tail = cq_tail_->load(std::memory_order_acquire);
     if (head == tail) return false;
     *out = cqes_[head & cq_mask_];
-    // Release pairs with the kernel's read of cq.head before it reuses the entry: our copy above is complete.
+    // Release orders our read of the entry before the head store, pairing with the kernel's control dependency on
+    // cq.head (io_get_cqe checks for space before it writes an entry): it never overwrites one we are still reading.
     cq_head_->store(head + 1, std::memory_order_release);
     return true;
   }
@@ -359,6 +367,11 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
       }
     }
     if (index == kMaxWaits) return Napi::Number::New(env, -1);
+    // Room for the wait and its timeout, checked before anything is taken (entries left by a failed enter count).
+    if (state_->ring.SqSpace() < 2) state_->ring.Submit();
+    if (state_->ring.SqSpace() < 2) {
+      throw CodedError(env, "ERR_SYSTEM", "The io_uring submission queue is full: the kernel is not taking entries.");
+    }
     Slot &slot = state_->slots[index];
     slot = Slot();
     slot.in_use = true;
@@ -370,12 +383,8 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
       slot.timeout.tv_nsec = ns % 1000000000;
       slot.outstanding = 2;
     }
-    // Two SQEs at most are taken here; kSqEntries leaves room even if earlier ones were not submitted.
-    struct io_uring_sqe *sqe = state_->ring.NextSqe();
-    struct io_uring_sqe *tsqe = slot.has_timeout && sqe != nullptr ? state_->ring.NextSqe() : nullptr;
-    if (sqe == nullptr || (slot.has_timeout && tsqe == nullptr)) {
-      throw CodedError(env, "ERR_INVALID_STATE", "The io_uring submission queue is full (the kernel is not taking entries).");
-    }
+    struct io_uring_sqe *sqe = state_->ring.NextSqe();  // not null: room was checked above
+    struct io_uring_sqe *tsqe = slot.has_timeout ? state_->ring.NextSqe() : nullptr;
     Uring::PrepFutexWait(sqe, word, expected, UserData(index, kWaitOp));
     if (tsqe != nullptr) {
       sqe->flags |= IOSQE_IO_LINK;  // the timeout applies to the wait before it
@@ -408,17 +417,21 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
     return info.Env().Undefined();
   }
 
-  static void SendCancel(PollState *state, unsigned index) {
+  // Queues a cancel of the wait in slot `index`, if it is still in the kernel. Returns false only if the SQ stayed
+  // full (the kernel refuses entries): the wait then ends on a wake or its timeout only.
+  static bool SendCancel(PollState *state, unsigned index) {
     Slot &slot = state->slots[index];
-    if (!slot.in_use || slot.wait_done || slot.cancel_sent) return;
+    if (!slot.in_use || slot.wait_done || slot.cancel_sent) return true;
+    if (state->ring.SqSpace() == 0) state->ring.Submit();  // close() cancels up to kMaxWaits = kSqEntries at once
     struct io_uring_sqe *sqe = state->ring.NextSqe();
-    if (sqe == nullptr) return;  // cannot happen within the bounds; the wait still ends on a wake or its timeout
+    if (sqe == nullptr) return false;
     sqe->opcode = IORING_OP_ASYNC_CANCEL;
     sqe->fd = -1;
     sqe->addr = UserData(index, kWaitOp);
     sqe->user_data = UserData(index, kCancelOp);
     slot.cancel_sent = true;
     slot.outstanding++;
+    return true;
   }
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
@@ -465,7 +478,7 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
   static int Apply(PollState *state, const struct io_uring_cqe &cqe) {
     unsigned index = static_cast<unsigned>(cqe.user_data & 0xffffffffu);
     Kind kind = static_cast<Kind>(cqe.user_data >> 32);
-    if (index >= kMaxWaits || !state->slots[index].in_use) return -1;  // the probe's, or not ours
+    if (index >= kMaxWaits || kind < kWaitOp || kind > kCancelOp || !state->slots[index].in_use) return -1;
     Slot &slot = state->slots[index];
     if (slot.outstanding > 0) slot.outstanding--;
     if (kind != kWaitOp) return -1;
@@ -563,9 +576,12 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
     PollState *state = static_cast<PollState *>(arg);
     if (state->owner != nullptr) state->owner->state_ = nullptr;  // the wrapper may outlive this
     state->owner = nullptr;
-    for (unsigned i = 0; i < kMaxWaits; i++) SendCancel(state, i);
-    state->ring.Submit();
-    for (;;) {
+    bool all_sent = true;
+    for (unsigned i = 0; i < kMaxWaits; i++) all_sent = SendCancel(state, i) && all_sent;
+    // A cancel that could not be queued leaves its wait in the kernel: its pin is then never released (the region
+    // stays mapped until the process ends) rather than waiting here for a wake that may never come.
+    if (state->ring.Submit() < 0) all_sent = false;
+    while (all_sent) {
       bool waiting = false;
       for (unsigned i = 0; i < kMaxWaits; i++) waiting = waiting || (state->slots[i].in_use && !state->slots[i].wait_done);
       if (!waiting) break;
