@@ -8,7 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeParker, SharedRegion, type ParkResult, type WaitPolicy } from '../src/index.js';
 import { PARKER_MECHANISM_ENV } from '../src/native/parker.js';
@@ -209,6 +209,25 @@ for (const { mechanism, make, skip } of MECHANISMS) {
       await tick(20); // libuv closes handles (and with them the ring fds) on a later turn of the loop
       assert.equal(fds(), before.fds, 'every io_uring fd was closed');
       assert.ok(threads() <= before.threads, 'every waiter thread was stopped');
+    });
+
+    test('a region closed while a wait sleeps on its memory stays mapped until the kernel has left the wait', BOUND, async () => {
+      const memfdMappings = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('/memfd:')).length;
+      const parker = make();
+      const before = memfdMappings();
+      const region = SharedRegion.create({ size: 4096 });
+      const view = new Int32Array(region.buffer, 64, 4);
+      const controller = new AbortController();
+      const pending = parker.wait(view, 0, 0, -1, controller.signal);
+      await tick(5);
+      region.close(); // without the abort a Ring would do first: the pinned mapping must outlive the sleeping wait
+      const whileWaiting = memfdMappings();
+      controller.abort(); // first, so that a failed check below does not leave the process waiting forever
+      assert.equal(whileWaiting, before + 1, 'the mapping is still there while the kernel may touch it');
+      await assert.rejects(pending, { code: 'ERR_ABORTED' });
+      for (let i = 0; i < 200 && memfdMappings() !== before; i++) await tick(5); // the unpin follows the kernel's report
+      assert.equal(memfdMappings(), before, 'unmapped once the kernel left the wait');
+      parker.close();
     });
 
     test('a wait on a view of a closed region is refused with ERR_INVALID_ARG', BOUND, async () => {
