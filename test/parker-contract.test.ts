@@ -334,6 +334,34 @@ for (const { mechanism, make, skip } of MECHANISMS) {
   });
 }
 
+describe('UringFutexWaiter (the io_uring mechanism\'s native half)', { skip: URING_SUPPORT === '' ? false : URING_SUPPORT }, () => {
+  test('a cancel of a wait that ended does not cancel a later wait that reuses its slot', BOUND, async () => {
+    const { UringFutexWaiter, futexWake } = loadAddon();
+    const waiter = new UringFutexWaiter();
+    const view = new Int32Array(new SharedArrayBuffer(16));
+    const results: string[] = [];
+    let later: Promise<string> | undefined;
+    const hold = waiter.wait(view, 0, 0, -1, () => {}); // keeps slot 0 busy
+    let tokenC = -1;
+    tokenC = waiter.wait(view, 1, 0, -1, (r) => results.push(`C ${r}`));
+    waiter.wait(view, 2, 0, -1, (r) => {
+      results.push(`A ${r}`);
+      // Runs before C's callback, in the same batch: C's slot is free already and this wait takes it.
+      later = new Promise((resolve) => waiter.wait(view, 3, 0, 30, resolve));
+      waiter.cancel(tokenC); // C ended: this must not touch the wait now in its slot
+    });
+    await tick(5); // both asleep
+    futexWake(view, 2); // A first, then C: their completions arrive in this order, in one turn of the loop
+    futexWake(view, 1);
+    while (later === undefined || results.length < 2) await tick(1);
+    assert.deepEqual(results, ['A ok', 'C ok']);
+    assert.equal(await later, 'timed-out', 'the later wait ran to its timeout');
+    waiter.cancel(hold);
+    while (waiter.pending > 0) await tick(1);
+    waiter.close();
+  });
+});
+
 describe('choosing the mechanism', () => {
   test(`${PARKER_MECHANISM_ENV}=thread forces the thread mechanism for every NativeParker, the default parker included`, BOUND, () => {
     const r = spawnSync(

@@ -58,6 +58,7 @@ constexpr uint64_t kFutexBitsetMatchAny = 0xffffffffu;
 constexpr unsigned kMaxWaits = 64;
 constexpr unsigned kSqEntries = 64;   // at most 3 SQEs are ever unsubmitted at once
 constexpr unsigned kCqEntries = 256;
+constexpr uint32_t kGenerationMask = (1u << 24) - 1;  // tokens stay below 2^30: exact as JavaScript numbers
 
 enum Kind : uint64_t { kWaitOp = 1, kTimeoutOp = 2, kCancelOp = 3 };
 uint64_t UserData(unsigned slot, Kind kind) { return (static_cast<uint64_t>(kind) << 32) | slot; }
@@ -259,6 +260,7 @@ class UringFutexWaiter;
 
 // Native side of one slot: what the kernel may still report about it.
 struct Slot {
+  uint32_t generation = 0;       // counts the slot's uses: a token names one use, so a stale cancel() is ignored
   bool in_use = false;
   bool wait_done = false;        // the futex wait's CQE arrived: the kernel left the word
   bool cancel_sent = false;
@@ -373,7 +375,9 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
       throw CodedError(env, "ERR_SYSTEM", "The io_uring submission queue is full: the kernel is not taking entries.");
     }
     Slot &slot = state_->slots[index];
+    uint32_t generation = (slot.generation + 1) & kGenerationMask;
     slot = Slot();
+    slot.generation = generation;
     slot.in_use = true;
     slot.outstanding = 1;
     if (timeout_ms >= 0 && timeout_ms < 1e12) {  // beyond ~30 years: forever
@@ -403,15 +407,21 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
     }
     // A failed enter leaves the entries queued: the next Submit() takes them, and the slot reports when they end.
     state_->ring.Submit();
-    return Napi::Number::New(env, index);
+    return Napi::Number::New(env, static_cast<double>(generation) * kMaxWaits + index);
   }
 
   Napi::Value Cancel(const Napi::CallbackInfo &info) {
     if (state_ != nullptr && info.Length() > 0 && info[0].IsNumber()) {
       double token = info[0].As<Napi::Number>().DoubleValue();
-      if (token >= 0 && token < kMaxWaits && token == std::floor(token)) {
-        SendCancel(state_, static_cast<unsigned>(token));
-        state_->ring.Submit();
+      // A token names one use of a slot: the wait it started may have ended and the slot been reused since (a
+      // callback run before this wait's own may start a wait in it), and that later wait must not be cancelled.
+      if (token >= 0 && token < static_cast<double>(kGenerationMask + 1) * kMaxWaits && token == std::floor(token)) {
+        unsigned index = static_cast<unsigned>(std::fmod(token, kMaxWaits));
+        uint32_t generation = static_cast<uint32_t>(std::floor(token / kMaxWaits));
+        if (state_->slots[index].generation == generation) {
+          SendCancel(state_, index);
+          state_->ring.Submit();
+        }
       }
     }
     return info.Env().Undefined();
