@@ -16,6 +16,7 @@ export type { WaitPolicy, WaitMode } from './ring/wait-policy.js';
 export { SharedRegion, type SegmentInfo, type SharedRegionCreateOptions, type SharedRegionOpenOptions } from './region/shared-region.js';
 export { RegionServer, type RegionPeer, type RegionServeOptions, type RegionConnectOptions } from './region/handover.js';
 export { NativeParker } from './native/parker.js';
+export type { NativeParkerOptions, ParkerMechanism } from './native/parker.js';
 export { EventfdParker } from './native/eventfd-parker.js';
 export { includeDir } from './include-dir.js';
 export * from './sidecar/index.js';

@@ -44,8 +44,10 @@ const ENTRY_VALUES = [
 const ENTRY_TYPES = [
   'ErrorCode',
   'ExamplePlugin',
+  'NativeParkerOptions',
   'ParkResult',
   'Parker',
+  'ParkerMechanism',
   'RegionConnectOptions',
   'RegionPeer',
   'RegionServeOptions',

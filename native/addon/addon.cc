@@ -10,6 +10,7 @@ void InitRingPeerThread(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);  // eventfd.cc
 void InitFdPassing(Napi::Env env, Napi::Object exports);  // fd_passing.cc
 void InitAffinity(Napi::Env env, Napi::Object exports);  // affinity.cc
+void InitUringFutex(Napi::Env env, Napi::Object exports);  // uring_futex.cc
 }  // namespace ns_addon
 void InitShowcase(Napi::Env env, Napi::Object exports);  // showcase.cc
 void RegisterSidecarThread(Napi::Env env, Napi::Object exports);  // sidecar_thread.cc
@@ -22,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ns_addon::InitEventfd(env, exports);
   ns_addon::InitFdPassing(env, exports);
   ns_addon::InitAffinity(env, exports);
+  ns_addon::InitUringFutex(env, exports);
   InitShowcase(env, exports);
   RegisterSidecarThread(env, exports);
   return exports;

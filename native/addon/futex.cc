@@ -301,18 +301,22 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     }
   }
 
-  // JS thread: delivers one result.
+  // JS thread: delivers one result. Raw N-API calls, whose failures are ignored: while a worker is being terminated
+  // JavaScript cannot run, and node-addon-api would turn the failed call into a C++ exception (or a fatal error while
+  // building one) that escapes this callback and aborts the process. An exception the callback throws stays pending:
+  // Node reports it like any exception thrown by an event-loop callback.
   void Deliver(Napi::Env env, WaitResult result) {
-    Napi::Function callback = callback_.Value();
+    napi_value callback = nullptr;
+    if (napi_get_reference_value(env, callback_, &callback) != napi_ok) callback = nullptr;
     callback_.Reset();
     view_.Reset();
     pending_ = false;
     if (!shut_down_) tsfn_.Unref(env);
     Unref();
-    try {
-      callback.Call({Napi::String::New(env, ResultName(result))});
-    } catch (const Napi::Error &e) {
-      e.ThrowAsJavaScriptException();  // reported like any exception thrown by an event-loop callback
+    napi_value arg, undefined, ignored;
+    if (callback != nullptr && napi_create_string_utf8(env, ResultName(result), NAPI_AUTO_LENGTH, &arg) == napi_ok &&
+        napi_get_undefined(env, &undefined) == napi_ok) {
+      napi_call_function(env, undefined, callback, 1, &arg, &ignored);
     }
   }
 

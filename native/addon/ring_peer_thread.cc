@@ -259,7 +259,10 @@ class RingPeerThread : public Napi::ObjectWrap<RingPeerThread> {
     try {
       callback.Call({result});
     } catch (const Napi::Error &e) {
-      e.ThrowAsJavaScriptException();
+      // Reported like any exception thrown by an event-loop callback. Raw napi_throw, not ThrowAsJavaScriptException:
+      // at environment teardown (a worker terminated with a wait pending) JavaScript cannot run, the call fails, and
+      // the C++ exception ThrowAsJavaScriptException would then throw escapes this callback and aborts the process.
+      napi_throw(env, e.Value());
     }
   }
 

@@ -31,7 +31,8 @@ mkdir -p "$OUT/obj"
 OUT="$(cd "$OUT" && pwd)"
 cd "$ROOT"
 
-# The default set: test files that drive the addon hard — the futex waiter and its threads (park-wake, ring-lifetime,
+# The default set: test files that drive the addon hard — the futex waiter and its threads, and the io_uring futex
+# waits with their raw SQ/CQ rings (park-wake, parker-contract, ring-lifetime,
 # ring-native's 1,000,000-record stress both ways against the addon's RingPeerThread with both sides parking, and its
 # "native peers" suite; left out: the same stress with spin-then-park — the spinning is C code that ring_test runs
 # under ASan and TSan — and against the ring_peer process, which is not instrumented), the eventfd waiter (eventfd-parker), the mapped regions, seals and fd passing
@@ -40,7 +41,7 @@ cd "$ROOT"
 # sidecar-delivery, sidecar-start-errors) and the N-API binding of the showcase (showcase-*; their koffi half runs
 # too). An entry NAME:PATTERN runs only the tests whose name (or suite's name) matches PATTERN
 # (--test-name-pattern). docs/verification.md §1 says what is left out and why.
-DEFAULT_TESTS=(park-wake ring-lifetime 'ring-native:a native thread, park$|native peers' eventfd-parker region region-seals
+DEFAULT_TESTS=(park-wake parker-contract ring-lifetime 'ring-native:a native thread, park$|native peers' eventfd-parker region region-seals
   region-handover sidecar-requests sidecar-delivery sidecar-start-errors showcase-steps
   showcase-lifetimes showcase-threads showcase-exit showcase-deadlock)
 if [ "$#" -gt 0 ]; then TESTS=("$@"); else TESTS=("${DEFAULT_TESTS[@]}"); fi

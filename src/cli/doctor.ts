@@ -199,7 +199,9 @@ export async function runChecks(): Promise<Check[]> {
       async () => {
         const parker = new NativeParker();
         await parkRoundTrip(parker, (view) => (Atomics.store(view, 0, 1), parker.wake(view, 0)));
-        return 'a native waiter thread parked on a shared futex and was woken';
+        const how = parker.mechanism === 'io_uring' ? 'an io_uring futex wait polled by the event loop' : `a native waiter thread (${parker.fallbackReason})`;
+        parker.close();
+        return `${how} parked on a shared futex and was woken`;
       },
       'Rings park on shared futexes (FUTEX_WAIT/FUTEX_WAKE).',
     ),

@@ -33,6 +33,29 @@ export interface NativeFutexWaiter {
 }
 
 /**
+ * An io_uring whose fd the event loop polls, for futex waits through IORING_OP_FUTEX_WAIT (native/addon/uring_futex.cc);
+ * the native half of NativeParker's 'io_uring' mechanism. All methods: the JavaScript thread that created it. Idle, it
+ * does not keep the process alive; a pending wait does.
+ */
+export interface NativeUringFutexWaiter {
+  /**
+   * Arms a wait on word `index` of `view` while it holds `expected` (shared futex: a FUTEX_WAKE from any thread or
+   * process counts). `timeoutMs` < 0 or Infinity waits without a timeout. Returns a token for cancel(), or -1 when
+   * every slot is busy (nothing started: wait some other way). `callback` runs once, later, on this JavaScript thread.
+   * Keeps `view` alive, and pins a SharedRegion's mapping, until the kernel has reported the wait.
+   */
+  wait(view: Int32Array, index: number, expected: number, timeoutMs: number, callback: (result: FutexWaitResult) => void): number;
+  /** Makes the wait of `token` finish with 'cancelled' soon, unless it already finished. Stale tokens: no effect. */
+  cancel(token: number): void;
+  /** Cancels every pending wait (their callbacks still run), then releases the ring. Idempotent. */
+  close(): void;
+  /** Waits whose callback has not run yet. */
+  readonly pending: number;
+  /** The io_uring's fd (close-on-exec); -1 once released. */
+  readonly fd: number;
+}
+
+/**
  * An eventfd watched by libuv on this thread's event loop (native/addon/eventfd.cc); the native half of
  * EventfdParker. All methods: the JavaScript thread that created it. The fd may be written by any thread or process.
  */
@@ -84,6 +107,10 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number): number;
   readonly FutexWaiter: new (options?: { singleWordWait?: boolean }) => NativeFutexWaiter;
   readonly NativeRegion: NativeRegionConstructor;
+  /** '' when io_uring futex waits work in this process (probed once), else a sentence saying why not. */
+  uringFutexSupport(): string;
+  /** Throws ERR_SYSTEM when io_uring futex waits are not available (see uringFutexSupport). */
+  readonly UringFutexWaiter: new () => NativeUringFutexWaiter;
   /** Listens on `path` and sends a duplicate of `regionFd` to each client whose uid passes; reports each client. */
   readonly NativeRegionServer: new (
     path: string,

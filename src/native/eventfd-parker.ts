@@ -1,7 +1,8 @@
 /**
  * The eventfd Parker (opt-in): the JavaScript thread sleeps in its own event loop, watching an eventfd that the
  * waking side writes (docs/wire-format.md §5.1.1). A wake costs two sleeping wake-ups per direction — the peer's
- * and the event loop's — instead of three through NativeParker's waiter thread.
+ * and the event loop's — instead of three through NativeParker's waiter-thread fallback. (NativeParker's io_uring
+ * futex waits, its default where available, also wake the event loop directly, and from any FUTEX_WAKE.)
  *
  * Only producers (and consumers, for space) that were given this parker's {@link EventfdParker.fd} write the eventfd:
  * a C handle after `ns_ring_set_consumer_wake_fd()` / `ns_ring_set_producer_wake_fd()`, the `ring_peer` test program

@@ -27,7 +27,8 @@ export interface Parker {
    * consumer side waits for data, or concurrent `readable()` calls), so implementations must support concurrent waits.
    * The memory of `view` stays mapped until the promise settles, with one exception: a Ring always passes a signal,
    * and aborts it when its SharedRegion is closed, just before the memory is unmapped. From the abort on, a wait must
-   * not touch `view`'s memory (NativeParker's native waiter pins the mapping until it has left the kernel) and should
+   * not touch `view`'s memory (NativeParker pins the mapping until the kernel has left the wait: the io_uring wait's
+   * completion arrived, or the waiter thread returned) and should
    * settle soon; the Ring does not wait for it (its own promise rejects with ERR_REGION_CLOSED at once). `signal` is
    * an AbortSignal or undefined; anything else is refused with ERR_INVALID_ARG (a rejected promise).
    */
@@ -55,8 +56,8 @@ export function setDefaultParkerFactory(make: () => Parker): void {
 
 /**
  * The default Parker of this JavaScript thread, made on first use and shared by every Ring of the thread that was
- * given no `parker` option: a NativeParker (concurrent waits supported; a pending wait keeps the process alive, an
- * idle parker does not). Rings never close it. Its wait rejects and its wake throws NativeSidecarError
+ * given no `parker` option: a NativeParker (io_uring futex waits where available, else waiter threads; concurrent
+ * waits supported; a pending wait keeps the process alive, an idle parker does not). Rings never close it. Its wait rejects and its wake throws NativeSidecarError
  * ERR_ADDON_MISSING when the native addon is not built.
  */
 export function defaultParker(): Parker {
