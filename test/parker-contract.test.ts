@@ -16,7 +16,7 @@ import { loadAddon } from '../src/native/addon.js';
 import { nativeExecutable } from '../src/sidecar/paths.js';
 import { startProcessPeer } from '../src/testing/peers.js';
 import { checkStressRecord, fillStressPayload, STRESS_TYPE } from './helpers/stress-payload.js';
-import { runNode } from './helpers/run-node.js';
+import { assertExitsWithWaitsPending, runNode } from './helpers/run-node.js';
 
 const BOUND = { timeout: 120_000 };
 const INDEX_URL = new URL('../src/index.js', import.meta.url).href;
@@ -307,29 +307,11 @@ for (const { mechanism, make, skip } of MECHANISMS) {
     // Words 0–31 of a region: the header's (not-equal at once, reported during teardown) and zero words (asleep).
   // More than 64 waits: with io_uring, some take threads. Aborted the process before futex.cc's teardown fix.
   test('process.exit and worker termination with 70 waits pending on region memory exit cleanly', BOUND, () => {
-      const options = mechanism === 'thread' ? "{ mechanism: 'thread' }" : '';
-      const exit = runNode(
-        `import { NativeParker, SharedRegion } from ${JSON.stringify(INDEX_URL)};
-         const p = new NativeParker(${options}); const region = SharedRegion.create({ size: 4096 });
-         const v = new Int32Array(region.buffer, 0, 32);
-         for (let i = 0; i < 70; i++) p.wait(v, i % 32, 0, -1).catch(() => {});
-         setTimeout(() => process.exit(3), 20);`,
-      );
-      assert.equal(exit.signal, null, exit.stderr);
-      assert.equal(exit.status, 3, exit.stderr);
-      const terminate = runNode(
-        `import { Worker } from 'node:worker_threads';
-         const code = "import(" + ${JSON.stringify(JSON.stringify(INDEX_URL))} + ").then(({ NativeParker, SharedRegion }) => { const p = new NativeParker(${options}); const r = SharedRegion.create({ size: 4096 }); const v = new Int32Array(r.buffer, 0, 32); for (let i = 0; i < 70; i++) p.wait(v, i % 32, 0, -1).catch(() => {}); require('node:worker_threads').parentPort.postMessage('waiting'); })";
-         for (let i = 0; i < 5; i++) {
-           const w = new Worker(code, { eval: true, execArgv: [] });
-           await new Promise((r) => w.once('message', r));
-           await w.terminate();
-         }
-         console.log('done');`,
-      );
-      assert.equal(terminate.signal, null, terminate.stderr);
-      assert.equal(terminate.status, 0, terminate.stderr);
-      assert.equal(terminate.stdout.trim(), 'done');
+      assertExitsWithWaitsPending(INDEX_URL, 'NativeParker', {
+        imports: ['SharedRegion'],
+        options: mechanism === 'thread' ? "{ mechanism: 'thread' }" : '',
+        waits: 'const region = SharedRegion.create({ size: 4096 }); const v = new Int32Array(region.buffer, 0, 32); for (let i = 0; i < 70; i++) p.wait(v, i % 32, 0, -1).catch(() => {});',
+      });
     });
   });
 }

@@ -18,23 +18,37 @@ export function runNode(script: string, args: string[] = []): NodeRun {
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** What assertExitsWithWaitsPending() sets up in each process and worker, as JavaScript source. */
+export interface PendingWaits {
+  /** Names to import from the module besides the parker class (e.g. ['SharedRegion']). */
+  imports?: string[];
+  /** The parker constructor's arguments, as source (e.g. "{ mechanism: 'thread' }"). */
+  options?: string;
+  /** Source that starts waits on the parker `p`; default: four waits on a word of a SharedArrayBuffer. */
+  waits?: string;
+}
+
+const FOUR_WAITS = 'const v = new Int32Array(new SharedArrayBuffer(4)); for (let i = 0; i < 4; i++) p.wait(v, 0, 0, -1).catch(() => {});';
+
 /**
  * Checks that a process with waits of a `parkerClass` parker (a class exported from the module at `indexUrl`)
  * pending exits cleanly, both by process.exit() and when each of five worker threads holding such waits is
- * terminated: no crash, no hang, the expected exit status.
+ * terminated: no crash, no hang, the expected exit status. `setup` says how the parker is made and what it waits on.
  */
-export function assertExitsWithWaitsPending(indexUrl: string, parkerClass: string): void {
+export function assertExitsWithWaitsPending(indexUrl: string, parkerClass: string, setup: PendingWaits = {}): void {
+  const names = [parkerClass, ...(setup.imports ?? [])].join(', ');
+  const start = `const p = new ${parkerClass}(${setup.options ?? ''}); ${setup.waits ?? FOUR_WAITS}`;
   const exit = runNode(
-    `import { ${parkerClass} } from ${JSON.stringify(indexUrl)};
-     const p = new ${parkerClass}(); const v = new Int32Array(new SharedArrayBuffer(4));
-     for (let i = 0; i < 4; i++) p.wait(v, 0, 0, -1).catch(() => {});
+    `import { ${names} } from ${JSON.stringify(indexUrl)};
+     ${start}
      setTimeout(() => process.exit(3), 20);`,
   );
   assert.equal(exit.signal, null, exit.stderr);
   assert.equal(exit.status, 3, exit.stderr);
+  const worker = `import(${JSON.stringify(indexUrl)}).then(({ ${names} }) => { ${start} require('node:worker_threads').parentPort.postMessage('waiting'); })`;
   const terminate = runNode(
     `import { Worker } from 'node:worker_threads';
-     const code = "import(" + ${JSON.stringify(JSON.stringify(indexUrl))} + ").then(({ ${parkerClass} }) => { const p = new ${parkerClass}(); const v = new Int32Array(new SharedArrayBuffer(4)); p.wait(v, 0, 0, -1); p.wait(v, 0, 0, -1); require('node:worker_threads').parentPort.postMessage('waiting'); })";
+     const code = ${JSON.stringify(worker)};
      for (let i = 0; i < 5; i++) {
        const w = new Worker(code, { eval: true, execArgv: [] });
        await new Promise((r) => w.once('message', r));
