@@ -82,6 +82,11 @@
           "libraries": ["-lpthread"]
         },
         {
+          "target_name": "bench_stage_count",
+          "type": "executable",
+          "sources": ["native/bench/stage_count.c"]
+        },
+        {
           "target_name": "bench_original_ring",
           "type": "executable",
           "sources": ["native/bench/original_ring.c"]

@@ -262,8 +262,65 @@ function postMessageScenario(ctx: BenchContext): Scenario {
   };
 }
 
+/**
+ * The JavaScript side's floor of a pipelined request, with no ring and no native side at all: each "request" is a
+ * promise that a pump resolves with a fresh 32-byte copy, in batches, from the event loop's check phase — the promise,
+ * the copy, the caller's continuation and the batching a Sidecar's request cannot avoid. Same lanes and clock reads
+ * as the Sidecar's pipelined scenario, so the ratio of the two is the Sidecar's own cost per request.
+ */
+function jsFloorScenario(ctx: BenchContext): Scenario {
+  const w = ctx.durationMs + Math.min(250, Math.max(10, ctx.durationMs / 4));
+  const scenarioId = `${SUITE}.js-floor.pipelined.32`;
+  const scenarioTitle = 'JS floor of a pipelined request: a promise resolved with a 32 B copy (no ring, no native side)';
+  return {
+    id: scenarioId,
+    title: scenarioTitle,
+    runMs: w + 10,
+    run: async (): Promise<BenchResult> => {
+      const source = new Uint8Array(SMALL).fill(0x5a);
+      let queue: ((reply: Uint8Array) => void)[] = [];
+      let stopped = false;
+      const pump = (): void => {
+        const batch = queue;
+        queue = [];
+        for (const resolve of batch) resolve(source.slice());
+        if (!stopped) setImmediate(pump);
+      };
+      setImmediate(pump);
+      try {
+        const lanes = inFlight(SMALL);
+        const sides = inProcessSides();
+        let c0 = readCpu(sides);
+        const [completed, elapsed] = await pipelined(
+          () => new Promise<Uint8Array>((resolve) => queue.push(resolve)),
+          lanes,
+          durations(ctx),
+          () => (c0 = readCpu(sides)),
+        );
+        const c1 = readCpu(sides);
+        const rate = perSecond(completed, elapsed);
+        return {
+          suite: SUITE,
+          id: scenarioId,
+          scenario: scenarioTitle,
+          transport: 'JavaScript promises (limit)',
+          kind: 'limit',
+          pattern: 'pipelined',
+          message_bytes: SMALL,
+          msgs_per_s: rate,
+          cpu_ns_per_msg: cpuPerMessage(c0, c1, completed),
+          runs: 1,
+          note: `${lanes} in flight; resolved in batches from setImmediate; the main thread's CPU per request is the floor of the Sidecar's`,
+        };
+      } finally {
+        stopped = true;
+      }
+    },
+  };
+}
+
 function scenarios(ctx: BenchContext): Scenario[] {
-  const list: Scenario[] = [postMessageScenario(ctx)];
+  const list: Scenario[] = [postMessageScenario(ctx), jsFloorScenario(ctx)];
   for (const mode of ['thread', 'process'] as const) {
     for (const policy of POLICIES) {
       for (const kind of KINDS) {

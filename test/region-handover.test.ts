@@ -307,9 +307,17 @@ describe('region handover over a Unix socket (docs/wire-format.md §1.2)', () =>
       assert.deepEqual({ served: stopped.served, errors: stopped.errors, untyped: stopped.untyped }, { served: 0, errors: { ERR_TIMEOUT: CLIENTS }, untyped: [] });
       assert.ok(stopped.slowestMs < 300 + 1000, `the slowest client settled after ${stopped.slowestMs} ms of a 300 ms timeout`);
       assert.deepEqual(stopped.newFds, [], 'no descriptor left open in the clients');
-      // The server accepts the dead connections left in its backlog and goes on serving.
-      const after = run(process.execPath, [CLIENT, path, 'once']);
-      assert.deepEqual(JSON.parse(await after.next()), { seen: 42 });
+      // The server accepts the dead connections left in its backlog and goes on serving. A client that arrives while
+      // it still works through them may be turned away (seen once, under ASan on a loaded machine, as ERR_SYSTEM):
+      // up to three clients, 200 ms apart; one must get the region, and every refusal must be a typed error.
+      const answers: { seen?: number; refused?: string; message?: string }[] = [];
+      for (let attempt = 0; attempt < 3 && answers.at(-1)?.seen === undefined; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+        const after = run(process.execPath, [CLIENT, path, 'once']);
+        answers.push(JSON.parse(await after.next()) as { seen?: number; refused?: string; message?: string });
+      }
+      assert.deepEqual(answers.at(-1), { seen: 42 }, `the server serves again after the flood; the clients got ${JSON.stringify(answers)}`);
+      for (const a of answers.slice(0, -1)) assert.match(a.refused ?? '', /^ERR_[A-Z_]+$/, `a refusal is typed: ${JSON.stringify(a)}`);
     } finally {
       await killAll(cleanup);
       rmSync(dir, { recursive: true });

@@ -48,7 +48,7 @@ npm run bench -- --only 'ring.*,*.round-trip.*'   # scenarios whose id matches o
 npm run bench -- --sizes 32,1k,64k,1m       # message sizes of the size-swept scenarios
 npm run bench -- --duration 2000            # measurement window of one run, in ms
 npm run bench -- --json                     # the JSON document on stdout as well (tables on stderr)
-npx native-sidecar bench                    # the same runner from an installed package
+npx native-sidecar bench                    # the same runner through the CLI (in a clone of the repository)
 npm run bench:docs -- bench-results/latest.json   # regenerate this page from a run
 \`\`\`
 
@@ -116,7 +116,7 @@ export function renderBenchmarksMarkdown(doc: BenchDocument, jsonName = 'benchma
   if (doc.checks.length === 0) out.push('This run checked no target.');
   else {
     const met = doc.checks.filter((c) => c.met).length;
-    out.push(`${met} of ${doc.checks.length} targets met in this run, each computed from figures of the same run.`);
+    out.push(`${met} of ${doc.checks.length} targets met in this run, each computed from figures of the same run. What bounds the ones that are not met, measured: [performance.md](performance.md).`);
     out.push(
       mdTable(
         ['target', 'value', 'limit', 'met'],

@@ -16,5 +16,5 @@ try {
   if (mode === 'hold') setInterval(() => {}, 1000);
   else region.close();
 } catch (error) {
-  process.stdout.write(JSON.stringify({ refused: (error as { code?: string }).code }) + '\n');
+  process.stdout.write(JSON.stringify({ refused: (error as { code?: string }).code, message: (error as Error).message }) + "\n");
 }
