@@ -406,7 +406,7 @@ type RttVariant = 'spin' | 'park-default' | 'park-eventfd';
 
 const RTT_NOTE: Record<RttVariant, string> = {
   spin: 'JS spins on peek(); the peer spins',
-  'park-default': 'JS awaits readable() with policy park and the default parker; the peer parks on its futex',
+  'park-default': 'JS awaits readable() with policy park and the default parker (NativeParker: io_uring FUTEX_WAIT watched by the event loop, where the kernel allows it); the peer parks on its futex',
   'park-eventfd': 'JS awaits readable() through an EventfdParker (the event loop watches an eventfd the peer writes); the peer parks on its futex',
 };
 
@@ -453,7 +453,7 @@ async function roundTrip(ctx: BenchContext, v: RttVariant): Promise<BenchResult>
     const c1 = readCpu(peer.sides);
     toPeer.closeProducer();
     await peer.finish();
-    // js is the main thread only: the default parker's waiter thread is not counted on either side.
+    // js is the main thread only: a waiter thread of the default parker (its fallback without io_uring) is not counted on either side.
     const cpu: CpuPerMessage = cpuPerMessage(c0, c1, trips);
     return {
       suite: SUITE,
