@@ -43,9 +43,17 @@ export interface RegionConnectOptions {
 export const DEFAULT_HANDOVER_TIMEOUT_MS = 5000;
 
 /**
+ * Every open RegionServer. An open server must not depend on its caller keeping the handle: the native object stops
+ * the server (and removes its socket file) when it is collected, so a caller that dropped the handle of a listening
+ * server — `region.serve(path)` as a statement — would see it vanish at the next garbage collection. Held here from
+ * creation to close(), it lives like a net.Server, until closed.
+ */
+const openServers = new Set<RegionServer>();
+
+/**
  * A listening handover server, made by SharedRegion#serve(). It keeps its own duplicate of the region's fd, so the
  * region may be closed before the server; close() the server to stop handing it out. While open it keeps the event
- * loop alive, like a net.Server.
+ * loop alive, like a net.Server, and it stays open until close() even when nothing references it.
  */
 export class RegionServer {
   #native: NativeRegionServerHandle | undefined;
@@ -63,6 +71,7 @@ export class RegionServer {
           onPeer?.(Object.freeze({ uid, pid, sent, reason })),
         ),
     );
+    openServers.add(this);
   }
 
   /** The socket path it listens on. */
@@ -81,6 +90,7 @@ export class RegionServer {
   close(): void {
     this.#native?.close();
     this.#native = undefined;
+    openServers.delete(this);
   }
 
   [Symbol.dispose](): void {
