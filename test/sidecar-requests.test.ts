@@ -21,6 +21,33 @@ for (const mode of MODES) {
       }
     });
 
+    test('a stream of pipelined requests (many pending: the pump drains after microtask turns) lets timers and I/O callbacks run, and every reply matches', { timeout: 60_000 }, async () => {
+      const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode });
+      try {
+        let ticks = 0;
+        let stop = false;
+        const timer = setInterval(() => ticks++, 1);
+        // 256 lanes keep more than MANY_PENDING (64) requests in flight until the interval has fired 5 times.
+        const lane = async (laneId: number): Promise<number> => {
+          let done = 0;
+          while (!stop) {
+            const text = `lane ${laneId} request ${done}`;
+            assert.equal(decode(await sidecar.request(text)), text);
+            done++;
+            if (ticks >= 5) stop = true;
+          }
+          return done;
+        };
+        const counts = await Promise.all(Array.from({ length: 256 }, (_, i) => lane(i)));
+        clearInterval(timer);
+        assert.ok(ticks >= 5, 'the interval fired while the replies streamed');
+        assert.ok(counts.reduce((a, b) => a + b, 0) >= 256, 'every lane completed requests');
+        assert.equal(sidecar.pendingRequests, 0);
+      } finally {
+        await sidecar.stop();
+      }
+    });
+
     test('requests through a small command ring wait in order for space and all complete', async () => {
       const sidecar = await Sidecar.start({ plugin: examplePluginPath('echo'), mode, commandRingBytes: 1024, eventRingBytes: 1024 });
       try {
