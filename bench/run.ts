@@ -27,7 +27,7 @@ import { DEFAULT_SIZES, type BenchContext, type BenchDocument, type MachineInfo,
 import { checkLine, renderSuite } from './lib/table.js';
 
 /** The suites a run without suite names runs, in this order. */
-export const KNOWN_SUITES = ['ring', 'sidecar', 'alternatives', 'paced', 'limits', 'calls', 'sandbox', 'resources'] as const;
+export const KNOWN_SUITES = ['ring', 'sidecar', 'alternatives', 'paced', 'pool', 'limits', 'calls', 'sandbox', 'resources'] as const;
 /** Suites that run only when named (they take long, or load the machine on purpose): `npm run bench -- scheduling`. */
 export const OPTIONAL_SUITES = ['scheduling'] as const;
 const ALL_SUITES: readonly string[] = [...KNOWN_SUITES, ...OPTIONAL_SUITES];

@@ -111,7 +111,7 @@ describe('npm run bench', () => {
     const ids = (doc.results as unknown[]).map(checkResult);
     assert.equal(new Set(ids).size, ids.length, 'scenario ids are unique');
     const suites = new Set((doc.results as Array<{ suite: string }>).map((x) => x.suite));
-    for (const s of ['ring', 'sidecar', 'limits', 'calls', 'sandbox', 'resources']) assert.ok(suites.has(s), `suite ${s} produced results`);
+    for (const s of ['ring', 'sidecar', 'limits', 'calls', 'sandbox', 'resources', 'pool']) assert.ok(suites.has(s), `suite ${s} produced results`);
     for (const expected of [
       'limits.c-ring-limit.one-way.32',
       'ring.c-ring-limit.one-way.32',
@@ -125,11 +125,31 @@ describe('npm run bench', () => {
       'sidecar.postmessage-echo.round-trip.32',
       'resources.thread.idle-cpu',
       'resources.process.child-rss',
+      'pool.node-crypto.digest-cost',
+      'pool.sidecar-pool.size-1.pipelined.4k',
+      'pool.sidecar-pool.size-2.pipelined.4k',
+      'pool.sidecar-pool.size-2-concurrency-4.pipelined.4k',
+      'pool.piscina.threads-2.pipelined.4k',
+      'pool.child-process-json.children-2.pipelined.4k',
+      'pool.sidecar-pool.size-2.load-50.4k',
+      'pool.sidecar-pool.size-2.load-90.4k',
+      'pool.sidecar-pool.scaling-2-vs-1',
+      'pool.piscina.scaling-2-vs-1',
+      'pool.child-process-json.scaling-2-vs-1',
+      'pool.sidecar-pool.abort-to-reject',
+      'pool.sidecar-pool.abort-to-restart',
     ]) {
       assert.ok(ids.includes(expected), `a result has id ${expected}`);
     }
     const cpu = (doc.results as Array<{ id: string; cpu_ns_per_msg?: { js?: number; peer?: number } }>).find((x) => x.id === 'ring.js-native-process.one-way.stage.32');
     assert.ok(cpu?.cpu_ns_per_msg?.js !== undefined && cpu.cpu_ns_per_msg.peer !== undefined, 'a scenario with a peer process reports CPU per message on both sides');
+    // The pool suite's cancellation rows: one latency per aborted request, in ms as the value.
+    for (const id of ['pool.sidecar-pool.abort-to-reject', 'pool.sidecar-pool.abort-to-restart']) {
+      const abort = (doc.results as Array<{ id: string; pattern: string; unit?: string; latency_ns?: { count: number } }>).find((x) => x.id === id);
+      assert.ok(abort?.pattern === 'resource' && abort.unit === 'ms' && abort.latency_ns?.count === 5, `${id} is a resource in ms over 5 aborted requests`);
+    }
+    const paced = (doc.results as Array<{ id: string; load_fraction?: number; offered_per_s?: number }>).find((x) => x.id === 'pool.sidecar-pool.size-2.load-90.4k');
+    assert.ok(paced?.load_fraction === 0.9 && paced.offered_per_s !== undefined && paced.offered_per_s > 0, 'the pool paced at 90 % states its load fraction and offered rate');
 
     assert.ok(Array.isArray(doc.checks) && doc.checks.length >= 6);
     for (const c of doc.checks as unknown[]) {

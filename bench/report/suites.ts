@@ -11,7 +11,7 @@ export interface SuiteText {
 }
 
 /** The order suites appear in the reports; a suite not listed here follows, in the order it first appears in the run. */
-export const SUITE_ORDER: readonly string[] = ['limits', 'ring', 'sidecar', 'alternatives', 'paced', 'scheduling', 'resources', 'calls', 'sandbox'];
+export const SUITE_ORDER: readonly string[] = ['limits', 'ring', 'sidecar', 'alternatives', 'paced', 'pool', 'scheduling', 'resources', 'calls', 'sandbox'];
 
 const TEXTS: Record<string, SuiteText> = {
   limits: {
@@ -45,6 +45,13 @@ const TEXTS: Record<string, SuiteText> = {
     title: 'Latency under a paced load',
     paragraphs: [
       'Closed-loop figures (one request at a time) hide queueing. These scenarios send at a fixed arrival rate — 10 %, 50 % and 90 % of the capacity measured in the same run — and measure each message from its scheduled arrival to its completion, so a stall delays every message behind it (coordinated omission corrected with hdr-histogram-js). Compare the p99 and p99.9 columns across load fractions.',
+    ],
+  },
+  pool: {
+    title: 'A pool of sidecars against the JavaScript pools',
+    paragraphs: [
+      '`SidecarPool` (process mode) running CPU-bound work — the hash example plugin (`examples/plugins/hash.c`), an iterated SHA-256 of a 4 KiB payload — against what a Node.js program would use instead, on the identical digest computed with `node:crypto`: piscina (worker threads) and a plain `child_process` pool (`fork()`, JSON IPC with the payload as base64, least-busy dispatch). Every implementation is checked once per scenario to return the plugin\'s digest. Throughput keeps 64 requests in flight from the JavaScript thread, with 1 and 2 workers; the `scaling-2-vs-1` rows divide the two. `node-crypto.digest-cost` is what one request\'s digest costs in JavaScript on its own; the plugin\'s is bounded by the member CPU per request of the 1-member row.',
+      'The paced rows load the 2-member pool at 50 % and 90 % of the throughput measured in the same run (open loop, latency from each request\'s intended send time). The abort rows start a request that would hash for seconds, abort it while it runs, and time the rejection (`ERR_ABORTED`) and the pool\'s `member` event `{ what: \'restarted\', cause: \'cancel\' }` — a running task that piscina cannot stop. On a 2-core machine the sender thread competes with 2 workers for the cores: compare the rows of one run.',
     ],
   },
   scheduling: {
