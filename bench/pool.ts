@@ -96,7 +96,7 @@ interface Impl {
   workers: number;
   transport: string;
   kind: 'ours' | 'alternative';
-  /** Seconds-ish estimate of opening it, ms. */
+  /** Estimate of the wall time of opening it, ms. */
   openMs: number;
   note: string;
   open(): Promise<Target>;
@@ -174,6 +174,11 @@ function impls(): Impl[] {
 
 /** The pool whose paced latency is measured: 2 members, default concurrency. */
 const PACED_KEY = 'sidecar-pool.size-2';
+const FAMILY_NAMES: Record<Impl['family'], string> = {
+  'sidecar-pool': 'SidecarPool, members',
+  piscina: 'piscina, worker threads',
+  'child-process-json': 'child_process pool, children',
+};
 const loadKey = (f: number): string => `load-${Math.round(f * 100)}`;
 const throughputId = (i: Impl): string => `${SUITE}.${i.key}.pipelined.${TAG}`;
 const pacedId = (f: number): string => `${SUITE}.${PACED_KEY}.${loadKey(f)}.${TAG}`;
@@ -238,7 +243,7 @@ async function digestCost(ctx: BenchContext, p: Uint8Array): Promise<BenchResult
     latency_ns: r.figures.latency_ns!,
     runs: r.runs,
     spread: r.spread,
-    note: `What one request's digest costs in JavaScript, without a pool: iteratedDigest() called in a loop on the main thread (${r.figures.note ?? ''}). The plugin's cost per request is at most the "cpu peer/msg" of ${throughputId(sidecarPool(1, undefined))} (member CPU, its ring handling and waiting included).`,
+    note: `What one request's digest costs in JavaScript, without a pool: iteratedDigest() (createHash().update().digest() per round) called in a loop on the main thread, each call timed. The plugin's cost per request is at most the "cpu peer/msg" of ${throughputId(sidecarPool(1, undefined))} (member CPU, its ring handling and waiting included).`,
   };
 }
 
@@ -266,8 +271,16 @@ async function abortTimes(n: number, p: Uint8Array): Promise<AbortFigures> {
     }
   });
   const figures: AbortFigures = { reject: new LatencyHistogram(), restart: new LatencyHistogram(), cancelKills: 0, restarts: 0 };
-  const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-    Promise.race([promise, sleep(ms, undefined, { ref: false }).then(() => Promise.reject(new Error(what)))]);
+  // The limit's timer is referenced (a pending wait keeps the process alive until it fails) and cleared once settled.
+  const within = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
+    try {
+      return await Promise.race([promise, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   try {
     for (let i = 0; i < n; i++) {
       const controller = new AbortController();
@@ -416,7 +429,7 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     results.push({
       suite: SUITE,
       id,
-      scenario: `${family}: throughput with 2 workers / with 1 worker (${WORK})`,
+      scenario: `${FAMILY_NAMES[family]}: throughput with 2 / with 1 (${WORK})`,
       transport: two.transport,
       kind: two.kind,
       pattern: 'resource',
