@@ -11,8 +11,9 @@
  * thread); the plugin's cost is bounded by the member CPU per request of the 1-member row ("cpu peer/msg").
  *
  * 1. Throughput (pattern 'pipelined', IN_FLIGHT requests kept outstanding from this thread, each completion starts
- *    the next): SidecarPool in process mode with 1 and 2 members (default concurrency 1) and 2 members with
- *    concurrency 4; piscina (node:crypto in worker threads) with 1 and 2 threads; a plain child_process pool (fork(),
+ *    the next): SidecarPool in process mode with 1 and 2 members (default concurrency 1), 2 members with
+ *    concurrency 4, and 1 and 2 members with waitPolicy { mode: 'park' } (no side spins while it waits: shows what the
+ *    default spin-then-park's spinning on the JavaScript thread costs the scaling on a small machine); piscina (node:crypto in worker threads) with 1 and 2 threads; a plain child_process pool (fork(),
  *    JSON IPC with the payload as base64, least-busy dispatch; bench/baselines/child-pool.ts) with 1 and 2 children.
  *    `<impl>.scaling-2-vs-1` (pattern 'resource', unit 'ratio') is msgs/s with 2 workers over msgs/s with 1.
  * 2. Latency under a paced open-loop load (pattern 'paced', bench/paced.ts openLoop(): each request's latency from its
@@ -32,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Piscina } from 'piscina';
 
-import { SidecarPool, examplePluginPath } from '../src/index.js';
+import { SidecarPool, examplePluginPath, type MemberChange } from '../src/index.js';
 import type { BenchContext, BenchResult, ScenarioPlan, SuiteResult } from './lib/contract.js';
 import { inProcessSides, processCpuNs, threadCpuNs, type CpuSides } from './lib/cpu.js';
 import { LatencyHistogram } from './lib/histogram.js';
@@ -92,7 +93,7 @@ interface Impl {
   /** Id part: `pool.<key>.pipelined.4k`. */
   key: string;
   /** The implementation family, for the scaling rows: `pool.<family>.scaling-2-vs-1`. */
-  family: 'sidecar-pool' | 'piscina' | 'child-process-json';
+  family: 'sidecar-pool' | 'sidecar-pool-park' | 'piscina' | 'child-process-json';
   workers: number;
   transport: string;
   kind: 'ours' | 'alternative';
@@ -102,26 +103,51 @@ interface Impl {
   open(): Promise<Target>;
 }
 
-/** A SidecarPool's sides: this thread, and every thread of every member process (pids read at each reading). */
+/**
+ * A SidecarPool's sides: this thread, and every thread of every member process. The member pids are read once from
+ * stats() and then kept from the 'member' events: stats() itself costs the JavaScript thread milliseconds (it
+ * summarises the pool's histograms), which a reading at the edge of a measurement window must not add to it.
+ */
 function poolSides(pool: SidecarPool): CpuSides {
+  const pids = new Map<number, number>(pool.stats().members.map((m) => [m.member, m.pid]));
+  pool.on('member', (change: MemberChange) => {
+    if (change.what === 'stopped' || change.what === 'failed') pids.delete(change.member);
+    else pids.set(change.member, change.pid);
+  });
   return {
     js: () => threadCpuNs(),
-    peer: () => pool.stats().members.reduce((sum, m) => sum + processCpuNs(m.pid), 0),
+    peer: () => {
+      let sum = 0;
+      for (const pid of pids.values()) sum += processCpuNs(pid);
+      return sum;
+    },
   };
 }
 
-function sidecarPool(size: number, concurrency: number | undefined): Impl {
+/**
+ * A SidecarPool of `size` process-mode members; `concurrency` and `park` (waitPolicy { mode: 'park' } for every member:
+ * neither the JavaScript thread nor the member spins while it waits) are the only options changed from the defaults.
+ */
+function sidecarPool(size: number, concurrency: number | undefined, park = false): Impl {
   const c = concurrency === undefined ? '' : `-concurrency-${concurrency}`;
+  const options = [`size: ${size}`, ...(concurrency === undefined ? [] : [`concurrency: ${concurrency}`]), ...(park ? ["waitPolicy: { mode: 'park' }"] : []), 'config: rounds'];
   return {
-    key: `sidecar-pool.size-${size}${c}`,
-    family: 'sidecar-pool',
+    key: `sidecar-pool.size-${size}${c}${park ? '-park' : ''}`,
+    family: park ? 'sidecar-pool-park' : 'sidecar-pool',
     workers: concurrency === undefined ? size : NaN, // the concurrency-4 row is not one of the scaling pair
-    transport: `SidecarPool, hash plugin, process mode, ${size} member${size === 1 ? '' : 's'}, concurrency ${concurrency ?? '1 (default)'}`,
+    transport: `SidecarPool, hash plugin, process mode, ${size} member${size === 1 ? '' : 's'}, concurrency ${concurrency ?? '1 (default)'}${park ? ", waitPolicy 'park'" : ''}`,
     kind: 'ours',
     openMs: 120 * size + 50,
-    note: `SidecarPool.start({ plugin: examplePluginPath('hash'), mode: 'process', size: ${size}${concurrency === undefined ? '' : `, concurrency: ${concurrency}`}, config: rounds }), other options default. CPU peer: every member process.`,
+    note: `SidecarPool.start({ plugin: examplePluginPath('hash'), mode: 'process', ${options.join(', ')} }), other options default. CPU peer: every member process.`,
     open: async () => {
-      const pool = await SidecarPool.start({ plugin: examplePluginPath('hash'), mode: 'process', size, config: roundsConfig(ROUNDS), ...(concurrency === undefined ? {} : { concurrency }) });
+      const pool = await SidecarPool.start({
+        plugin: examplePluginPath('hash'),
+        mode: 'process',
+        size,
+        config: roundsConfig(ROUNDS),
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(park ? { waitPolicy: { mode: 'park' as const } } : {}),
+      });
       return { request: (p) => pool.request(p), sides: poolSides(pool), close: async () => void (await pool.stop()) };
     },
   };
@@ -169,13 +195,24 @@ function childPool(children: number): Impl {
 }
 
 function impls(): Impl[] {
-  return [sidecarPool(1, undefined), sidecarPool(2, undefined), sidecarPool(2, 4), piscinaPool(1), piscinaPool(2), childPool(1), childPool(2)];
+  return [
+    sidecarPool(1, undefined),
+    sidecarPool(2, undefined),
+    sidecarPool(2, 4),
+    sidecarPool(1, undefined, true),
+    sidecarPool(2, undefined, true),
+    piscinaPool(1),
+    piscinaPool(2),
+    childPool(1),
+    childPool(2),
+  ];
 }
 
 /** The pool whose paced latency is measured: 2 members, default concurrency. */
 const PACED_KEY = 'sidecar-pool.size-2';
 const FAMILY_NAMES: Record<Impl['family'], string> = {
   'sidecar-pool': 'SidecarPool, members',
+  'sidecar-pool-park': "SidecarPool with waitPolicy 'park', members",
   piscina: 'piscina, worker threads',
   'child-process-json': 'child_process pool, children',
 };
@@ -248,10 +285,27 @@ async function digestCost(ctx: BenchContext, p: Uint8Array): Promise<BenchResult
 }
 
 interface AbortFigures {
+  /** A bare AbortController.abort() with one listener on this thread, the median of BARE_ABORTS, ns. */
+  bareAbortNs: number;
   reject: LatencyHistogram;
   restart: LatencyHistogram;
   cancelKills: number;
   restarts: number;
+}
+
+const BARE_ABORTS = 21;
+
+/** What Node's own part of an abort costs: AbortController.abort() with one listener, the median of BARE_ABORTS, ns. */
+function bareAbortNs(): number {
+  const times: number[] = [];
+  for (let i = 0; i < BARE_ABORTS; i++) {
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => undefined, { once: true });
+    const t0 = nowNs();
+    controller.abort();
+    times.push(nowNs() - t0);
+  }
+  return times.sort((a, b) => a - b)[BARE_ABORTS >> 1]!;
 }
 
 /**
@@ -262,7 +316,7 @@ interface AbortFigures {
 async function abortTimes(n: number, p: Uint8Array): Promise<AbortFigures> {
   const pool = await SidecarPool.start({ plugin: examplePluginPath('hash'), mode: 'process', size: 1, config: roundsConfig(ABORT_ROUNDS) });
   let waiting: { member: number; resolve: (t: number) => void } | undefined;
-  pool.on('member', (change: { member: number; what: string; cause?: string }) => {
+  pool.on('member', (change: MemberChange) => {
     const t = nowNs();
     if (waiting !== undefined && change.what === 'restarted' && change.cause === 'cancel' && change.member === waiting.member) {
       const w = waiting;
@@ -270,7 +324,7 @@ async function abortTimes(n: number, p: Uint8Array): Promise<AbortFigures> {
       w.resolve(t);
     }
   });
-  const figures: AbortFigures = { reject: new LatencyHistogram(), restart: new LatencyHistogram(), cancelKills: 0, restarts: 0 };
+  const figures: AbortFigures = { bareAbortNs: bareAbortNs(), reject: new LatencyHistogram(), restart: new LatencyHistogram(), cancelKills: 0, restarts: 0 };
   // The limit's timer is referenced (a pending wait keeps the process alive until it fails) and cleared once settled.
   const within = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
@@ -419,7 +473,7 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     }
   }
 
-  for (const family of ['sidecar-pool', 'piscina', 'child-process-json'] as const) {
+  for (const family of ['sidecar-pool', 'sidecar-pool-park', 'piscina', 'child-process-json'] as const) {
     const id = scalingId(family);
     const pair = impls().filter((i) => i.family === family && (i.workers === 1 || i.workers === 2));
     const one = throughput.get(pair.find((i) => i.workers === 1)!.key);
@@ -446,7 +500,7 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     const a = await abortTimes(n, p);
     const perBlock = throughput.get('sidecar-pool.size-1')?.cpu_ns_per_msg?.peer;
     const long = perBlock === undefined ? '' : ` (about ${((perBlock / HASH_BLOCKS) * ABORT_ROUNDS / 1e9).toFixed(1)} s each at the member CPU per block the 1-member throughput row implies, an upper bound)`;
-    const common = `${n} requests to SidecarPool.start({ plugin: hash, mode: 'process', size: 1, config: ${ABORT_ROUNDS} rounds })${long}, each aborted ${RUNNING_MS} ms after the pool's stats showed it on the member; pool stats afterwards: ${a.cancelKills} cancel kills, ${a.restarts} restarts.`;
+    const common = `${n} requests to SidecarPool.start({ plugin: hash, mode: 'process', size: 1, config: ${ABORT_ROUNDS} rounds })${long}, each aborted ${RUNNING_MS} ms after the pool's stats showed it on the member; pool stats afterwards: ${a.cancelKills} cancel kills, ${a.restarts} restarts. For scale: a bare AbortController.abort() with one listener takes ${(a.bareAbortNs / 1e3).toFixed(1)} µs on this thread (median of ${BARE_ABORTS}).`;
     if (ctx.selected(REJECT_ID)) {
       results.push(abortResult(REJECT_ID, 'its rejection (ERR_ABORTED)', a.reject, `From just before controller.abort() to the request's rejection handler running. ${common}`));
     }
