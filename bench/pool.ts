@@ -24,7 +24,10 @@
  *    AbortSignal is aborted: `abort-to-reject` is the time from abort() to the request's rejection (ERR_ABORTED)
  *    reaching its handler, `abort-to-restart` the time from abort() to the pool's 'member' event { what: 'restarted',
  *    cause: 'cancel' } for that member (its new process is ready). ABORTS times (fewer in smoke depth).
- * Throughput and paced scenarios run ctx.runs times (the median run is reported, with its spread). Main JavaScript
+ * Throughput and paced scenarios run ctx.runs times (the median run is reported, with its spread); the two rows of a
+ * scaling pair are open together and their runs alternate, so that the drift of a shared machine hits both alike. Each
+ * implementation first gets openWarmMs() of unmeasured load (a fresh pool needs about half a second to reach its
+ * steady throughput). Main JavaScript
  * thread only; every pool, thread and child is stopped before run() returns, also when a scenario fails.
  */
 import os from 'node:os';
@@ -38,7 +41,7 @@ import type { BenchContext, BenchResult, ScenarioPlan, SuiteResult } from './lib
 import { inProcessSides, processCpuNs, threadCpuNs, type CpuSides } from './lib/cpu.js';
 import { LatencyHistogram } from './lib/histogram.js';
 import { sizeLabel, sizeTag } from './lib/scenarios.js';
-import { calls, nowNs, payload, pipelined, repeat, result, warmupMs } from './baselines/alt-measure.js';
+import { calls, nowNs, payload, pipelined, repeat, result, summarize, warmupMs, type RunFigures } from './baselines/alt-measure.js';
 import { ChildPool } from './baselines/child-pool.js';
 import { hex, iteratedDigest, roundsConfig } from './baselines/pool-hash.js';
 import { openLoop } from './paced.js';
@@ -64,9 +67,12 @@ const RESTART_LIMIT_MS = 30_000;
 const TAG = sizeTag(PAYLOAD_BYTES);
 const WORK = `${sizeLabel(PAYLOAD_BYTES)} payload, SHA-256 iterated ${ROUNDS} rounds (${HASH_BLOCKS} blocks per request)`;
 
-/** Unmeasured load at the opening of each implementation (JIT, worker start-up, caches), before its runs, ms. */
+/**
+ * Unmeasured load at the opening of each implementation, before its runs, ms: a fresh pool (and a plain Sidecar alike)
+ * took about 0.5–0.7 s of this load to reach its steady throughput here (JIT, the adaptive spin budget, caches).
+ */
 function openWarmMs(ctx: BenchContext): number {
-  return ctx.depth === 'smoke' ? 20 : ctx.depth === 'quick' ? 300 : 1000;
+  return ctx.depth === 'smoke' ? 20 : ctx.depth === 'quick' ? 800 : 2000;
 }
 
 /** Keeps IN_FLIGHT requests outstanding for `ms`, measuring nothing. */
@@ -194,18 +200,23 @@ function childPool(children: number): Impl {
   };
 }
 
-function impls(): Impl[] {
+/**
+ * The implementations in groups: the members of a group are open at the same time and their runs alternate (run 1 of
+ * each, then run 2 of each, …), so that the drift of a shared machine hits the 1-worker and the 2-worker row of a
+ * scaling pair alike. Idle members of a group wait parked (or blocked) while another one is measured.
+ */
+function groups(): Impl[][] {
   return [
-    sidecarPool(1, undefined),
-    sidecarPool(2, undefined),
-    sidecarPool(2, 4),
-    sidecarPool(1, undefined, true),
-    sidecarPool(2, undefined, true),
-    piscinaPool(1),
-    piscinaPool(2),
-    childPool(1),
-    childPool(2),
+    [sidecarPool(1, undefined), sidecarPool(2, undefined)],
+    [sidecarPool(2, 4)],
+    [sidecarPool(1, undefined, true), sidecarPool(2, undefined, true)],
+    [piscinaPool(1), piscinaPool(2)],
+    [childPool(1), childPool(2)],
   ];
+}
+
+function impls(): Impl[] {
+  return groups().flat();
 }
 
 /** The pool whose paced latency is measured: 2 members, default concurrency. */
@@ -397,6 +408,45 @@ function abortResult(id: string, what: string, h: LatencyHistogram, note: string
   };
 }
 
+/** One paced scenario on the open `target` at `f` × `capacity` (the throughput of row `capacityId` in this run). */
+async function pacedRun(ctx: BenchContext, impl: Impl, target: Target, p: Uint8Array, f: number, capacity: number, capacityId: string): Promise<BenchResult> {
+  const id = pacedId(f);
+  ctx.begin(id, pacedTitle(f));
+  const rate = capacity * f;
+  const runNotes: string[] = [];
+  let runNo = 0;
+  await openLoop(target, p, rate, warmupMs(ctx));
+  const o = await repeat(ctx, async () => {
+    runNo++;
+    const w = await openLoop(target, p, rate, ctx.durationMs);
+    if (w.achieved < SUSTAINED * rate) runNotes.push(`Not sustained in run ${runNo}: achieved ${Math.round(w.achieved)}/s of ${Math.round(rate)}/s offered (< 95 %).`);
+    if (w.refused > 0) runNotes.push(`Run ${runNo}: ${w.refused} requests were refused with ERR_QUEUE_FULL and are missing from the histogram.`);
+    if (w.lost > 0) runNotes.push(`Run ${runNo}: ${w.lost} replies had not arrived 5 s after the window and are missing from the histogram.`);
+    return w;
+  });
+  const res = result(
+    {
+      suite: SUITE,
+      id,
+      scenario: pacedTitle(f),
+      transport: impl.transport,
+      kind: impl.kind,
+      pattern: 'paced',
+      message_bytes: PAYLOAD_BYTES,
+      note: [
+        `Open loop (bench/paced.ts openLoop()): request i is due at t0 + i/rate, its latency is completion − due time (coordinated omission corrected); the rate is ${Math.round(f * 100)} % of ${capacityId}'s throughput in this run (${Math.round(capacity)}/s); msgs_per_s is the achieved rate. ${WORK}.`,
+        ...runNotes,
+      ].join(' '),
+    },
+    o,
+  );
+  res.offered_per_s = Math.round(rate);
+  res.load_fraction = f;
+  const l = res.latency_ns;
+  ctx.log(`${id}: offered ${res.offered_per_s}/s, achieved ${res.msgs_per_s}/s, p50 ${l?.p50} ns, p99 ${l?.p99} ns, p99.9 ${l?.p999} ns (spread ${res.spread})`);
+  return res;
+}
+
 export default async function run(ctx: BenchContext): Promise<SuiteResult> {
   const p = payload(PAYLOAD_BYTES);
   const expected = iteratedDigest(p, ROUNDS);
@@ -410,66 +460,53 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
   }
 
   const throughput = new Map<string, BenchResult>();
-  for (const impl of impls()) {
-    const id = throughputId(impl);
-    const paced = impl.key === PACED_KEY ? LOADS.filter((f) => ctx.selected(pacedId(f))) : [];
-    if (!ctx.selected(id) && paced.length === 0) continue;
-    if (ctx.selected(id)) ctx.begin(id, throughputTitle(impl));
-    const target = await impl.open();
+  for (const group of groups()) {
+    const pacedLoads = (impl: Impl): number[] => (impl.key === PACED_KEY ? LOADS.filter((f) => ctx.selected(pacedId(f))) : []);
+    const wanted = group.filter((impl) => ctx.selected(throughputId(impl)) || pacedLoads(impl).length > 0);
+    if (wanted.length === 0) continue;
+    const open: { impl: Impl; target: Target; runs: RunFigures[] }[] = [];
     try {
-      await verifyDigest(impl.transport, target, p, expected);
-      await warm(target, p, openWarmMs(ctx));
-      // The paced scenarios need the capacity even when the throughput row itself is not selected.
-      const r = await repeat(ctx, () => pipelined(ctx, () => target.request(p), IN_FLIGHT, target.sides));
-      const res = result(
-        { suite: SUITE, id, scenario: throughputTitle(impl), transport: impl.transport, kind: impl.kind, pattern: 'pipelined', message_bytes: PAYLOAD_BYTES, note: `${WORK}; digest checked against node:crypto. ${impl.note}` },
-        r,
-      );
-      if (ctx.selected(id)) {
-        results.push(res);
-        throughput.set(impl.key, res);
-        ctx.log(`${id}: ${res.msgs_per_s} msgs/s, cpu js ${res.cpu_ns_per_msg?.js ?? '-'} ns, peer ${res.cpu_ns_per_msg?.peer ?? '-'} ns per request (spread ${res.spread})`);
+      for (const impl of wanted) {
+        if (ctx.selected(throughputId(impl)) && open.length === 0) ctx.begin(throughputId(impl), throughputTitle(impl));
+        const target = await impl.open();
+        open.push({ impl, target, runs: [] });
+        await verifyDigest(impl.transport, target, p, expected);
       }
-      const capacity = res.msgs_per_s ?? NaN;
-      for (const f of paced) {
-        const pid = pacedId(f);
-        ctx.begin(pid, pacedTitle(f));
-        const rate = capacity * f;
-        const runNotes: string[] = [];
-        let runNo = 0;
-        await openLoop(target, p, rate, warmupMs(ctx));
-        const o = await repeat(ctx, async () => {
-          runNo++;
-          const w = await openLoop(target, p, rate, ctx.durationMs);
-          if (w.achieved < SUSTAINED * rate) runNotes.push(`Not sustained in run ${runNo}: achieved ${Math.round(w.achieved)}/s of ${Math.round(rate)}/s offered (< 95 %).`);
-          if (w.refused > 0) runNotes.push(`Run ${runNo}: ${w.refused} requests were refused with ERR_QUEUE_FULL and are missing from the histogram.`);
-          if (w.lost > 0) runNotes.push(`Run ${runNo}: ${w.lost} replies had not arrived 5 s after the window and are missing from the histogram.`);
-          return w;
-        });
-        const pr = result(
+      for (const o of open) await warm(o.target, p, openWarmMs(ctx));
+      // The paced scenarios need the capacity even when the throughput row itself is not selected.
+      for (let r = 0; r < ctx.runs; r++) {
+        for (const [k, o] of open.entries()) {
+          if (r === 0 && k > 0 && ctx.selected(throughputId(o.impl))) ctx.begin(throughputId(o.impl), throughputTitle(o.impl));
+          o.runs.push(await pipelined(ctx, () => o.target.request(p), IN_FLIGHT, o.target.sides));
+        }
+      }
+      for (const o of open) {
+        const id = throughputId(o.impl);
+        const others = open.filter((x) => x !== o).map((x) => throughputId(x.impl));
+        const alternation = others.length === 0 ? '' : ` Its runs alternated with those of ${others.join(', ')}.`;
+        const res = result(
           {
             suite: SUITE,
-            id: pid,
-            scenario: pacedTitle(f),
-            transport: impl.transport,
-            kind: 'ours',
-            pattern: 'paced',
+            id,
+            scenario: throughputTitle(o.impl),
+            transport: o.impl.transport,
+            kind: o.impl.kind,
+            pattern: 'pipelined',
             message_bytes: PAYLOAD_BYTES,
-            note: [
-              `Open loop (bench/paced.ts openLoop()): request i is due at t0 + i/rate, its latency is completion − due time (coordinated omission corrected); the rate is ${Math.round(f * 100)} % of ${id}'s throughput in this run (${Math.round(capacity)}/s); msgs_per_s is the achieved rate. ${WORK}.`,
-              ...runNotes,
-            ].join(' '),
+            note: `${WORK}; digest checked against node:crypto. ${o.impl.note}${alternation}`,
           },
-          o,
+          summarize(o.runs),
         );
-        pr.offered_per_s = Math.round(rate);
-        pr.load_fraction = f;
-        results.push(pr);
-        const l = pr.latency_ns;
-        ctx.log(`${pid}: offered ${pr.offered_per_s}/s, achieved ${pr.msgs_per_s}/s, p50 ${l?.p50} ns, p99 ${l?.p99} ns, p99.9 ${l?.p999} ns (spread ${pr.spread})`);
+        if (ctx.selected(id)) {
+          results.push(res);
+          throughput.set(o.impl.key, res);
+          ctx.log(`${id}: ${res.msgs_per_s} msgs/s, cpu js ${res.cpu_ns_per_msg?.js ?? '-'} ns, peer ${res.cpu_ns_per_msg?.peer ?? '-'} ns per request (spread ${res.spread})`);
+        }
+        const capacity = res.msgs_per_s ?? NaN;
+        for (const f of pacedLoads(o.impl)) results.push(await pacedRun(ctx, o.impl, o.target, p, f, capacity, id));
       }
     } finally {
-      await target.close();
+      for (const o of open) await o.target.close();
     }
   }
 

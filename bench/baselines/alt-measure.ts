@@ -94,6 +94,14 @@ function median(values: number[]): number {
 export async function repeat(ctx: BenchContext, once: () => Promise<RunFigures>): Promise<{ figures: RunFigures; runs: number; spread: number }> {
   const all: RunFigures[] = [];
   for (let r = 0; r < ctx.runs; r++) all.push(await once());
+  return summarize(all);
+}
+
+/**
+ * What repeat() reports for runs measured elsewhere (e.g. interleaved with another scenario's runs): the figures of
+ * the median run by primary figure and the spread (max − min) / median. `all` must not be empty.
+ */
+export function summarize(all: readonly RunFigures[]): { figures: RunFigures; runs: number; spread: number } {
   const primaries = all.map((f) => f.primary);
   const med = median(primaries);
   const sorted = [...all].sort((a, b) => a.primary - b.primary);
