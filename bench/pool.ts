@@ -89,7 +89,7 @@ function aborts(ctx: BenchContext): number {
 }
 
 /** An open implementation: requests answered with the digest, the CPU sides, and how to stop it. */
-interface Target {
+export interface Target {
   request(p: Uint8Array): Promise<Uint8Array>;
   sides: CpuSides;
   close(): Promise<void>;
@@ -263,8 +263,8 @@ export function plan(ctx: BenchContext): ScenarioPlan[] {
   return out;
 }
 
-/** Fails with a sentence unless `target` answers the payload with the digest node:crypto computes. */
-async function verifyDigest(transport: string, target: Target, p: Uint8Array, expected: Uint8Array): Promise<void> {
+/** Fails with a sentence unless `target` answers the payload with the digest node:crypto computes (`expected`). */
+export async function verifyDigest(transport: string, target: Target, p: Uint8Array, expected: Uint8Array): Promise<void> {
   const got = await target.request(p);
   if (!Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(expected)) {
     throw new Error(
