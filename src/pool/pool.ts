@@ -728,6 +728,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
         }
         this.#fill(slot);
         this.#fillAll();
+        if (this.#queue.size > 0) this.#scaleUp(); // still more work than room: grow further
       },
       (error: unknown) => {
         slot.starting = undefined;
