@@ -20,3 +20,4 @@ export type { NativeParkerOptions, ParkerMechanism } from './native/parker.js';
 export { EventfdParker } from './native/eventfd-parker.js';
 export { includeDir } from './include-dir.js';
 export * from './sidecar/index.js';
+export * from './pool/index.js';

@@ -13,17 +13,18 @@ export interface SidecarEvent {
   data: Uint8Array;
 }
 
-class Subscriber {
-  readonly queue: SidecarEvent[] = [];
-  waiting: ((result: IteratorResult<SidecarEvent, undefined>) => void) | undefined = undefined;
+class Subscriber<E> {
+  readonly queue: E[] = [];
+  waiting: ((result: IteratorResult<E, undefined>) => void) | undefined = undefined;
   done = false;
 }
 
 /** Events an iterator may hold unconsumed before the pump waits (by default). */
 export const DEFAULT_STREAM_HIGH_WATER_MARK = 1024;
 
-export class EventStreams {
-  private readonly subscribers = new Set<Subscriber>();
+/** `E`: the event type (a SidecarPool's events also name their member). */
+export class EventStreams<E extends SidecarEvent = SidecarEvent> {
+  private readonly subscribers = new Set<Subscriber<E>>();
   private ended = false;
   private roomWaiters: (() => void)[] = [];
 
@@ -53,7 +54,7 @@ export class EventStreams {
   }
 
   /** Delivers one event (already copied) to every iterator. */
-  push(event: SidecarEvent): void {
+  push(event: E): void {
     for (const s of this.subscribers) {
       if (s.waiting !== undefined) {
         const resolve = s.waiting;
@@ -80,19 +81,19 @@ export class EventStreams {
     this.checkRoom();
   }
 
-  iterator(): AsyncIterableIterator<SidecarEvent> {
-    const s = new Subscriber();
+  iterator(): AsyncIterableIterator<E> {
+    const s = new Subscriber<E>();
     if (this.ended) s.done = true;
     else this.subscribers.add(s);
-    const finish = (): IteratorResult<SidecarEvent, undefined> => {
+    const finish = (): IteratorResult<E, undefined> => {
       s.done = true;
       s.queue.length = 0;
       this.subscribers.delete(s);
       this.checkRoom();
       return { value: undefined, done: true };
     };
-    const it: AsyncIterableIterator<SidecarEvent> = {
-      next: (): Promise<IteratorResult<SidecarEvent, undefined>> => {
+    const it: AsyncIterableIterator<E> = {
+      next: (): Promise<IteratorResult<E, undefined>> => {
         const event = s.queue.shift();
         if (event !== undefined) {
           if (s.queue.length === this.highWaterMark - 1) this.checkRoom();
@@ -105,7 +106,7 @@ export class EventStreams {
       },
       // A next() still waiting when the iterator is returned settles as done (for await … break, or return() called
       // by hand while another task awaits next()): no promise of an iterator is left pending.
-      return: (): Promise<IteratorResult<SidecarEvent, undefined>> => {
+      return: (): Promise<IteratorResult<E, undefined>> => {
         const waiting = s.waiting;
         s.waiting = undefined;
         const result = finish();

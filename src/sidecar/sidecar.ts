@@ -55,6 +55,7 @@ import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type 
 import { Watchdog } from './watchdog.js';
 import { describeSandbox, type SandboxReport } from './sandbox-report.js';
 import { PluginFile } from '../sandbox/plugin-file.js';
+import { cancelRequest, requestWithId, type CancelOutcome, type IdentifiedRequest } from './internal.js';
 import { describeScheduling, PumpPin, runtimeScheduling, type RuntimeScheduling, type SchedulingReport } from './scheduling.js';
 
 /** Why a sidecar ended. */
@@ -66,7 +67,8 @@ export type SidecarExitReason =
   | 'start-failed' // the plugin could not be loaded or its init failed (first start only)
   | 'corrupt' // a ring failed validation or carried a malformed message
   | 'parent-died' // the sidecar process saw its host disappear (only seen by tests that fake it)
-  | 'resource-limit'; // process mode: the plugin died on a sandbox limit (memory, CPU time); handled like a crash
+  | 'resource-limit' // process mode: the plugin died on a sandbox limit (memory, CPU time); handled like a crash
+  | 'cancelled'; // process mode: a SidecarPool killed the process to stop a cancelled running request; restarted at once
 
 /** The argument of the 'exit' event and the result of stop(). */
 export interface SidecarExit {
@@ -237,7 +239,7 @@ function isDetached(buffer: ArrayBufferLike): boolean {
   }
 }
 
-function toBytes(name: string, data: unknown): Uint8Array {
+export function toBytes(name: string, data: unknown): Uint8Array {
   let bytes: Uint8Array;
   if (data instanceof Uint8Array) bytes = data;
   else if (typeof data === 'string') return textEncoder.encode(data);
@@ -539,6 +541,54 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /**
+   * For SidecarPool (src/sidecar/internal.ts; not public): request() of checked `bytes` that also returns the request
+   * id, for [cancelRequest]. No timeout or signal: the pool owns cancellation. Owner thread. Never throws; rejects
+   * like request().
+   */
+  [requestWithId](bytes: Uint8Array, type: number): IdentifiedRequest {
+    if (!this.#accepting()) return { id: 0, promise: Promise.reject(this.#notAccepting()) };
+    const id = this.#pending.nextId();
+    const ordinal = this.#backlog.length === 0 ? this.#writeCommand(type, id, bytes) : -1;
+    if (ordinal >= 0) return { id, promise: this.#pending.add(id, ordinal, undefined, undefined) };
+    const full = this.#queueFull(bytes.byteLength);
+    if (full !== undefined) return { id: 0, promise: Promise.reject(full) };
+    const promise = this.#pending.add(id, -1, undefined, undefined);
+    this.#enqueue({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined, withdrawn: false });
+    return { id, promise };
+  }
+
+  /**
+   * For SidecarPool (not public): cancels request `id` (from [requestWithId]). A command the plugin has not started is
+   * withdrawn and its request rejects with `error` ('withdrawn': it never runs). One inside process() — with `kill`,
+   * in process mode, while a runner is alive — rejects with `error` and the process is killed ('killed'): the exit that
+   * follows has reason 'cancelled' and restarts at once, whatever the restart policy, without counting against its
+   * budget or waiting for its backoff; the killed command is not carried over (its request is no longer pending,
+   * reliability.md rule 5), the commands behind it are (rule 4). Otherwise ('running': thread mode, no `kill`, or the
+   * command already finished and its reply is on the way) the request stays pending and settles as usual — the caller
+   * ignores it. 'settled': it was not pending. Owner thread; never throws.
+   */
+  [cancelRequest](id: number, error: SidecarError, kill: boolean): CancelOutcome {
+    const entry = this.#pending.get(id);
+    if (entry === undefined) return 'settled';
+    if (entry.ordinal < 0) {
+      const item = this.#backlog.find((i) => i.id === id);
+      if (item !== undefined) item.withdrawn = true;
+      this.#pending.fail(id, error);
+      return 'withdrawn';
+    }
+    if (this.#phase !== 'stopped' && this.#tryWithdraw(entry.ordinal, id)) {
+      this.#pending.fail(id, error);
+      return 'withdrawn';
+    }
+    const completed = this.#journal.widen(this.#ch.control.completed);
+    const finished = completed === undefined || entry.ordinal < completed;
+    if (!kill || finished || this.mode !== 'process' || this.#runner === undefined) return 'running';
+    this.#pending.fail(id, error);
+    if (this.#runner.kill()) this.#killReason ??= 'cancelled';
+    return 'killed';
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -1071,6 +1121,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const result: SidecarExit = { reason, code: exit.code, signal: exit.signal, restarting: false, dropped: 0 };
     if (message !== undefined) result.message = message;
     else if (reason === 'resource-limit') result.message = `The sidecar process ${runner.pid} hit a resource limit of its sandbox (${this.#describeLimits()}).`;
+    else if (reason === 'cancelled') result.message = `The sidecar process ${runner.pid} was killed to stop a cancelled request.`;
     else if (reason === 'crashed' || reason === 'watchdog') {
       result.message = exit.signal !== null
         ? `The sidecar process ${runner.pid} was killed by ${exit.signal}.`
@@ -1140,7 +1191,16 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
       this.#finalize(info, false);
       return;
     }
-    if (this.#mayRestart()) {
+    if (info.reason === 'cancelled' && !(this.#phase === 'stopping' && this.#stopWithoutDrain)) {
+      // A pool stopped a cancelled request by killing the process: a replacement, not a crash — at once, uncounted.
+      const plan = planRecovery(this.#ch, this.#journal, this.#firstIsRedelivery, (id) => this.#pending.get(id) !== undefined);
+      if (this.#recover(plan, info)) {
+        info.restarting = true;
+        this.emit('exit', info);
+        this.#scheduleRestart(false, 0);
+        return;
+      }
+    } else if (this.#mayRestart()) {
       const plan = planRecovery(this.#ch, this.#journal, this.#firstIsRedelivery, (id) => this.#pending.get(id) !== undefined);
       // A poison command is quarantined without using the restart budget a second time.
       if (plan.poison !== undefined || this.#hasRestartBudget()) {
@@ -1245,9 +1305,10 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     return true;
   }
 
-  #scheduleRestart(counts: boolean): void {
-    const policy = this.#o.restart!;
-    const delay = Math.min(policy.backoffMs * 2 ** this.#restarts, policy.maxBackoffMs);
+  /** `delayMs`: the backoff of the restart policy unless given (0 for a cancellation's replacement). */
+  #scheduleRestart(counts: boolean, delayMs?: number): void {
+    const policy = this.#o.restart;
+    const delay = delayMs ?? (policy === undefined ? 0 : Math.min(policy.backoffMs * 2 ** this.#restarts, policy.maxBackoffMs));
     if (counts) this.#restarts++;
     if (this.#phase !== 'stopping') this.#phase = 'restarting';
     const restart: SidecarRestart = { attempt: this.#restarts, delayMs: delay };
