@@ -115,13 +115,16 @@ describe('cancelling a running request in thread mode', () => {
   }
 
   test('an abort of a running request rejects with ERR_ABORTED at once and the native call runs to its end on the same member', async () => {
-    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'thread', size: 1, concurrency: 1 });
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'thread', size: 1, concurrency: 1, host: counter.host });
     try {
       const changes = memberLog(pool);
       const member = who(await pool.request('', { type: IDENTIFY }));
       const controller = new AbortController();
-      const running = pool.request(sleepFor(600, 'slow'), { type: SLEEP, signal: controller.signal });
-      assert.ok(await eventually(() => pool.stats().inFlight === 1));
+      const payload = sleepFor(600, 'slow');
+      const started = counter.next(decode(payload));
+      const running = pool.request(payload, { type: SLEEP, signal: controller.signal });
+      await started; // the plugin is inside the call (an abort before that would withdraw the request instead)
       controller.abort();
       await assert.rejects(running, hasCode('ERR_ABORTED'));
       assert.equal(pool.stats().members[0]!.inFlight, 1, 'the member is still busy with the call');
