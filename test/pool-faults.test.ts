@@ -91,7 +91,6 @@ describe('member crashes and replacement (process mode)', () => {
       const change = await restarted;
       assert.equal(change.cause, 'crash');
       assert.notEqual(change.pid, pid);
-      assert.equal(change.exit?.signal, 'SIGKILL');
       assert.equal(tagOf(await request), 'interrupted', 'the request was redelivered to the restarted member and answered');
       assert.equal(pool.stats().restarts, 1);
       assert.equal(pool.stats().members[0]!.restarts, 1);
@@ -118,10 +117,14 @@ describe('member crashes and replacement (process mode)', () => {
       assert.ok(await eventually(() => pool.stats().members.find((m) => m.member === victim.member)?.state === 'ready'));
 
       const replaced = nextMember(pool, (c) => c.member === victim.member && c.what === 'replaced');
+      const fresh = nextMember(pool, (c) => c.member === victim.member && c.what === 'started');
       process.kill(first.pid, 'SIGKILL');
-      const replacement: MemberChange = await replaced;
-      assert.equal(replacement.cause, 'budget');
-      assert.notEqual(replacement.pid, first.pid);
+      const gone: MemberChange = await replaced;
+      assert.equal(gone.cause, 'budget');
+      assert.equal(gone.pid, first.pid, "'replaced' names the member that ended");
+      assert.equal(gone.exit?.signal, 'SIGKILL');
+      const replacement: MemberChange = await fresh;
+      assert.notEqual(replacement.pid, first.pid, 'the fresh member runs in a new process');
       assert.notEqual(replacement.pid, victim.pid);
 
       // The pool serves on both members: 20 identity requests, two at a time, reach two processes.
@@ -138,7 +141,7 @@ describe('member crashes and replacement (process mode)', () => {
       assert.equal(stats.members.find((m) => m.member === bystander.member)!.pid, bystander.pid, 'the other member was not touched');
       assert.deepEqual(
         changes.map((c) => [c.member, c.what, c.cause]),
-        [[victim.member, 'restarted', 'crash'], [victim.member, 'replaced', 'budget']],
+        [[victim.member, 'restarted', 'crash'], [victim.member, 'replaced', 'budget'], [victim.member, 'started', 'budget']],
       );
       // The fresh member has a fresh budget: one crash is restarted again, not replaced.
       const again = nextMember(pool, (c) => c.member === victim.member);
