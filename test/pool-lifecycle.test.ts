@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SidecarPool } from '../src/index.js';
+import { SidecarPool, type MemberChange } from '../src/index.js';
 import { MODES, eventually, processExists } from './helpers/sidecar-env.js';
 import {
   FAULTY, IDENTIFY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, memberLog, nextMember, sleepFor, tagOf, who,
@@ -27,12 +27,13 @@ for (const mode of MODES) {
         const replies = await Promise.all(load);
         assert.deepEqual(replies.map(tagOf), Array.from({ length: 6 }, (_, i) => `load ${i}`));
         assert.equal(pool.stats().members.filter((m) => m.completed > 0).length, 2, 'both members served the load');
-        assert.ok(await eventually(() => pool.stats().size === 1, 10_000), `the idle member stopped: size ${pool.stats().size}`);
-        const stopped = changes.filter((c) => c.what === 'stopped');
-        assert.equal(stopped.length, 1);
-        assert.equal(stopped[0]!.cause, 'idle');
-        assert.equal(stopped[0]!.member, change.member, 'the member above min was the one stopped');
-        if (mode === 'process') assert.ok(await eventually(() => !processExists(change.pid)), 'its process is gone');
+        const stopped = (): MemberChange[] => changes.filter((c) => c.what === 'stopped');
+        assert.ok(await eventually(() => stopped().length > 0, 10_000), 'an idle member stopped');
+        assert.equal(pool.stats().size, 1, 'back to size.min');
+        assert.equal(stopped().length, 1, 'only the member above min stopped');
+        assert.equal(stopped()[0]!.cause, 'idle');
+        // Which of the two idle members stops is not promised (the first whose idle timer fires).
+        if (mode === 'process') assert.ok(await eventually(() => !processExists(stopped()[0]!.pid)), 'its process is gone');
         // The pool still serves, and grows again under load.
         const again = nextMember(pool, (c) => c.what === 'started');
         const more = Array.from({ length: 4 }, () => pool.request(sleepFor(100), { type: SLEEP }));
@@ -83,18 +84,20 @@ for (const mode of MODES) {
     test('stop({ drain: false }) rejects the queued requests with ERR_SIDECAR_STOPPED and they never run', async () => {
       const counter = deliveryCounter();
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 1, concurrency: 1, host: counter.host });
-      const running = pool.request(sleepFor(200, 'running'), { type: SLEEP });
-      const queued = Array.from({ length: 5 }, (_, i) => pool.request(`queued ${i}`));
+      const running = pool.request(sleepFor(200, 'running'), { type: SLEEP }).then(
+        (r) => tagOf(r),
+        (e: { code?: string }) => e.code,
+      );
+      // Handlers attached before the stop: the stop rejects the queued requests synchronously.
+      const queued = Array.from({ length: 5 }, (_, i) => pool.request(`queued ${i}`).then(() => 'answered', (e: { code?: string }) => e.code));
       assert.equal(pool.stats().queued, 5);
       const exit = await pool.stop({ drain: false });
       assert.equal(exit.reason, 'stopped');
-      for (const q of queued) await assert.rejects(q, hasCode('ERR_SIDECAR_STOPPED'));
+      assert.deepEqual(await Promise.all(queued), Array(5).fill('ERR_SIDECAR_STOPPED'));
       assert.ok(exit.dropped >= 5, `the queued requests are counted as dropped (${exit.dropped})`);
-      // The running request settles one way or the other; it does not hang.
-      await running.then(
-        (r) => assert.equal(tagOf(r), 'running'),
-        (e: { code?: string }) => assert.ok(typeof e.code === 'string' && e.code.startsWith('ERR_'), String(e)),
-      );
+      // The request on the member settles one way or the other (answered if the plugin had started it, withdrawn
+      // with ERR_SIDECAR_STOPPED if not); it does not hang.
+      assert.ok(['running', 'ERR_SIDECAR_STOPPED'].includes((await running) ?? ''), `the request on the member: ${await running}`);
       for (let i = 0; i < 5; i++) assert.equal(counter.counts.get(`queued ${i}`), undefined, `queued ${i} never ran`);
     });
 
