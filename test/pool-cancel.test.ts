@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { SidecarPool } from '../src/index.js';
 import { MODES, eventually } from './helpers/sidecar-env.js';
 import {
-  FAULTY, HANG, IDENTIFY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, memberLog, nextMember, sleepFor, tagOf, who,
+  FAULTY, HANG, IDENTIFY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, identity, memberLog, nextMember, sleepFor, tagOf, who,
 } from './helpers/pool-env.js';
 
 guardUnhandledRejections();
@@ -55,6 +55,36 @@ describe('cancelling a running request in process mode', () => {
       assert.equal(after.restarts, 0, 'a cancel-kill is not a crash restart');
       assert.deepEqual(changes.map((c) => [c.member, c.what, c.cause]), [[stuck.member, 'restarted', 'cancel']], 'no other member changed');
       assert.equal(decode(await pool.request('still serving')), 'still serving');
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  test('keyed requests behind a cancelled running request of their key stay with their key: answered in order by the restarted member', async () => {
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'process', size: 2, concurrency: 4, host: counter.host });
+    try {
+      const key = 'session-1';
+      const before = identity(await pool.request('', { type: IDENTIFY, key }));
+      const controller = new AbortController();
+      const started = counter.next('hang');
+      const hung = pool.request('hang', { type: HANG, key, signal: controller.signal });
+      const order: string[] = [];
+      const behind = Array.from({ length: 6 }, (_, i) =>
+        pool.request(sleepFor(0, `k${i}`), { type: SLEEP, key }).then((r) => order.push(tagOf(r))),
+      );
+      const unkeyed = Array.from({ length: 4 }, (_, i) => pool.request(`free ${i}`));
+      await started;
+      controller.abort();
+      await assert.rejects(hung, hasCode('ERR_ABORTED'));
+      await Promise.all(behind);
+      assert.deepEqual(order, ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'], 'the key kept its order across the kill');
+      (await Promise.all(unkeyed)).forEach((r, i) => assert.equal(decode(r), `free ${i}`));
+      const after = identity(await pool.request('', { type: IDENTIFY, key }));
+      assert.notEqual(after.pid, before.pid, "the key's member was restarted in a new process");
+      const keySlot = pool.stats().members.find((m) => m.pid === after.pid);
+      assert.ok(keySlot !== undefined && keySlot.cancelKills === 1, 'the restarted member is the one that was killed');
+      for (let i = 0; i < 6; i++) assert.equal(counter.counts.get(decode(sleepFor(0, `k${i}`))), 1, `k${i} ran once`);
     } finally {
       await pool.stop();
     }
