@@ -11,8 +11,7 @@ import { FAULTY, SLEEP, guardUnhandledRejections, hasCode, sleepFor } from './he
 
 guardUnhandledRejections();
 
-function assertPercentiles(name: string, p: Percentiles, count: number): void {
-  assert.equal(p.count, count, `${name}.count`);
+function assertPercentiles(name: string, p: Percentiles): void {
   for (const key of ['p50', 'p99', 'p999', 'max', 'mean'] as const) {
     assert.ok(Number.isFinite(p[key]) && p[key] >= 0, `${name}.${key} is a finite number of ms ≥ 0: ${p[key]}`);
   }
@@ -26,43 +25,70 @@ function assertUtilization(stats: PoolStats): void {
 
 for (const mode of MODES) {
   describe(`pool stats (${mode} mode)`, () => {
-    test('stats() counts in-flight and queued requests, then completed and failed ones, and its histograms count every request', async () => {
+    /**
+     * On a pool of 2 members (concurrency 1): 2 slow requests and 3 queued behind them, 20 fast ones, then 2 that fail
+     * while running (their timeout fires during the call). Returns the stats seen while the first 5 were in the pool,
+     * and once everything settled.
+     */
+    async function workload(pool: SidecarPool): Promise<{ fresh: PoolStats; busy: PoolStats; done: PoolStats }> {
+      const fresh = pool.stats();
+      const slow = [pool.request(sleepFor(300, 'a'), { type: SLEEP }), pool.request(sleepFor(300, 'b'), { type: SLEEP })];
+      const queued = [0, 1, 2].map((i) => pool.request(`q${i}`));
+      const busy = pool.stats();
+      await Promise.all([...slow, ...queued]);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => pool.request(`fast ${i}`)));
+      const failing = [0, 1].map(() => pool.request(sleepFor(400, 'late'), { type: SLEEP, timeout: 50 }));
+      for (const f of failing) await assert.rejects(f, hasCode('ERR_TIMEOUT'));
+      assert.ok(await eventually(() => pool.stats().inFlight === 0 && pool.stats().members.every((m) => m.state === 'ready')));
+      return { fresh, busy, done: pool.stats() };
+    }
+
+    test('stats() counts in-flight and queued requests, then completed and failed ones, pool-wide and per member', async () => {
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, concurrency: 1 });
       try {
-        const fresh = pool.stats();
+        const { fresh, busy, done } = await workload(pool);
         assert.equal(fresh.size, 2);
         assert.equal(fresh.members.length, 2);
         assert.deepEqual([fresh.completed, fresh.failed, fresh.inFlight, fresh.queued], [0, 0, 0, 0]);
-        assertPercentiles('waitTime', fresh.waitTime, 0);
-        assertUtilization(fresh);
-
-        const slow = [pool.request(sleepFor(300, 'a'), { type: SLEEP }), pool.request(sleepFor(300, 'b'), { type: SLEEP })];
-        const queued = [0, 1, 2].map((i) => pool.request(`q${i}`));
-        const busy = pool.stats();
         assert.equal(busy.inFlight, 2);
         assert.equal(busy.queued, 3);
         assert.deepEqual(busy.members.map((m) => m.inFlight), [1, 1]);
-        await Promise.all([...slow, ...queued]);
+        assert.equal(done.completed, 25);
+        assert.equal(done.failed, 2);
+        assert.equal(done.inFlight, 0);
+        assert.equal(done.queued, 0);
+        assert.equal(done.members.reduce((n, m) => n + m.completed, 0), 25, 'the members completed what the pool did');
+        assert.equal(done.members.reduce((n, m) => n + m.failed, 0), 2, 'the two requests that failed on members are counted by their members');
+        assert.equal(done.cancelKills, mode === 'process' ? 2 : 0, 'process mode kills a member for each running timeout');
+      } finally {
+        await pool.stop();
+      }
+    });
 
-        await Promise.all(Array.from({ length: 20 }, (_, i) => pool.request(`fast ${i}`)));
-        // Two requests fail while running on the members (their timeout fires during the 400 ms sleep).
-        const failing = [0, 1].map(() => pool.request(sleepFor(400, 'late'), { type: SLEEP, timeout: 50 }));
-        for (const f of failing) await assert.rejects(f, hasCode('ERR_TIMEOUT'));
-        assert.ok(await eventually(() => pool.stats().inFlight === 0 && pool.stats().members.every((m) => m.state === 'ready')));
+    test('the wait-time and run-time histograms count every request that reached a member, pool-wide and per member', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, concurrency: 1 });
+      try {
+        const { fresh, done } = await workload(pool);
+        assert.equal(fresh.waitTime.count, 0);
+        assert.equal(fresh.runTime.count, 0);
+        assert.equal(done.waitTime.count, 27, 'waitTime: one per dispatched request');
+        assert.equal(done.runTime.count, 27, 'runTime: one per request settled on a member, failed ones included');
+        for (const m of done.members) assert.equal(m.runTime.count, m.completed + m.failed, `members[${m.member}].runTime.count`);
+      } finally {
+        await pool.stop();
+      }
+    });
 
-        const stats = pool.stats();
-        assert.equal(stats.completed, 25);
-        assert.equal(stats.failed, 2);
-        assert.equal(stats.queued, 0);
-        assert.equal(stats.members.reduce((n, m) => n + m.completed, 0), 25, 'the members completed what the pool did');
-        assert.equal(stats.members.reduce((n, m) => n + m.failed, 0), 2);
-        assertPercentiles('waitTime', stats.waitTime, 27);
-        assertPercentiles('runTime', stats.runTime, 27);
-        for (const m of stats.members) assertPercentiles(`members[${m.member}].runTime`, m.runTime, m.completed + m.failed);
-        assertUtilization(stats);
-        assert.ok(stats.utilization > 0, 'the members were busy for a while');
-        assert.ok(stats.elapsedMs > 0);
-        assert.equal(stats.cancelKills, mode === 'process' ? 2 : 0, 'process mode kills a member for each running timeout');
+    test('percentiles are ordered and never above the max, and utilization stays within 0 … 1', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, concurrency: 1 });
+      try {
+        const { fresh, busy, done } = await workload(pool);
+        for (const s of [fresh, busy, done]) assertUtilization(s);
+        assert.ok(done.utilization > 0, 'the members were busy for a while');
+        assert.ok(done.elapsedMs > 0);
+        assertPercentiles('waitTime', done.waitTime);
+        assertPercentiles('runTime', done.runTime);
+        for (const m of done.members) assertPercentiles(`members[${m.member}].runTime`, m.runTime);
       } finally {
         await pool.stop();
       }
