@@ -58,7 +58,10 @@ export interface PoolStopOptions {
 /** The result of stop(). */
 export interface PoolExit {
   reason: 'stopped';
-  /** Commands accepted and never processed: queued ones rejected by stop({ drain: false }) or its timeout, and the members' `dropped`. */
+  /**
+   * Commands accepted and never processed: queued ones rejected by stop({ drain: false }) or its timeout, and the
+   * `dropped` of every member's final exit (members stopped here, and members that crashed for good before).
+   */
   dropped: number;
   /** The final exit of every member that was running at the stop. */
   members: SidecarExit[];
@@ -677,8 +680,11 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       slot.cancelKills++;
       this.#cancelKills++;
       slot.replacing = true;
-      this.#reroute(slot, member);
-      fail(`it was running, so member ${slot.index}'s process (pid ${member.pid}) was killed to stop it and is being restarted; the requests queued behind it were re-routed.`);
+      // Once stop() has handed the members their last work, what a killed member held stays with it: its restart
+      // carries it over and its own drain processes it (reliability.md rule 4).
+      const reroute = this.#phase === 'running' || this.#onDrained !== undefined;
+      if (reroute) this.#reroute(slot, member);
+      fail(`it was running, so member ${slot.index}'s process (pid ${member.pid}) was killed to stop it and is being restarted; the requests queued behind it ${reroute ? 'were re-routed' : 'stay with it'}.`);
     } else if (outcome === 'withdrawn') fail(`its command was withdrawn from member ${slot.index} before the plugin started it and will not run.`);
     else fail(`member ${slot.index} had already settled it.`);
     this.#fill(slot);
@@ -687,23 +693,23 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
   }
 
   /**
-   * `slot`'s process was killed: take back every request it held that the plugin has not started (withdrawn: it never
-   * runs there) and queue it again at the front, in its order, for another member (or this one once it is back).
+   * `slot`'s process was killed: take back every request without a key that it held and the plugin has not started
+   * (withdrawn: it never runs there) and queue it again at the front, in its order, for any member. Keyed requests
+   * stay: they could only go to this slot again, and leaving them to the restart keeps their order with the keyed
+   * sends the member holds (the restart carries both over in ring order).
    */
   #reroute(slot: MemberSlot, member: PoolMember): void {
     const back: PoolTask[] = [];
-    const keyed: PoolTask[] = [];
     const now = performance.now();
     const reroute = new SidecarError('ERR_ABORTED', 'The pool took this request back from a member it killed, to run it on another.');
     for (const task of [...slot.inFlight]) {
-      if (task.state !== 'running') continue;
+      if (task.state !== 'running' || task.keySlot >= 0) continue;
       if (member.cancel(task.memberId, reroute, false) !== 'withdrawn') continue;
       task.dispatches++;
       slot.release(task, now);
-      (task.keySlot >= 0 ? keyed : back).push(task);
+      back.push(task);
     }
     this.#queue.unshiftAll(back);
-    slot.keyed.unshiftAll(keyed);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -780,6 +786,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       return;
     }
     // The member ended for good.
+    // A member stop() ends is counted from its exit there; one that ended on its own (for good) is counted here.
+    if (!slot.stopping) this.#dropped += exit.dropped;
     const now = performance.now();
     this.#pastBusyMs += slot.busy.busyMs(now);
     this.#pastMemberMs += now - slot.since;
@@ -909,6 +917,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
         .map(async (s) => {
           const member = s.member!;
           const pid = member.pid;
+          s.stopping = true;
           const exit = await member.stop({ timeout: left, drain });
           this.emit('member', { member: s.index, kind: member.kind, pid, what: 'stopped', cause: 'stop', exit });
           return exit;

@@ -22,6 +22,8 @@ export class MemberSlot {
   replacing = false;
   /** The pool is stopping this member because it was idle. */
   retiring = false;
+  /** pool.stop() is stopping this member (its exit's `dropped` is counted there). */
+  stopping = false;
   idleTimer: NodeJS.Timeout | undefined = undefined;
 
   // Metrics of the current member (reset when a new member takes the slot).
