@@ -236,6 +236,18 @@ for (const mode of MODES) {
       }
     });
 
+    test('with both a timeout and a deadline, the earlier one rejects the request', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 1, concurrency: 1 });
+      try {
+        const slow = pool.request(sleepFor(500, 'slow'), { type: SLEEP });
+        await assert.rejects(pool.request('a', { timeout: 60_000, deadlineMs: Date.now() + 30 }), hasCode('ERR_TIMEOUT', /deadline/));
+        await assert.rejects(pool.request('b', { timeout: 30, deadlineMs: Date.now() + 60_000 }), hasCode('ERR_TIMEOUT', /timeout/));
+        assert.equal(tagOf(await slow), 'slow');
+      } finally {
+        await pool.stop();
+      }
+    });
+
     test('a request whose signal is already aborted, or whose deadline has passed, rejects at once and never reaches the plugin', async () => {
       const counter = deliveryCounter();
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 1, host: counter.host });

@@ -5,6 +5,9 @@
  * while the pool goes on serving. What reached the plugin is counted by the host.process callback.
  */
 import { describe, test } from 'node:test';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { SidecarPool, type MemberChange, type PoolPoison } from '../src/index.js';
 import { eventually, processExists } from './helpers/sidecar-env.js';
@@ -70,6 +73,31 @@ describe('pool-wide poison quarantine (process mode)', () => {
       assert.equal(pool.stats().poisoned, 2);
       assert.equal(pool.stats().quarantined, 0, 'nothing was refused by the quarantine');
       assert.equal(decode(await pool.request('after')), 'after');
+    } finally {
+      await pool.stop();
+    }
+  });
+});
+
+describe('pool-wide poison quarantine of sends (process mode)', () => {
+  test('a send that kills its member twice is reported by a poison event; the same send again is refused at once, the commands behind it are processed', async () => {
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'process', size: 1, host: counter.host, restart: { maxRestarts: 10, backoffMs: 0 } });
+    try {
+      const poison = new Promise<PoolPoison>((resolve) => pool.once('poison', resolve));
+      await pool.send('crash', { type: SEGFAULT });
+      const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => pool.request(`after ${i}`)));
+      replies.forEach((r, i) => assert.equal(decode(r), `after ${i}`));
+      const p = await poison;
+      assert.equal(p.requestId, 0);
+      assert.equal(decode(p.data), 'crash');
+      assert.equal(p.member, 0);
+      const pid = pool.stats().members[0]!.pid;
+      await assert.rejects(pool.send('crash', { type: SEGFAULT }), hasCode('ERR_SIDECAR_POISON'));
+      await assert.rejects(pool.request('crash', { type: SEGFAULT }), hasCode('ERR_SIDECAR_POISON'));
+      assert.equal(decode(await pool.request('still')), 'still');
+      assert.equal(pool.stats().members[0]!.pid, pid, 'the refused commands killed nothing');
+      assert.equal(counter.counts.get('crash'), 2);
     } finally {
       await pool.stop();
     }
@@ -148,6 +176,60 @@ describe('member crashes and replacement (process mode)', () => {
       process.kill(replacement.pid, 'SIGKILL');
       assert.equal((await again).what, 'restarted');
       assert.equal(decode(await pool.request('after')), 'after');
+    } finally {
+      await pool.stop();
+    }
+  });
+});
+
+describe('members that cannot be replaced, and error reports (process mode)', () => {
+  test("a fresh member that cannot start is reported ('member' failed and 'error'), and the requests waiting for it reject with its start error instead of waiting", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-faults-'));
+    const plugin = join(dir, 'faulty.so');
+    copyFileSync(FAULTY, plugin);
+    const pool = await SidecarPool.start({ plugin, mode: 'process', size: 1, concurrency: 1, restart: { maxRestarts: 0, backoffMs: 0 } });
+    try {
+      const errors: { code?: string }[] = [];
+      pool.on('error', (e) => errors.push(e));
+      const failed = nextMember(pool, (c) => c.what === 'failed');
+      const pid = pool.stats().members[0]!.pid;
+      const running = pool.request(sleepFor(5000, 'running'), { type: SLEEP }).then(() => 'answered', (e: { code?: string }) => e.code);
+      const waiting = pool.request('waiting').then(() => 'answered', (e: { code?: string }) => e.code);
+      assert.equal(pool.stats().queued, 1);
+      rmSync(dir, { recursive: true, force: true }); // the fresh member will not find its plugin
+      process.kill(pid, 'SIGKILL');
+      const change = await failed;
+      assert.equal(change.member, 0);
+      assert.equal(change.error?.code, 'ERR_SIDECAR_START');
+      assert.equal(await running, 'ERR_SIDECAR_CRASHED', 'the request on the member that crashed for good rejects');
+      assert.equal(await waiting, 'ERR_SIDECAR_START', 'the queued request rejects with the start error');
+      assert.ok(errors.some((e) => e.code === 'ERR_SIDECAR_START'), `an 'error' event reported it: ${JSON.stringify(errors)}`);
+      // A later request settles too (a new start attempt, failing the same way); it does not wait forever.
+      const later = await pool.request('later').then(() => 'answered', (e: { code?: string }) => e.code);
+      assert.equal(later, 'ERR_SIDECAR_START');
+    } finally {
+      await pool.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a member's error with no 'error' listener on the pool becomes a process warning, not an exception, and the pool goes on serving", async () => {
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    const pool = await SidecarPool.start({
+      plugin: FAULTY,
+      mode: 'process',
+      size: 1,
+      host: {
+        event() {
+          throw new Error('pool callback failure');
+        },
+      },
+    });
+    try {
+      await pool.send('x', { type: 3000 });
+      const warning = await warned;
+      assert.match(warning.message, /pool callback failure/);
+      assert.equal(decode(await pool.request('alive')), 'alive');
     } finally {
       await pool.stop();
     }

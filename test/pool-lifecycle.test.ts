@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { SidecarPool, type MemberChange } from '../src/index.js';
 import { MODES, eventually, processExists } from './helpers/sidecar-env.js';
 import {
-  FAULTY, IDENTIFY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, memberLog, nextMember, sleepFor, tagOf, who,
+  FAULTY, HANG, IDENTIFY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, memberLog, nextMember, sleepFor, tagOf, who,
 } from './helpers/pool-env.js';
 
 guardUnhandledRejections();
@@ -128,6 +128,21 @@ for (const mode of MODES) {
     });
   });
 
+  describe(`the end of a pool's events (${mode} mode)`, () => {
+    test('an events() iterator waiting for the next event ends (done) when the pool stops', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2 });
+      const it = pool.events();
+      await pool.send('one', { type: 77 });
+      const first = await it.next();
+      assert.equal(first.done, false);
+      assert.equal(first.value!.id, 77);
+      assert.equal(decode(first.value!.data), 'one');
+      const waiting = it.next();
+      await pool.stop();
+      assert.deepEqual(await waiting, { value: undefined, done: true });
+    });
+  });
+
   describe(`broadcast and events across members (${mode} mode)`, () => {
     test('broadcast() reaches every running member once, and events() yields each member event with its member', async () => {
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 3 });
@@ -150,3 +165,21 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe('stopping a pool with a hung member (process mode)', () => {
+  test('stop({ timeout }) resolves although a member hangs: the hung member is killed and its request rejects', async () => {
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'process', size: 2, host: counter.host });
+    const pids = pool.stats().members.map((m) => m.pid);
+    const started = counter.next('hang');
+    const hung = pool.request('hang', { type: HANG }).then(() => 'answered', (e: { code?: string }) => e.code);
+    await started;
+    const exit = await pool.stop({ timeout: 300 });
+    assert.equal(exit.reason, 'stopped');
+    assert.equal(exit.members.length, 2);
+    assert.ok(exit.members.some((m) => m.signal === 'SIGKILL'), `the hung member was killed: ${JSON.stringify(exit.members)}`);
+    const code = await hung;
+    assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `the hung request rejected: ${code}`);
+    for (const pid of pids) assert.ok(await eventually(() => !processExists(pid)), `member ${pid} is gone`);
+  });
+});
