@@ -44,6 +44,24 @@ for (const mode of MODES) {
       }
     });
 
+    test('a keyed request for a slot whose member stopped for idleness starts that member again', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: { min: 1, max: 2 }, idleTimeoutMs: 100 });
+      try {
+        const keys = Array.from({ length: 16 }, (_, i) => `tenant-${i}`);
+        for (const key of keys) await pool.request('', { type: IDENTIFY, key });
+        assert.equal(pool.stats().size, 2, 'the keys needed both slots');
+        const changes = memberLog(pool);
+        assert.ok(await eventually(() => changes.some((c) => c.what === 'stopped' && c.cause === 'idle'), 10_000), 'a member stopped for idleness');
+        const stoppedSlot = changes.find((c) => c.what === 'stopped')!.member;
+        const restarted = nextMember(pool, (c) => c.what === 'started' && c.member === stoppedSlot);
+        const replies = await Promise.all(keys.map((key) => pool.request('', { type: IDENTIFY, key })));
+        assert.equal((await restarted).cause, 'scale');
+        assert.equal(new Set(replies.map(who)).size, 2, 'the keys reach two members again');
+      } finally {
+        await pool.stop();
+      }
+    });
+
     test('a pool of a fixed size never stops an idle member', async () => {
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, idleTimeoutMs: 50 });
       try {

@@ -62,6 +62,38 @@ for (const mode of MODES) {
     });
   });
 
+  describe(`the pool queue's byte bound and the command size (${mode} mode)`, () => {
+    test('with every member busy, payloads beyond maxQueueBytes reject with ERR_QUEUE_FULL; a smaller one still fits', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 1, concurrency: 1, maxQueueBytes: 100 });
+      try {
+        const busy = pool.request(sleepFor(300, 'busy'), { type: SLEEP });
+        const first = pool.request('a'.repeat(60));
+        await assert.rejects(async () => pool.request('b'.repeat(60)), hasCode('ERR_QUEUE_FULL'));
+        const small = pool.request('c'.repeat(30));
+        assert.equal(tagOf(await busy), 'busy');
+        assert.equal(decode(await first), 'a'.repeat(60));
+        assert.equal(decode(await small), 'c'.repeat(30));
+      } finally {
+        await pool.stop();
+      }
+    });
+
+    test('a command larger than maxCommandBytes is thrown synchronously as ERR_RING_TOO_BIG and nothing is queued', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 1, commandRingBytes: 4096, eventRingBytes: 4096 });
+      try {
+        assert.ok(pool.maxCommandBytes > 0 && pool.maxCommandBytes < 4096, `maxCommandBytes ${pool.maxCommandBytes}`);
+        const big = new Uint8Array(pool.maxCommandBytes + 1);
+        assert.throws(() => pool.request(big), hasCode('ERR_RING_TOO_BIG'));
+        assert.throws(() => pool.send(big), hasCode('ERR_RING_TOO_BIG'));
+        assert.equal(pool.stats().queued, 0);
+        const largest = new Uint8Array(pool.maxCommandBytes).fill(7);
+        assert.deepEqual(await pool.request(largest), largest);
+      } finally {
+        await pool.stop();
+      }
+    });
+  });
+
   describe(`argument errors of the pool (${mode} mode)`, () => {
     test('every bad option makes SidecarPool.start() reject with ERR_INVALID_ARG naming it, and leaves nothing behind', async () => {
       const plugin = FAULTY;
