@@ -39,6 +39,28 @@ for (const mode of MODES) {
       }
     });
 
+    test('with room on both members, each request goes to the member with fewer in flight: fast requests never wait behind a slow one', async () => {
+      const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, concurrency: 4 });
+      try {
+        let slowDone = false;
+        const slow = pool.request(sleepFor(1000, 'slow'), { type: SLEEP }).then((reply) => {
+          slowDone = true;
+          return reply;
+        });
+        // One at a time: the slow member (1 in flight) always has room for 3 more, the other has 0 in flight.
+        const members = new Set<string>();
+        for (let i = 0; i < 20; i++) {
+          members.add(who(await pool.request('', { type: IDENTIFY })));
+          assert.equal(slowDone, false, `fast request ${i} completed while the slow one ran`);
+        }
+        assert.equal(members.size, 1, 'all fast requests were answered by the member that had nothing in flight');
+        assert.equal(tagOf(await slow), 'slow');
+        assert.deepEqual(pool.stats().members.map((m) => m.completed).sort((a, b) => a - b), [1, 20]);
+      } finally {
+        await pool.stop();
+      }
+    });
+
     test('requests with the same key all reach the same member instance and are answered in the order they were made', async () => {
       const pool = await SidecarPool.start({ plugin: FAULTY, mode, size: 2, concurrency: 1 });
       try {
