@@ -14,7 +14,7 @@ import { EventStreams, type SidecarEvent } from '../sidecar/event-stream.js';
 import { MAX_TIMEOUT_MS } from '../sidecar/options.js';
 import { toBytes, type SidecarExit, type SidecarPoison } from '../sidecar/sidecar.js';
 import { localMembers, type MemberFactory, type MemberHooks, type MemberState, type PoolMember } from './member.js';
-import { DurationHistogram, type Percentiles } from './metrics.js';
+import { DurationHistogram, initMetrics, type Percentiles } from './metrics.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SidecarPoolOptions } from './options.js';
 import { Quarantine } from './quarantine.js';
 import { leastBusy, type RequestKey, type Router } from './router.js';
@@ -231,6 +231,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    */
   static async start(options: SidecarPoolOptions): Promise<SidecarPool> {
     const o = resolvePoolOptions(options);
+    await initMetrics();
     const pool = new SidecarPool(o, localMembers(o.member));
     const first = Math.max(o.min, 1);
     const starts: Promise<void>[] = [];
@@ -524,10 +525,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const c = this.#candidates;
     c.length = 0;
     for (const s of this.#slots) if (s.ready && s.inFlight.size < this.#o.concurrency) c.push(s);
-    if (c.length === 0) return undefined;
-    if (c.length === 1) return c[0];
-    const adapters = c.map((s) => ({ member: s.member!, inFlight: s.inFlight.size, slot: s }));
-    return this.#router.pick(adapters)?.slot;
+    if (c.length <= 1) return c[0];
+    return this.#router.pick(c);
   }
 
   /** Starts one more member when work waits, no member has room, none is starting, and the pool is below max. */
@@ -668,6 +667,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const outcome = member.cancel(task.memberId, new SidecarError(code, `${why} (cancelled by the pool).`), true);
     if (outcome === 'running') {
       // Thread mode (or finished, its reply on the way): it stays in flight on the member until it settles.
+      slot.failed++;
       fail(this.mode === 'thread'
         ? `it is running in member ${slot.index}'s thread, which cannot be stopped: the call runs to its end and its reply is ignored.`
         : `member ${slot.index} had already finished it; its reply is ignored.`);
