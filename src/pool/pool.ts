@@ -9,10 +9,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { SidecarError } from '../errors.js';
-import { badArg, checkKeys, intArg, knownKeys } from '../sidecar/args.js';
+import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from '../sidecar/args.js';
 import { EventStreams, type SidecarEvent } from '../sidecar/event-stream.js';
 import { MAX_TIMEOUT_MS } from '../sidecar/options.js';
-import { toBytes, type SidecarExit, type SidecarPoison } from '../sidecar/sidecar.js';
+import type { SidecarExit, SidecarPoison } from '../sidecar/sidecar.js';
 import { localMembers, type MemberFactory, type MemberHooks, type MemberState, type PoolMember } from './member.js';
 import { DurationHistogram, initMetrics, type Percentiles } from './metrics.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SidecarPoolOptions } from './options.js';
@@ -149,17 +149,6 @@ const SEND_KEYS = knownKeys<PoolSendOptions>({ type: true, key: true });
 const BROADCAST_KEYS = knownKeys<PoolBroadcastOptions>({ type: true });
 const STOP_KEYS = knownKeys<PoolStopOptions>({ timeout: true, drain: true });
 
-function optionsObject<T extends object>(options: T | undefined, known: readonly string[]): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw badArg('options', 'an object', options);
-  checkKeys('options', options, known);
-  return options;
-}
-
-function commandType(options: { type?: number } | undefined): number {
-  return options?.type === undefined ? 0 : intArg('options.type', options.type, 0, 0xffffffff);
-}
-
 function checkKey(key: unknown): RequestKey | undefined {
   if (key === undefined) return undefined;
   if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) return key;
@@ -272,15 +261,12 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const bytes = this.#checkCommand(data);
     const options = optionsObject(requestOptions, REQUEST_KEYS);
     const type = commandType(options);
-    const timeout = options?.timeout === undefined
-      ? undefined
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ' (milliseconds; leave it out for no timeout)');
+    const timeout = requestTimeout(options?.timeout);
     const deadline = options?.deadlineMs;
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
       throw badArg('options.deadlineMs', 'a finite number of milliseconds since the epoch (Date.now() scale)', deadline);
     }
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArg('options.signal', 'an AbortSignal', signal);
+    const signal = requestSignal(options?.signal);
     const keySlot = this.#keySlot(options?.key);
     if (this.#phase !== 'running') return Promise.reject(this.#stoppedError());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
@@ -438,13 +424,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    * Idempotent; never rejects. Throws ERR_INVALID_ARG for bad options.
    */
   stop(stopOptions?: PoolStopOptions): Promise<PoolExit> {
-    const options = optionsObject(stopOptions, STOP_KEYS);
-    const timeout = options?.timeout === undefined
-      ? this.#o.resolvedMember.stopTimeoutMs
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS);
-    const drain = options?.drain;
-    if (drain !== undefined && typeof drain !== 'boolean') throw badArg('options.drain', 'a boolean', drain);
-    this.#stopPromise ??= this.#stop(timeout, drain !== false);
+    const { timeout, drain } = stopArgs(optionsObject(stopOptions, STOP_KEYS), this.#o.resolvedMember.stopTimeoutMs);
+    this.#stopPromise ??= this.#stop(timeout, drain);
     return this.#stopPromise;
   }
 
