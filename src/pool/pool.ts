@@ -9,12 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { SidecarError } from '../errors.js';
-import { badArg, checkKeys, intArg, knownKeys } from '../sidecar/args.js';
+import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from '../sidecar/args.js';
 import { EventStreams, type SidecarEvent } from '../sidecar/event-stream.js';
 import { MAX_TIMEOUT_MS } from '../sidecar/options.js';
-import { toBytes, type SidecarExit, type SidecarPoison } from '../sidecar/sidecar.js';
+import type { SidecarExit, SidecarPoison } from '../sidecar/sidecar.js';
 import { localMembers, type MemberFactory, type MemberHooks, type MemberState, type PoolMember } from './member.js';
-import { DurationHistogram, type Percentiles } from './metrics.js';
+import { DurationHistogram, initMetrics, type Percentiles } from './metrics.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SidecarPoolOptions } from './options.js';
 import { Quarantine } from './quarantine.js';
 import { leastBusy, type RequestKey, type Router } from './router.js';
@@ -149,17 +149,6 @@ const SEND_KEYS = knownKeys<PoolSendOptions>({ type: true, key: true });
 const BROADCAST_KEYS = knownKeys<PoolBroadcastOptions>({ type: true });
 const STOP_KEYS = knownKeys<PoolStopOptions>({ timeout: true, drain: true });
 
-function optionsObject<T extends object>(options: T | undefined, known: readonly string[]): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw badArg('options', 'an object', options);
-  checkKeys('options', options, known);
-  return options;
-}
-
-function commandType(options: { type?: number } | undefined): number {
-  return options?.type === undefined ? 0 : intArg('options.type', options.type, 0, 0xffffffff);
-}
-
 function checkKey(key: unknown): RequestKey | undefined {
   if (key === undefined) return undefined;
   if (typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) return key;
@@ -231,6 +220,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    */
   static async start(options: SidecarPoolOptions): Promise<SidecarPool> {
     const o = resolvePoolOptions(options);
+    await initMetrics();
     const pool = new SidecarPool(o, localMembers(o.member));
     const first = Math.max(o.min, 1);
     const starts: Promise<void>[] = [];
@@ -271,15 +261,12 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const bytes = this.#checkCommand(data);
     const options = optionsObject(requestOptions, REQUEST_KEYS);
     const type = commandType(options);
-    const timeout = options?.timeout === undefined
-      ? undefined
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ' (milliseconds; leave it out for no timeout)');
+    const timeout = requestTimeout(options?.timeout);
     const deadline = options?.deadlineMs;
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
       throw badArg('options.deadlineMs', 'a finite number of milliseconds since the epoch (Date.now() scale)', deadline);
     }
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArg('options.signal', 'an AbortSignal', signal);
+    const signal = requestSignal(options?.signal);
     const keySlot = this.#keySlot(options?.key);
     if (this.#phase !== 'running') return Promise.reject(this.#stoppedError());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
@@ -437,13 +424,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    * Idempotent; never rejects. Throws ERR_INVALID_ARG for bad options.
    */
   stop(stopOptions?: PoolStopOptions): Promise<PoolExit> {
-    const options = optionsObject(stopOptions, STOP_KEYS);
-    const timeout = options?.timeout === undefined
-      ? this.#o.resolvedMember.stopTimeoutMs
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS);
-    const drain = options?.drain;
-    if (drain !== undefined && typeof drain !== 'boolean') throw badArg('options.drain', 'a boolean', drain);
-    this.#stopPromise ??= this.#stop(timeout, drain !== false);
+    const { timeout, drain } = stopArgs(optionsObject(stopOptions, STOP_KEYS), this.#o.resolvedMember.stopTimeoutMs);
+    this.#stopPromise ??= this.#stop(timeout, drain);
     return this.#stopPromise;
   }
 
@@ -524,10 +506,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const c = this.#candidates;
     c.length = 0;
     for (const s of this.#slots) if (s.ready && s.inFlight.size < this.#o.concurrency) c.push(s);
-    if (c.length === 0) return undefined;
-    if (c.length === 1) return c[0];
-    const adapters = c.map((s) => ({ member: s.member!, inFlight: s.inFlight.size, slot: s }));
-    return this.#router.pick(adapters)?.slot;
+    if (c.length <= 1) return c[0];
+    return this.#router.pick(c);
   }
 
   /** Starts one more member when work waits, no member has room, none is starting, and the pool is below max. */
@@ -668,6 +648,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const outcome = member.cancel(task.memberId, new SidecarError(code, `${why} (cancelled by the pool).`), true);
     if (outcome === 'running') {
       // Thread mode (or finished, its reply on the way): it stays in flight on the member until it settles.
+      slot.failed++;
       fail(this.mode === 'thread'
         ? `it is running in member ${slot.index}'s thread, which cannot be stopped: the call runs to its end and its reply is ignored.`
         : `member ${slot.index} had already finished it; its reply is ignored.`);

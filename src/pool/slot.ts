@@ -6,10 +6,11 @@
  * Threading: the JavaScript thread of the pool.
  */
 import type { PoolMember } from './member.js';
+import type { RouteCandidate } from './router.js';
 import { BusyClock, DurationHistogram } from './metrics.js';
 import { TaskQueue, type PoolTask } from './task.js';
 
-export class MemberSlot {
+export class MemberSlot implements RouteCandidate {
   /** The member in it (undefined while empty or while one is starting). */
   member: PoolMember | undefined = undefined;
   /** A member is being started for this slot. */
@@ -39,6 +40,11 @@ export class MemberSlot {
 
   constructor(readonly index: number) {}
 
+  /** Requests in flight (the router's measure of load). */
+  get load(): number {
+    return this.inFlight.size;
+  }
+
   /** Ready for new work: a member that is ready, not being replaced or retired. */
   get ready(): boolean {
     return this.member !== undefined && this.member.state === 'ready' && !this.replacing && !this.retiring;
@@ -55,6 +61,7 @@ export class MemberSlot {
     this.restarts = 0;
     this.cancelKills = 0;
     this.poisoned = 0;
+    this.runTime.destroy();
     this.runTime = new DurationHistogram();
     this.busy = new BusyClock();
     this.since = now;
