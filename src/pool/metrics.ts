@@ -70,11 +70,14 @@ export class DurationHistogram {
     const h = this.h;
     const count = h.totalCount;
     if (count === 0) return { p50: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0 };
+    // A percentile is reported as the highest value of its bucket (3 significant digits), the maximum exactly: a
+    // percentile is never shown above the maximum.
+    const max = h.maxValue;
     return {
-      p50: h.getValueAtPercentile(50) / 1000,
-      p99: h.getValueAtPercentile(99) / 1000,
-      p999: h.getValueAtPercentile(99.9) / 1000,
-      max: h.maxValue / 1000,
+      p50: Math.min(h.getValueAtPercentile(50), max) / 1000,
+      p99: Math.min(h.getValueAtPercentile(99), max) / 1000,
+      p999: Math.min(h.getValueAtPercentile(99.9), max) / 1000,
+      max: max / 1000,
       mean: this.sum / count / 1000,
       count,
     };

@@ -76,11 +76,13 @@ export interface MemberChange {
   /**
    * 'start': SidecarPool.start(); 'scale': load needed it (or its key did); 'cancel': the process was killed to stop a
    * cancelled running request; 'crash': it crashed and restarted under its restart policy; 'budget': it crashed for
-   * good and a fresh member takes the slot; 'idle': stopped after idleTimeoutMs; 'stop': pool.stop().
+   * good ('replaced') and the fresh member that takes the slot ('started', or 'failed'); 'idle': stopped after
+   * idleTimeoutMs; 'stop': pool.stop().
    */
   cause: 'start' | 'scale' | 'cancel' | 'crash' | 'budget' | 'idle' | 'stop';
-  /** The exit that caused it ('replaced', 'stopped'), or the start error's message ('failed'). */
+  /** The exit that caused it: of the run before a restart ('restarted'), of the member that ended ('replaced', 'stopped'). */
   exit?: SidecarExit;
+  /** Why a member could not start ('failed'). */
   error?: SidecarError;
 }
 
@@ -564,12 +566,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
 
   #settled(task: PoolTask, slot: MemberSlot, dispatch: number, reply: Uint8Array | undefined, error: unknown): void {
     if (task.dispatches !== dispatch) return; // the pool took it back from this member (re-routed or cancelled)
-    const now = performance.now();
-    if (slot.release(task, now)) {
-      const ran = now - task.dispatchedAt;
-      slot.runTime.record(ran);
-      this.#runTime.record(ran);
-    }
+    this.#released(task, slot);
     if (task.state === 'running') {
       task.state = 'done';
       this.#clearCancellers(task);
@@ -585,6 +582,15 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     }
     this.#fill(slot);
     this.#progress();
+  }
+
+  /** `task` leaves `slot`'s in-flight set (settled, withdrawn or killed): its run time is recorded. */
+  #released(task: PoolTask, slot: MemberSlot): void {
+    const now = performance.now();
+    if (!slot.release(task, now)) return;
+    const ran = now - task.dispatchedAt;
+    slot.runTime.record(ran);
+    this.#runTime.record(ran);
   }
 
   /** Gives `slot`'s member work from its key queue, then from the pool's queue, up to the concurrency. */
@@ -655,7 +661,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       return;
     }
     task.dispatches++;
-    slot.release(task, performance.now());
+    this.#released(task, slot);
     slot.failed++;
     if (outcome === 'killed') {
       slot.cancelKills++;
@@ -752,7 +758,9 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const slot = this.#slots[member.slot]!;
     const cause = slot.replacing ? 'cancel' : 'crash';
     slot.replacing = false;
-    this.emit('member', { member: slot.index, kind: member.kind, pid: member.pid, what: 'restarted', cause });
+    const exit = slot.lastExit;
+    slot.lastExit = undefined;
+    this.emit('member', { member: slot.index, kind: member.kind, pid: member.pid, what: 'restarted', cause, ...(exit === undefined ? {} : { exit }) });
     this.#fill(slot);
     this.#fillAll();
   }
@@ -760,6 +768,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
   #onMemberExit(member: PoolMember, exit: SidecarExit): void {
     const slot = this.#slots[member.slot]!;
     if (exit.restarting) {
+      slot.lastExit = exit;
       if (exit.reason !== 'cancelled') {
         slot.restarts++;
         this.#restarts++;

@@ -5,6 +5,7 @@
  *
  * Threading: the JavaScript thread of the pool.
  */
+import type { SidecarExit } from '../sidecar/sidecar.js';
 import type { PoolMember } from './member.js';
 import type { RouteCandidate } from './router.js';
 import { BusyClock, DurationHistogram } from './metrics.js';
@@ -26,6 +27,8 @@ export class MemberSlot implements RouteCandidate {
   /** pool.stop() is stopping this member (its exit's `dropped` is counted there). */
   stopping = false;
   idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** The exit of the run a restart under way follows (reported with 'restarted'). */
+  lastExit: SidecarExit | undefined = undefined;
 
   // Metrics of the current member (reset when a new member takes the slot).
   completed = 0;
