@@ -19,6 +19,10 @@ interface Example {
 }
 
 const EXAMPLES: Record<string, Example> = {
+  pool: {
+    shows: 'the README pool: two process members of the hash plugin, a request cancelled while it runs kills and restarts its member, metrics, a draining stop',
+    prints: ['4 digests of 32 bytes from 2 members', 'aborted: ERR_ABORTED', 'member 0 restarted (cancel)', 'stats: 4 completed, 1 failed, 1 cancel kill, run time p99 > 0 ms', 'stopped: 0 dropped'],
+  },
   'quick-start': {
     shows: "the README quick start: a process-mode sidecar with the echo plugin, an event, a reply and the events() iterator, with 'error' and 'exit' listeners",
     prints: ['event 7: 9 bytes', 'reply: hello', 'iterated event 7: a command', 'exit: stopped'],

@@ -64,6 +64,8 @@ export class LocalMember implements PoolMember {
   readonly kind = 'local';
   #state: MemberState = 'ready';
   #forwarding = false;
+  /** stop() was called. */
+  #stopping = false;
   /** The pid of the last run, reported once the member has ended. */
   #lastPid: number;
   readonly #onEvent = (id: number, data: Uint8Array): void => this.hooks.event(this, id, data);
@@ -96,7 +98,8 @@ export class LocalMember implements PoolMember {
   }
 
   get state(): MemberState {
-    return this.#state;
+    // A restart during the stop's drain (a crash, a cancellation) does not make it take new work.
+    return this.#stopping && this.#state !== 'stopped' ? 'stopping' : this.#state;
   }
 
   get maxCommandBytes(): number {
@@ -127,7 +130,7 @@ export class LocalMember implements PoolMember {
   }
 
   stop(options: StopOptions): Promise<SidecarExit> {
-    if (this.#state !== 'stopped') this.#state = 'stopping';
+    this.#stopping = true;
     // A thread-mode stop that times out rejects (the thread cannot be killed): reported as an exit, never a rejection.
     return this.sidecar.stop(options).catch((error: unknown) => ({
       reason: 'stop-timeout' as const,

@@ -9,12 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { SidecarError } from '../errors.js';
-import { badArg, checkKeys, intArg, knownKeys } from '../sidecar/args.js';
+import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from '../sidecar/args.js';
 import { EventStreams, type SidecarEvent } from '../sidecar/event-stream.js';
 import { MAX_TIMEOUT_MS } from '../sidecar/options.js';
-import { toBytes, type SidecarExit, type SidecarPoison } from '../sidecar/sidecar.js';
+import type { SidecarExit, SidecarPoison } from '../sidecar/sidecar.js';
 import { localMembers, type MemberFactory, type MemberHooks, type MemberState, type PoolMember } from './member.js';
-import { DurationHistogram, type Percentiles } from './metrics.js';
+import { DurationHistogram, initMetrics, type Percentiles } from './metrics.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SidecarPoolOptions } from './options.js';
 import { Quarantine } from './quarantine.js';
 import { leastBusy, type RequestKey, type Router } from './router.js';
@@ -58,7 +58,10 @@ export interface PoolStopOptions {
 /** The result of stop(). */
 export interface PoolExit {
   reason: 'stopped';
-  /** Commands accepted and never processed: queued ones rejected by stop({ drain: false }) or its timeout, and the members' `dropped`. */
+  /**
+   * Commands accepted and never processed: queued ones rejected by stop({ drain: false }) or its timeout, and the
+   * `dropped` of every member's final exit (members stopped here, and members that crashed for good before).
+   */
   dropped: number;
   /** The final exit of every member that was running at the stop. */
   members: SidecarExit[];
@@ -73,11 +76,13 @@ export interface MemberChange {
   /**
    * 'start': SidecarPool.start(); 'scale': load needed it (or its key did); 'cancel': the process was killed to stop a
    * cancelled running request; 'crash': it crashed and restarted under its restart policy; 'budget': it crashed for
-   * good and a fresh member takes the slot; 'idle': stopped after idleTimeoutMs; 'stop': pool.stop().
+   * good ('replaced') and the fresh member that takes the slot ('started', or 'failed'); 'idle': stopped after
+   * idleTimeoutMs; 'stop': pool.stop().
    */
   cause: 'start' | 'scale' | 'cancel' | 'crash' | 'budget' | 'idle' | 'stop';
-  /** The exit that caused it ('replaced', 'stopped'), or the start error's message ('failed'). */
+  /** The exit that caused it: of the run before a restart ('restarted'), of the member that ended ('replaced', 'stopped'). */
   exit?: SidecarExit;
+  /** Why a member could not start ('failed'). */
   error?: SidecarError;
 }
 
@@ -145,17 +150,6 @@ const REQUEST_KEYS = knownKeys<PoolRequestOptions>({ type: true, timeout: true, 
 const SEND_KEYS = knownKeys<PoolSendOptions>({ type: true, key: true });
 const BROADCAST_KEYS = knownKeys<PoolBroadcastOptions>({ type: true });
 const STOP_KEYS = knownKeys<PoolStopOptions>({ timeout: true, drain: true });
-
-function optionsObject<T extends object>(options: T | undefined, known: readonly string[]): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw badArg('options', 'an object', options);
-  checkKeys('options', options, known);
-  return options;
-}
-
-function commandType(options: { type?: number } | undefined): number {
-  return options?.type === undefined ? 0 : intArg('options.type', options.type, 0, 0xffffffff);
-}
 
 function checkKey(key: unknown): RequestKey | undefined {
   if (key === undefined) return undefined;
@@ -228,6 +222,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    */
   static async start(options: SidecarPoolOptions): Promise<SidecarPool> {
     const o = resolvePoolOptions(options);
+    await initMetrics();
     const pool = new SidecarPool(o, localMembers(o.member));
     const first = Math.max(o.min, 1);
     const starts: Promise<void>[] = [];
@@ -268,15 +263,12 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const bytes = this.#checkCommand(data);
     const options = optionsObject(requestOptions, REQUEST_KEYS);
     const type = commandType(options);
-    const timeout = options?.timeout === undefined
-      ? undefined
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ' (milliseconds; leave it out for no timeout)');
+    const timeout = requestTimeout(options?.timeout);
     const deadline = options?.deadlineMs;
     if (deadline !== undefined && (typeof deadline !== 'number' || !Number.isFinite(deadline))) {
       throw badArg('options.deadlineMs', 'a finite number of milliseconds since the epoch (Date.now() scale)', deadline);
     }
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArg('options.signal', 'an AbortSignal', signal);
+    const signal = requestSignal(options?.signal);
     const keySlot = this.#keySlot(options?.key);
     if (this.#phase !== 'running') return Promise.reject(this.#stoppedError());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
@@ -434,13 +426,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
    * Idempotent; never rejects. Throws ERR_INVALID_ARG for bad options.
    */
   stop(stopOptions?: PoolStopOptions): Promise<PoolExit> {
-    const options = optionsObject(stopOptions, STOP_KEYS);
-    const timeout = options?.timeout === undefined
-      ? this.#o.resolvedMember.stopTimeoutMs
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS);
-    const drain = options?.drain;
-    if (drain !== undefined && typeof drain !== 'boolean') throw badArg('options.drain', 'a boolean', drain);
-    this.#stopPromise ??= this.#stop(timeout, drain !== false);
+    const { timeout, drain } = stopArgs(optionsObject(stopOptions, STOP_KEYS), this.#o.resolvedMember.stopTimeoutMs);
+    this.#stopPromise ??= this.#stop(timeout, drain);
     return this.#stopPromise;
   }
 
@@ -521,10 +508,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const c = this.#candidates;
     c.length = 0;
     for (const s of this.#slots) if (s.ready && s.inFlight.size < this.#o.concurrency) c.push(s);
-    if (c.length === 0) return undefined;
-    if (c.length === 1) return c[0];
-    const adapters = c.map((s) => ({ member: s.member!, inFlight: s.inFlight.size, slot: s }));
-    return this.#router.pick(adapters)?.slot;
+    if (c.length <= 1) return c[0];
+    return this.#router.pick(c);
   }
 
   /** Starts one more member when work waits, no member has room, none is starting, and the pool is below max. */
@@ -581,12 +566,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
 
   #settled(task: PoolTask, slot: MemberSlot, dispatch: number, reply: Uint8Array | undefined, error: unknown): void {
     if (task.dispatches !== dispatch) return; // the pool took it back from this member (re-routed or cancelled)
-    const now = performance.now();
-    if (slot.release(task, now)) {
-      const ran = now - task.dispatchedAt;
-      slot.runTime.record(ran);
-      this.#runTime.record(ran);
-    }
+    this.#released(task, slot);
     if (task.state === 'running') {
       task.state = 'done';
       this.#clearCancellers(task);
@@ -602,6 +582,15 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     }
     this.#fill(slot);
     this.#progress();
+  }
+
+  /** `task` leaves `slot`'s in-flight set (settled, withdrawn or killed): its run time is recorded. */
+  #released(task: PoolTask, slot: MemberSlot): void {
+    const now = performance.now();
+    if (!slot.release(task, now)) return;
+    const ran = now - task.dispatchedAt;
+    slot.runTime.record(ran);
+    this.#runTime.record(ran);
   }
 
   /** Gives `slot`'s member work from its key queue, then from the pool's queue, up to the concurrency. */
@@ -665,20 +654,24 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const outcome = member.cancel(task.memberId, new SidecarError(code, `${why} (cancelled by the pool).`), true);
     if (outcome === 'running') {
       // Thread mode (or finished, its reply on the way): it stays in flight on the member until it settles.
+      slot.failed++;
       fail(this.mode === 'thread'
         ? `it is running in member ${slot.index}'s thread, which cannot be stopped: the call runs to its end and its reply is ignored.`
         : `member ${slot.index} had already finished it; its reply is ignored.`);
       return;
     }
     task.dispatches++;
-    slot.release(task, performance.now());
+    this.#released(task, slot);
     slot.failed++;
     if (outcome === 'killed') {
       slot.cancelKills++;
       this.#cancelKills++;
       slot.replacing = true;
-      this.#reroute(slot, member);
-      fail(`it was running, so member ${slot.index}'s process (pid ${member.pid}) was killed to stop it and is being restarted; the requests queued behind it were re-routed.`);
+      // Once stop() has handed the members their last work, what a killed member held stays with it: its restart
+      // carries it over and its own drain processes it (reliability.md rule 4).
+      const reroute = this.#phase === 'running' || this.#onDrained !== undefined;
+      if (reroute) this.#reroute(slot, member);
+      fail(`it was running, so member ${slot.index}'s process (pid ${member.pid}) was killed to stop it and is being restarted; the requests queued behind it ${reroute ? 'were re-routed' : 'stay with it'}.`);
     } else if (outcome === 'withdrawn') fail(`its command was withdrawn from member ${slot.index} before the plugin started it and will not run.`);
     else fail(`member ${slot.index} had already settled it.`);
     this.#fill(slot);
@@ -687,23 +680,23 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
   }
 
   /**
-   * `slot`'s process was killed: take back every request it held that the plugin has not started (withdrawn: it never
-   * runs there) and queue it again at the front, in its order, for another member (or this one once it is back).
+   * `slot`'s process was killed: take back every request without a key that it held and the plugin has not started
+   * (withdrawn: it never runs there) and queue it again at the front, in its order, for any member. Keyed requests
+   * stay: they could only go to this slot again, and leaving them to the restart keeps their order with the keyed
+   * sends the member holds (the restart carries both over in ring order).
    */
   #reroute(slot: MemberSlot, member: PoolMember): void {
     const back: PoolTask[] = [];
-    const keyed: PoolTask[] = [];
     const now = performance.now();
     const reroute = new SidecarError('ERR_ABORTED', 'The pool took this request back from a member it killed, to run it on another.');
     for (const task of [...slot.inFlight]) {
-      if (task.state !== 'running') continue;
+      if (task.state !== 'running' || task.keySlot >= 0) continue;
       if (member.cancel(task.memberId, reroute, false) !== 'withdrawn') continue;
       task.dispatches++;
       slot.release(task, now);
-      (task.keySlot >= 0 ? keyed : back).push(task);
+      back.push(task);
     }
     this.#queue.unshiftAll(back);
-    slot.keyed.unshiftAll(keyed);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -728,6 +721,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
         }
         this.#fill(slot);
         this.#fillAll();
+        if (this.#queue.size > 0) this.#scaleUp(); // still more work than room: grow further
       },
       (error: unknown) => {
         slot.starting = undefined;
@@ -764,7 +758,9 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const slot = this.#slots[member.slot]!;
     const cause = slot.replacing ? 'cancel' : 'crash';
     slot.replacing = false;
-    this.emit('member', { member: slot.index, kind: member.kind, pid: member.pid, what: 'restarted', cause });
+    const exit = slot.lastExit;
+    slot.lastExit = undefined;
+    this.emit('member', { member: slot.index, kind: member.kind, pid: member.pid, what: 'restarted', cause, ...(exit === undefined ? {} : { exit }) });
     this.#fill(slot);
     this.#fillAll();
   }
@@ -772,6 +768,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
   #onMemberExit(member: PoolMember, exit: SidecarExit): void {
     const slot = this.#slots[member.slot]!;
     if (exit.restarting) {
+      slot.lastExit = exit;
       if (exit.reason !== 'cancelled') {
         slot.restarts++;
         this.#restarts++;
@@ -779,6 +776,8 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       return;
     }
     // The member ended for good.
+    // A member stop() ends is counted from its exit there; one that ended on its own (for good) is counted here.
+    if (!slot.stopping) this.#dropped += exit.dropped;
     const now = performance.now();
     this.#pastBusyMs += slot.busy.busyMs(now);
     this.#pastMemberMs += now - slot.since;
@@ -908,6 +907,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
         .map(async (s) => {
           const member = s.member!;
           const pid = member.pid;
+          s.stopping = true;
           const exit = await member.stop({ timeout: left, drain });
           this.emit('member', { member: s.index, kind: member.kind, pid, what: 'stopped', cause: 'stop', exit });
           return exit;

@@ -11,9 +11,15 @@ import type { PoolMember } from './member.js';
 
 export type RequestKey = string | number;
 
+/** A member the router may choose, with its load: the requests it has in flight, as the pool counts them. */
+export interface RouteCandidate {
+  readonly member: PoolMember | undefined;
+  readonly load: number;
+}
+
 export interface Router {
-  /** Among `members` (ready, each with fewer than the concurrency in flight), the one to take the next request. */
-  pick<M extends { member: PoolMember; inFlight: number }>(members: readonly M[]): M | undefined;
+  /** Among `candidates` (ready members, each with room for one more request), the one to take the next request. */
+  pick<C extends RouteCandidate>(candidates: readonly C[]): C | undefined;
   /** The slot (0 … slots − 1) of `key`. */
   slotOf(key: RequestKey, slots: number): number;
 }
@@ -32,11 +38,10 @@ function fnv1a(text: string): number {
 }
 
 export const leastBusy: Router = {
-  pick(members) {
-    let best: (typeof members)[number] | undefined;
-    for (const m of members) {
-      if (best === undefined || m.inFlight < best.inFlight || (m.inFlight === best.inFlight && m.member.slot < best.member.slot)) best = m;
-    }
+  pick(candidates) {
+    // Candidates come in slot order: the first of the least loaded is the lowest slot among equals.
+    let best: (typeof candidates)[number] | undefined;
+    for (const c of candidates) if (best === undefined || c.load < best.load) best = c;
     return best;
   },
   slotOf(key, slots) {

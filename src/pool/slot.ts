@@ -5,11 +5,13 @@
  *
  * Threading: the JavaScript thread of the pool.
  */
+import type { SidecarExit } from '../sidecar/sidecar.js';
 import type { PoolMember } from './member.js';
+import type { RouteCandidate } from './router.js';
 import { BusyClock, DurationHistogram } from './metrics.js';
 import { TaskQueue, type PoolTask } from './task.js';
 
-export class MemberSlot {
+export class MemberSlot implements RouteCandidate {
   /** The member in it (undefined while empty or while one is starting). */
   member: PoolMember | undefined = undefined;
   /** A member is being started for this slot. */
@@ -22,7 +24,11 @@ export class MemberSlot {
   replacing = false;
   /** The pool is stopping this member because it was idle. */
   retiring = false;
+  /** pool.stop() is stopping this member (its exit's `dropped` is counted there). */
+  stopping = false;
   idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** The exit of the run a restart under way follows (reported with 'restarted'). */
+  lastExit: SidecarExit | undefined = undefined;
 
   // Metrics of the current member (reset when a new member takes the slot).
   completed = 0;
@@ -36,6 +42,11 @@ export class MemberSlot {
   since = 0;
 
   constructor(readonly index: number) {}
+
+  /** Requests in flight (the router's measure of load). */
+  get load(): number {
+    return this.inFlight.size;
+  }
 
   /** Ready for new work: a member that is ready, not being replaced or retired. */
   get ready(): boolean {
@@ -53,6 +64,7 @@ export class MemberSlot {
     this.restarts = 0;
     this.cancelKills = 0;
     this.poisoned = 0;
+    this.runTime.destroy();
     this.runTime = new DurationHistogram();
     this.busy = new BusyClock();
     this.since = now;

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { SidecarError } from '../errors.js';
-import { badArg, checkKeys, intArg, knownKeys } from './args.js';
+import { MAX_TIMEOUT_MS, badArg, checkKeys, intArg, knownKeys } from './args.js';
 import { RING_MAX_CAPACITY, RING_MIN_CAPACITY } from '../ring/layout.js';
 import { resolveWaitPolicy, type ResolvedWaitPolicy, type WaitPolicy } from '../ring/wait-policy.js';
 import { SIDECAR_CONTROL_SIZE } from './layout.js';
@@ -159,8 +159,7 @@ export const DEFAULT_MAX_QUEUE_BYTES = 64 << 20;
 export const DEFAULT_MAX_INIT_EVENT_BYTES = 4 << 20;
 /** Largest config: the control block segment must fit the region's 2^31-byte limit with both rings. */
 export const MAX_CONFIG_BYTES = (1 << 24) - SIDECAR_CONTROL_SIZE;
-/** Largest timeout in ms (setTimeout's limit). Timeouts are integers from 1: 0 is refused (see SidecarOptions). */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+export { MAX_TIMEOUT_MS };
 const HOST_CALLBACKS = ['init', 'process', 'event', 'log', 'dispose'] as const;
 
 const OPTION_KEYS = knownKeys<SidecarOptions>({

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { NativeSidecarError, SidecarError, asErrorClass } from '../errors.js';
-import { badArg, checkKeys, intArg, knownKeys } from './args.js';
+import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from './args.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
@@ -212,7 +212,6 @@ const ARG0_WORD = MSG_ARG0_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
 /** Byte offset → index in the Uint32Array view of the region: payloads are 8-byte aligned (wire-format §4). */
 const wordIndex = (byteOffset: number): number => byteOffset / Uint32Array.BYTES_PER_ELEMENT;
 const ARG1_WORD = MSG_ARG1_OFFSET / Uint32Array.BYTES_PER_ELEMENT;
-const EMPTY = new Uint8Array(0);
 
 /**
  * Resolves from the event loop's check phase, after every pending microtask. The pump goes through it after it
@@ -226,52 +225,10 @@ function yieldToEventLoop(): Promise<void> {
 }
 const CALL_NAMES = ['none', 'init', 'process', 'dispose'];
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
-const textEncoder = new TextEncoder();
-
-/** Whether `buffer` was detached (transferred or closed). Node 20 has no ArrayBuffer.prototype.detached. */
-function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0) return false;
-  try {
-    new Uint8Array(buffer);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-export function toBytes(name: string, data: unknown): Uint8Array {
-  let bytes: Uint8Array;
-  if (data instanceof Uint8Array) bytes = data;
-  else if (typeof data === 'string') return textEncoder.encode(data);
-  else if (ArrayBuffer.isView(data)) {
-    if (isDetached(data.buffer)) throw badArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
-    bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  } else if (data instanceof ArrayBuffer) {
-    if (isDetached(data)) throw badArg(name, 'a live ArrayBuffer (it is detached: transferred or closed)', data);
-    return new Uint8Array(data);
-  } else throw badArg(name, 'a string, an ArrayBuffer or an ArrayBufferView', data);
-  if (bytes.byteLength === 0) {
-    if (isDetached(bytes.buffer)) throw badArg(name, 'a view of a live buffer (its ArrayBuffer is detached: transferred or closed)', data);
-    return EMPTY;
-  }
-  return bytes;
-}
 
 const SEND_KEYS = knownKeys<SendOptions>({ type: true });
 const REQUEST_KEYS = knownKeys<RequestOptions>({ type: true, timeout: true, signal: true });
 const STOP_KEYS = knownKeys<StopOptions>({ timeout: true, drain: true });
-
-/** The options object of send()/request()/stop(), checked: undefined, or an object whose keys are all `known`. */
-function optionsObject<T extends object>(options: T | undefined, known: readonly string[]): T | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw badArg('options', 'an object', options);
-  checkKeys('options', options, known);
-  return options;
-}
-
-function commandType(options: { type?: number } | undefined): number {
-  return options?.type === undefined ? 0 : intArg('options.type', options.type, 0, 0xffffffff);
-}
 
 const START_FAILURES: Record<number, string> = {
   [EXIT_BAD_REGION]: 'The sidecar rejected its shared region.',
@@ -485,11 +442,8 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const bytes = this.#checkCommand(data);
     const options = optionsObject(requestOptions, REQUEST_KEYS);
     const type = commandType(options);
-    const timeout = options?.timeout === undefined
-      ? undefined
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ' (milliseconds; leave it out for no timeout)');
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArg('options.signal', 'an AbortSignal', signal);
+    const timeout = requestTimeout(options?.timeout);
+    const signal = requestSignal(options?.signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
     // The pending entry is made only once the command is in the ring or the backlog: nothing to undo on a failure.
@@ -529,13 +483,8 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    * (an unknown key, and `timeout: 0`, included).
    */
   stop(stopOptions?: StopOptions): Promise<SidecarExit> {
-    const options = optionsObject(stopOptions, STOP_KEYS);
-    const timeout = options?.timeout === undefined
-      ? this.#o.stopTimeoutMs
-      : intArg('options.timeout', options.timeout, 1, MAX_TIMEOUT_MS, ` (milliseconds; leave it out for options.stopTimeoutMs, ${this.#o.stopTimeoutMs})`);
-    const drain = options?.drain;
-    if (drain !== undefined && typeof drain !== 'boolean') throw badArg('options.drain', 'a boolean', drain);
-    this.#stopPromise ??= this.#stop(timeout, drain !== false);
+    const { timeout, drain } = stopArgs(optionsObject(stopOptions, STOP_KEYS), this.#o.stopTimeoutMs);
+    this.#stopPromise ??= this.#stop(timeout, drain);
     return this.#stopPromise;
   }
 
