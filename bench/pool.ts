@@ -111,8 +111,8 @@ interface Impl {
 
 /**
  * A SidecarPool's sides: this thread, and every thread of every member process. The member pids are read once from
- * stats() and then kept from the 'member' events: stats() itself costs the JavaScript thread milliseconds (it
- * summarises the pool's histograms), which a reading at the edge of a measurement window must not add to it.
+ * stats() and then kept from the 'member' events: stats() does work on the JavaScript thread (it summarises the
+ * pool's histograms), which a reading at the edge of a measurement window must not add to it.
  */
 function poolSides(pool: SidecarPool): CpuSides {
   const pids = new Map<number, number>(pool.stats().members.map((m) => [m.member, m.pid]));
