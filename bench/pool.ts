@@ -444,7 +444,7 @@ async function pacedRun(ctx: BenchContext, impl: Impl, target: Target, p: Uint8A
   res.load_fraction = f;
   const js = res.cpu_ns_per_msg?.js;
   if (js !== undefined && res.msgs_per_s !== undefined) {
-    const busy = Math.round((js * res.msgs_per_s) / 1e7);
+    const busy = Math.min(100, Math.round((js * res.msgs_per_s) / 1e7));
     res.note += ` This thread (the pacer, which busy-waits in slices, and the replies) was on a CPU about ${busy} % of the window, beside the members, on a ${os.availableParallelism()}-core machine.`;
   }
   const l = res.latency_ns;
