@@ -11,9 +11,9 @@
  * thread); the plugin's cost is bounded by the member CPU per request of the 1-member row ("cpu peer/msg").
  *
  * 1. Throughput (pattern 'pipelined', IN_FLIGHT requests kept outstanding from this thread, each completion starts
- *    the next): SidecarPool in process mode with 1 and 2 members (default concurrency 1), 2 members with
- *    concurrency 4, and 1 and 2 members with waitPolicy { mode: 'park' } (no side spins while it waits: shows what the
- *    default spin-then-park's spinning on the JavaScript thread costs the scaling on a small machine); piscina (node:crypto in worker threads) with 1 and 2 threads; a plain child_process pool (fork(),
+ *    the next): SidecarPool in process mode with 1 and 2 members (defaults: concurrency 1, waitPolicy 'park'), 2
+ *    members with concurrency 4, and 1 and 2 members with waitPolicy { mode: 'spin-then-park' } (a single Sidecar's
+ *    default: shows what spinning on the JavaScript thread that serves every member costs the scaling); piscina (node:crypto in worker threads) with 1 and 2 threads; a plain child_process pool (fork(),
  *    JSON IPC with the payload as base64, least-busy dispatch; bench/baselines/child-pool.ts) with 1 and 2 children.
  *    `<impl>.scaling-2-vs-1` (pattern 'resource', unit 'ratio') is msgs/s with 2 workers over msgs/s with 1.
  * 2. Latency under a paced open-loop load (pattern 'paced', bench/paced.ts openLoop(): each request's latency from its
@@ -99,7 +99,7 @@ interface Impl {
   /** Id part: `pool.<key>.pipelined.4k`. */
   key: string;
   /** The implementation family, for the scaling rows: `pool.<family>.scaling-2-vs-1`. */
-  family: 'sidecar-pool' | 'sidecar-pool-park' | 'piscina' | 'child-process-json';
+  family: 'sidecar-pool' | 'sidecar-pool-spin' | 'piscina' | 'child-process-json';
   workers: number;
   transport: string;
   kind: 'ours' | 'alternative';
@@ -131,17 +131,17 @@ function poolSides(pool: SidecarPool): CpuSides {
 }
 
 /**
- * A SidecarPool of `size` process-mode members; `concurrency` and `park` (waitPolicy { mode: 'park' } for every member:
- * neither the JavaScript thread nor the member spins while it waits) are the only options changed from the defaults.
+ * A SidecarPool of `size` process-mode members; `concurrency` and `spin` (waitPolicy { mode: 'spin-then-park' }, the
+ * single Sidecar's default, instead of the pool's default 'park') are the only options changed from the defaults.
  */
-function sidecarPool(size: number, concurrency: number | undefined, park = false): Impl {
+function sidecarPool(size: number, concurrency: number | undefined, spin = false): Impl {
   const c = concurrency === undefined ? '' : `-concurrency-${concurrency}`;
-  const options = [`size: ${size}`, ...(concurrency === undefined ? [] : [`concurrency: ${concurrency}`]), ...(park ? ["waitPolicy: { mode: 'park' }"] : []), 'config: rounds'];
+  const options = [`size: ${size}`, ...(concurrency === undefined ? [] : [`concurrency: ${concurrency}`]), ...(spin ? ["waitPolicy: { mode: 'spin-then-park' }"] : []), 'config: rounds'];
   return {
-    key: `sidecar-pool.size-${size}${c}${park ? '-park' : ''}`,
-    family: park ? 'sidecar-pool-park' : 'sidecar-pool',
+    key: `sidecar-pool.size-${size}${c}${spin ? '-spin' : ''}`,
+    family: spin ? 'sidecar-pool-spin' : 'sidecar-pool',
     workers: concurrency === undefined ? size : NaN, // the concurrency-4 row is not one of the scaling pair
-    transport: `SidecarPool, hash plugin, process mode, ${size} member${size === 1 ? '' : 's'}, concurrency ${concurrency ?? '1 (default)'}${park ? ", waitPolicy 'park'" : ''}`,
+    transport: `SidecarPool, hash plugin, process mode, ${size} member${size === 1 ? '' : 's'}, concurrency ${concurrency ?? '1 (default)'}${spin ? ", waitPolicy 'spin-then-park'" : ''}`,
     kind: 'ours',
     openMs: 120 * size + 50,
     note: `SidecarPool.start({ plugin: examplePluginPath('hash'), mode: 'process', ${options.join(', ')} }), other options default. CPU peer: every member process.`,
@@ -152,7 +152,7 @@ function sidecarPool(size: number, concurrency: number | undefined, park = false
         size,
         config: roundsConfig(ROUNDS),
         ...(concurrency === undefined ? {} : { concurrency }),
-        ...(park ? { waitPolicy: { mode: 'park' as const } } : {}),
+        ...(spin ? { waitPolicy: { mode: 'spin-then-park' as const } } : {}),
       });
       return { request: (p) => pool.request(p), sides: poolSides(pool), close: async () => void (await pool.stop()) };
     },
@@ -223,7 +223,7 @@ function impls(): Impl[] {
 const PACED_KEY = 'sidecar-pool.size-2';
 const FAMILY_NAMES: Record<Impl['family'], string> = {
   'sidecar-pool': 'SidecarPool, members',
-  'sidecar-pool-park': "SidecarPool with waitPolicy 'park', members",
+  'sidecar-pool-spin': "SidecarPool with waitPolicy 'spin-then-park', members",
   piscina: 'piscina, worker threads',
   'child-process-json': 'child_process pool, children',
 };
@@ -515,7 +515,7 @@ export default async function run(ctx: BenchContext): Promise<SuiteResult> {
     }
   }
 
-  for (const family of ['sidecar-pool', 'sidecar-pool-park', 'piscina', 'child-process-json'] as const) {
+  for (const family of ['sidecar-pool', 'sidecar-pool-spin', 'piscina', 'child-process-json'] as const) {
     const id = scalingId(family);
     const pair = impls().filter((i) => i.family === family && (i.workers === 1 || i.workers === 2));
     const one = throughput.get(pair.find((i) => i.workers === 1)!.key);

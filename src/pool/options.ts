@@ -30,6 +30,11 @@ export interface PoolSize {
 export interface SidecarPoolOptions extends SidecarOptions {
   /** 'process' (default for a pool: members are crash-isolated and can be killed to stop a cancelled call) or 'thread'. */
   mode?: SidecarMode;
+  /**
+   * How members and this thread wait (as Sidecar's option). Default for a pool: { mode: 'park' } — all members' replies
+   * are taken on this one thread, where a spinning wait for one member holds up the others (docs/pool.md).
+   */
+  waitPolicy?: SidecarOptions['waitPolicy'];
   /** A number n (min = max = n) or { min, max }. Default { min: 1, max: os.availableParallelism() }. */
   size?: number | PoolSize;
   /**
@@ -121,6 +126,9 @@ export function resolvePoolOptions(options: unknown): ResolvedPoolOptions {
   member.mode = mode;
   // A pool's process members restart after a crash by default (the pool's promise: members crash, the pool goes on).
   if (mode === 'process' && o.restart === undefined) member.restart = true;
+  // Every member's event pump runs on this one JavaScript thread: a pump that spins waiting for its member's reply
+  // holds the thread the other members' replies need, and takes a core from the members (docs/pool.md "Wait policy").
+  if (o.waitPolicy === undefined) member.waitPolicy = { mode: 'park' };
   const resolvedMember = resolveSidecarOptions(member as unknown as SidecarOptions);
   const { min, max } = size(o.size);
   return {

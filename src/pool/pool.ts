@@ -159,6 +159,21 @@ function checkKey(key: unknown): RequestKey | undefined {
 
 const NOOP = (): void => {};
 
+/**
+ * The rejection a member gives a request the pool cancelled or took back: the pool has already settled the caller's
+ * promise (or queued the task again) and ignores it, so one shared error without a stack serves every such case —
+ * building an error with its stack trace per cancellation was a measurable part of the abort path.
+ */
+const TAKEN_BACK = (() => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new SidecarError('ERR_ABORTED', 'The pool cancelled this request on its member, or took it back to run it on another.');
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+})();
+
 export class SidecarPool extends EventEmitter<PoolEventMap> {
   readonly mode: 'thread' | 'process';
   readonly #o: ResolvedPoolOptions;
@@ -651,7 +666,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       fail(`its member ${slot.index} had ended; it will not run again.`);
       return; // the member's settlement releases the task
     }
-    const outcome = member.cancel(task.memberId, new SidecarError(code, `${why} (cancelled by the pool).`), true);
+    const outcome = member.cancel(task.memberId, TAKEN_BACK, true);
     if (outcome === 'running') {
       // Thread mode (or finished, its reply on the way): it stays in flight on the member until it settles.
       slot.failed++;
@@ -688,10 +703,9 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
   #reroute(slot: MemberSlot, member: PoolMember): void {
     const back: PoolTask[] = [];
     const now = performance.now();
-    const reroute = new SidecarError('ERR_ABORTED', 'The pool took this request back from a member it killed, to run it on another.');
     for (const task of [...slot.inFlight]) {
       if (task.state !== 'running' || task.keySlot >= 0) continue;
-      if (member.cancel(task.memberId, reroute, false) !== 'withdrawn') continue;
+      if (member.cancel(task.memberId, TAKEN_BACK, false) !== 'withdrawn') continue;
       task.dispatches++;
       slot.release(task, now);
       back.push(task);
