@@ -100,6 +100,9 @@ export interface MemberStats {
   queued: number;
   completed: number;
   failed: number;
+  /** From request() to dispatch, of the requests this member took. */
+  waitTime: Percentiles;
+  /** From dispatch to settlement on this member. */
   runTime: Percentiles;
   /** Busy time (≥ 1 request in flight) over the member's lifetime, 0 … 1. */
   utilization: number;
@@ -135,12 +138,25 @@ export interface PoolStats {
   elapsedMs: number;
 }
 
+/**
+ * The events of a SidecarPool and their listeners' arguments (typed as SidecarEventMap is). All of them are emitted on
+ * the pool's thread. `member` is the slot of the member concerned.
+ */
 export interface PoolEventMap {
+  /** A member's plugin emitted event `id`; `data` is a copy the listener owns. Copied only while it has a listener. */
   event: [id: number, data: Uint8Array, member: number];
+  /** A member's plugin logged a line (level: 0 debug, 1 info, 2 warn, 3 error). */
   log: [level: number, text: string, member: number];
+  /**
+   * A fault that rejects no promise: a member's 'error' (ERR_CALLBACK_THREW, ERR_RING_CORRUPT, …) or a member that
+   * could not start (ERR_SIDECAR_START …). Without a listener it is a process warning instead: it never ends Node.
+   */
   error: [error: SidecarError];
+  /** A command killed its member twice: quarantined by the member and pool-wide. */
   poison: [poison: PoolPoison];
+  /** A member started, restarted, was replaced, stopped or failed to start (MemberChange). */
   member: [change: MemberChange];
+  /** The metrics, every options.statsIntervalMs while this event has a listener (the timer does not keep Node alive). */
   stats: [stats: PoolStats];
 }
 
@@ -407,6 +423,7 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
         queued: slot.keyed.size,
         completed: slot.completed,
         failed: slot.failed,
+        waitTime: slot.waitTime.summary(),
         runTime: slot.runTime.summary(),
         utilization: age > 0 ? Math.min(1, b / age) : 0,
         restarts: slot.restarts,
@@ -546,7 +563,9 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     task.state = 'running';
     task.slot = slot;
     task.dispatchedAt = now;
-    this.#waitTime.record(now - task.enqueuedAt);
+    const waited = now - task.enqueuedAt;
+    this.#waitTime.record(waited);
+    slot.waitTime.record(waited);
     const dispatch = ++task.dispatches;
     if (slot.idleTimer !== undefined) {
       clearTimeout(slot.idleTimer);

@@ -37,6 +37,7 @@ export class MemberSlot implements RouteCandidate {
   cancelKills = 0;
   poisoned = 0;
   runTime = new DurationHistogram();
+  waitTime = new DurationHistogram();
   busy = new BusyClock();
   /** performance.now() when the current member started. */
   since = 0;
@@ -66,6 +67,8 @@ export class MemberSlot implements RouteCandidate {
     this.poisoned = 0;
     this.runTime.destroy();
     this.runTime = new DurationHistogram();
+    this.waitTime.destroy();
+    this.waitTime = new DurationHistogram();
     this.busy = new BusyClock();
     this.since = now;
   }
