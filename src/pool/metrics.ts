@@ -5,7 +5,8 @@
  *
  * Threading: the JavaScript thread of the pool.
  */
-import * as hdr from 'hdr-histogram-js';
+import type * as Hdr from 'hdr-histogram-js';
+import { SidecarError } from '../errors.js';
 
 /** Latency percentiles in milliseconds; all 0 when nothing was recorded. */
 export interface Percentiles {
@@ -27,27 +28,40 @@ const HIGHEST_US = 3_600_000_000;
  * WebAssembly module is loaded once per process by initMetrics(); where WebAssembly is unavailable (node --jitless)
  * the JavaScript build is used.
  */
-let wasm: Promise<boolean> | undefined;
+let loading: Promise<boolean> | undefined;
+let hdr: typeof Hdr | undefined;
 let wasmReady = false;
 
-/** Loads hdr-histogram-js's WebAssembly module (once per process). Never rejects. */
+/**
+ * Loads hdr-histogram-js and its WebAssembly module (once per process; SidecarPool.start() awaits it before it builds
+ * a histogram). Loaded on first use, so that importing the package for a Sidecar alone does not pay for it. Never
+ * rejects: false when WebAssembly is unavailable (the JavaScript build is then used).
+ */
 export function initMetrics(): Promise<boolean> {
-  wasm ??= hdr.initWebAssembly().then(
-    () => (wasmReady = true),
-    () => false,
-  );
-  return wasm;
+  loading ??= (async () => {
+    hdr = await import('hdr-histogram-js');
+    try {
+      await hdr.initWebAssembly();
+      wasmReady = true;
+    } catch {
+      wasmReady = false;
+    }
+    return wasmReady;
+  })();
+  return loading;
 }
 
 /** WebAssembly histograms live in the module's memory until destroy(): freed when their owner is collected. */
-const reclaim = new FinalizationRegistry<hdr.Histogram>((h) => h.destroy());
+const reclaim = new FinalizationRegistry<Hdr.Histogram>((h) => h.destroy());
 
 /** A histogram of durations, recorded in ms (as performance.now() differences), kept in µs. */
 export class DurationHistogram {
-  private readonly h: hdr.Histogram;
+  private readonly h: Hdr.Histogram;
   private sum = 0;
 
+  /** Needs initMetrics() to have resolved. */
   constructor() {
+    if (hdr === undefined) throw new SidecarError('ERR_INVALID_STATE', 'The pool metrics were used before initMetrics() resolved.');
     this.h = hdr.build({
       bitBucketSize: wasmReady ? 64 : 'packed',
       useWebAssembly: wasmReady,

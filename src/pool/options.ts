@@ -4,6 +4,7 @@
  * `options.<path>`, a key that is no option of either included (with the closest known key suggested).
  */
 import { availableParallelism } from 'node:os';
+import type { WaitPolicy } from '../ring/wait-policy.js';
 import { badArg, checkKeys, intArg, knownKeys } from '../sidecar/args.js';
 import {
   DEFAULT_MAX_QUEUE,
@@ -34,7 +35,7 @@ export interface SidecarPoolOptions extends SidecarOptions {
    * How members and this thread wait (as Sidecar's option). Default for a pool: { mode: 'park' } — all members' replies
    * are taken on this one thread, where a spinning wait for one member holds up the others (docs/pool.md).
    */
-  waitPolicy?: SidecarOptions['waitPolicy'];
+  waitPolicy?: WaitPolicy;
   /** A number n (min = max = n) or { min, max }. Default { min: 1, max: os.availableParallelism() }. */
   size?: number | PoolSize;
   /**
