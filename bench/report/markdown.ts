@@ -152,7 +152,7 @@ export function renderBenchmarksMarkdown(doc: BenchDocument, jsonName = 'benchma
   out.push(JSON_SECTION);
   out.push('## Earlier runs');
   out.push(
-    'Before the schema-2 runner, the suites were run by hand and described on this page: [benchmarks-2026-11-26.json](benchmarks-2026-11-26.json) and [benchmarks-2026-11-26-b.json](benchmarks-2026-11-26-b.json) are two such runs (schema 1: `machine`, `date`, and per suite `results` and `checks`). The page\'s history of those runs and of the performance work behind them is in the git history of docs/benchmarks.md.',
+    'Before the schema-2 runner, the suites were run by hand and described on this page: [benchmarks-2026-11-26.json](benchmarks-2026-11-26.json) and [benchmarks-2026-11-26-b.json](benchmarks-2026-11-26-b.json) are two such runs (schema 1: `machine`, `date`, and per suite `results` and `checks`). The page\'s history of those runs and of the performance work behind them is in the git history of docs/benchmarks.md. [benchmarks-2026-12-02-issue11.json](benchmarks-2026-12-02-issue11.json) is the schema-2 `--full` run that [performance.md](performance.md) analyses (issue 11).',
   );
   return out.join('\n\n') + '\n';
 }
