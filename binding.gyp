@@ -14,7 +14,7 @@
       "target_name": "native_sidecar",
       "sources": ["<!@(ls -1 native/addon/*.cc)", "native/sidecar/runtime.c", "native/sidecar/plugin_loader.c", "native/sidecar/scheduling.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-lpthread", "-ldl"]
@@ -95,7 +95,7 @@
           "target_name": "ns_bench_addon",
           "sources": ["native/bench/bench_addon.cc"],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-          "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
           "cflags!": ["-fno-exceptions"],
           "cflags_cc!": ["-fno-exceptions"]
         },

@@ -6,23 +6,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeSidecarError, SidecarError, SidecarPool } from '../src/index.js';
+import { SidecarPool } from '../src/index.js';
 import { MODES, resourceCounts } from './helpers/sidecar-env.js';
 import { FAULTY, SLEEP, decode, deliveryCounter, guardUnhandledRejections, hasCode, sleepFor, tagOf } from './helpers/pool-env.js';
+import { isArgumentError } from './helpers/guards.js';
 
 guardUnhandledRejections();
 
-/** Asserts that `error` is a SidecarError ERR_INVALID_ARG whose message is a sentence naming `name`. */
-function isArgumentError(name: string): (error: unknown) => true {
-  return (error) => {
-    assert.ok(error instanceof SidecarError, `a SidecarError, not ${(error as Error)?.constructor?.name}: ${String(error)}`);
-    assert.ok(error instanceof NativeSidecarError);
-    assert.equal(error.code, 'ERR_INVALID_ARG');
-    assert.ok(error.message.startsWith(`The argument '${name}' `), `the message names '${name}': ${error.message}`);
-    assert.match(error.message, /[.?]$/, 'a full sentence');
-    return true;
-  };
-}
 
 for (const mode of MODES) {
   describe(`the pool queue bound (${mode} mode)`, () => {

@@ -3,23 +3,12 @@
 // suggested; a timeout of 0 is refused everywhere it is a timeout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NativeSidecarError, Sidecar, SidecarError, examplePluginPath } from '../src/index.js';
+import { Sidecar, SidecarError, examplePluginPath } from '../src/index.js';
 import { editDistance } from '../src/option-keys.js';
+import { isArgumentError } from './helpers/guards.js';
 
 const plugin = examplePluginPath('echo');
 
-/** Asserts that `error` is a SidecarError ERR_INVALID_ARG whose message is a sentence naming `name`. */
-function isArgumentError(name: string, more?: RegExp): (error: unknown) => true {
-  return (error) => {
-    assert.ok(error instanceof SidecarError, `a SidecarError, not ${(error as Error)?.constructor?.name}: ${String(error)}`);
-    assert.ok(error instanceof NativeSidecarError);
-    assert.equal(error.code, 'ERR_INVALID_ARG');
-    assert.ok(error.message.startsWith(`The argument '${name}' `), `the message names '${name}': ${error.message}`);
-    assert.match(error.message, /[.?]$/, 'a full sentence');
-    if (more !== undefined) assert.match(error.message, more);
-    return true;
-  };
-}
 
 /** [the argument the error must name, the options of start()] */
 const START_CASES: [string, unknown][] = [

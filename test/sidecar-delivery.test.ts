@@ -4,11 +4,12 @@
  * again, rejected requests run anyway, a poison command killing the sidecar for good, unhandled rejections, detached
  * buffers, a hang after a corrupt ring, unbounded init events, iterators that never settle, wrong error codes.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sidecar, examplePluginPath, type SidecarExit, type SidecarPoison } from '../src/index.js';
 import { eventually, MODES, resourceCounts, sleep, testPlugin } from './helpers/sidecar-env.js';
 import { breakCapacity, misalignTail, wakeEventfds } from './helpers/sidecar-fault.js';
+import { guardUnhandledRejections } from './helpers/guards.js';
 
 const SEGFAULT = 1;
 const HANG = 4;
@@ -61,15 +62,7 @@ function assertAllOnceButOne(seen: Map<number, number>, n: number): void {
   assert.equal(seen.size, n);
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-before(() => process.on('unhandledRejection', onUnhandled));
-after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'no promise rejected unhandled during these tests');
-});
+guardUnhandledRejections();
 
 describe('delivery across a restart (process mode)', () => {
   test('stop() during the restart backoff processes every resolved send before it resolves', async () => {

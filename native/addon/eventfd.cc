@@ -27,6 +27,7 @@
 #include <string>
 
 #include "js_error.h"
+#include "quiet_ref.h"
 
 namespace ns_addon {
 namespace {
@@ -156,7 +157,7 @@ class EventfdWaiter : public Napi::ObjectWrap<EventfdWaiter> {
     if (!referenced_) return;
     referenced_ = false;
     if (state_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t *>(&state_->poll));
-    Unref();
+    QuietUnref(env_, *this);
   }
 
   // Stops polling, closes the fd at once (after uv_poll_stop, as libuv requires), hands the handle to uv_close.
@@ -213,19 +214,29 @@ class EventfdWaiter : public Napi::ObjectWrap<EventfdWaiter> {
     if (state->owner != nullptr) state->owner->Fire(count);
   }
 
+  // Raw N-API only (quiet_ref.h): during a worker's termination these calls fail, and node-addon-api would turn the
+  // failure into a C++ exception or a fatal error that aborts the process from this event-loop callback.
   void Fire(double count) {
-    Napi::Env env = env_;
-    Napi::HandleScope scope(env);
-    Napi::Object self = Value();
-    Napi::Function callback = callback_.Value();
-    if (callback.IsEmpty()) return;
-    try {
-      // MakeCallback, not Call: it runs the microtask queue afterwards, so promises resolved by onReadable settle now.
-      // (Its receiver must be an object.)
-      callback.MakeCallback(self, {Napi::Number::New(env, count)}, context_);
-    } catch (const Napi::Error &e) {
-      napi_fatal_exception(env, e.Value());  // reported like any exception thrown by an event-loop callback
+    napi_env env = env_;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value self = nullptr;
+    napi_value callback = nullptr;
+    napi_value arg = nullptr;
+    napi_ref self_ref = *this;
+    napi_ref callback_ref = callback_;
+    if (napi_get_reference_value(env, self_ref, &self) == napi_ok && self != nullptr && callback_ref != nullptr &&
+        napi_get_reference_value(env, callback_ref, &callback) == napi_ok && callback != nullptr &&
+        napi_create_double(env, count, &arg) == napi_ok) {
+      // make_callback, not call: it runs the microtask queue afterwards, so promises resolved by onReadable settle now.
+      napi_value ignored;
+      if (napi_make_callback(env, context_, self, callback, 1, &arg, &ignored) == napi_pending_exception) {
+        napi_value error;
+        // Reported like any exception thrown by an event-loop callback.
+        if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+      }
     }
+    napi_close_handle_scope(env, scope);
   }
 
   Napi::AsyncContext context_;

@@ -27,6 +27,7 @@
 
 #include "futex_sys.h"
 #include "js_error.h"
+#include "quiet_ref.h"
 #include "region_pin.h"
 
 namespace ns_addon {
@@ -167,8 +168,8 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
       throw InvalidArg(env, "callback", "a function; received " + Describe(info, 4));
     }
 
-    view_ = Napi::Persistent(info[0].As<Napi::Object>());
-    callback_ = Napi::Persistent(info[4].As<Napi::Function>());
+    view_.Set(env, info[0]);
+    callback_.Set(env, info[4]);
     Ref();  // a pending wait keeps this object (and its thread) alive
     tsfn_.Ref(env);
     pending_ = true;
@@ -306,13 +307,13 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
   // building one) that escapes this callback and aborts the process. An exception the callback throws stays pending:
   // Node reports it like any exception thrown by an event-loop callback.
   void Deliver(Napi::Env env, WaitResult result) {
-    napi_value callback = nullptr;
-    if (napi_get_reference_value(env, callback_, &callback) != napi_ok) callback = nullptr;
+    // Raw N-API only (quiet_ref.h): during a worker's termination these calls fail, and must not throw.
+    napi_value callback = callback_.Get();
     callback_.Reset();
     view_.Reset();
     pending_ = false;
-    if (!shut_down_) tsfn_.Unref(env);
-    Unref();
+    if (!shut_down_) napi_unref_threadsafe_function(env, tsfn_);
+    QuietUnref(env, *this);
     napi_value arg, undefined, ignored;
     if (callback != nullptr && napi_create_string_utf8(env, ResultName(result), NAPI_AUTO_LENGTH, &arg) == napi_ok &&
         napi_get_undefined(env, &undefined) == napi_ok) {
@@ -326,8 +327,8 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
   // JS-thread state.
   bool pending_ = false;
   bool shut_down_ = false;
-  Napi::ObjectReference view_;
-  Napi::FunctionReference callback_;
+  QuietRef view_;
+  QuietRef callback_;
   // Shared with the waiter thread.
   std::thread thread_;
   std::mutex mutex_;

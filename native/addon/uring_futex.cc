@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "js_error.h"
+#include "quiet_ref.h"
 #include "region_pin.h"
 
 namespace ns_addon {
@@ -342,8 +343,8 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
 
  private:
   struct JsSlot {
-    Napi::FunctionReference callback;
-    Napi::ObjectReference view;
+    QuietRef callback;
+    QuietRef view;
   };
 
   Napi::Value Wait(const Napi::CallbackInfo &info) {
@@ -398,8 +399,8 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
       tsqe->len = 1;
       tsqe->user_data = UserData(index, kTimeoutOp);
     }
-    js_[index].callback = Napi::Persistent(info[4].As<Napi::Function>());
-    js_[index].view = Napi::Persistent(info[0].As<Napi::Object>());
+    js_[index].callback.Set(env, info[4]);
+    js_[index].view.Set(env, info[0]);
     slot.pin = PinRegionMemory(word, sizeof(uint32_t));
     if (pending_++ == 0) {
       uv_ref(reinterpret_cast<uv_handle_t *>(&state_->poll));
@@ -533,8 +534,7 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
     if (napi_open_handle_scope(env, &scope) != napi_ok) scope = nullptr;
     std::vector<std::pair<napi_value, WaitResult>> calls;
     for (unsigned index : done) {
-      napi_value fn = nullptr;
-      if (napi_get_reference_value(env, js_[index].callback, &fn) != napi_ok) fn = nullptr;
+      napi_value fn = js_[index].callback.Get();
       calls.emplace_back(fn, state_ != nullptr ? state_->slots[index].result : WaitResult::kCancelled);
       js_[index].callback.Reset();
       js_[index].view.Reset();
@@ -562,7 +562,7 @@ class UringFutexWaiter : public Napi::ObjectWrap<UringFutexWaiter> {
       }
     }
     if (scope != nullptr) napi_close_handle_scope(env, scope);
-    if (idle) Unref();  // last: `this` may be collected after it
+    if (idle) QuietUnref(env, *this);  // last: `this` may be collected after it
   }
 
   static void CloseState(PollState *state) {

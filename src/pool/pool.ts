@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { SidecarError } from '../errors.js';
-import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from '../sidecar/args.js';
+import { badArg, commandType, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from '../sidecar/args.js';
 import { EventStreams, type SidecarEvent } from '../sidecar/event-stream.js';
 import { MAX_TIMEOUT_MS } from '../sidecar/options.js';
 import type { SidecarExit, SidecarPoison } from '../sidecar/sidecar.js';

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { NativeSidecarError, SidecarError, asErrorClass } from '../errors.js';
-import { badArg, commandType, intArg, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from './args.js';
+import { badArg, commandType, knownKeys, optionsObject, requestSignal, requestTimeout, stopArgs, toBytes } from './args.js';
 import { EventfdParker } from '../native/eventfd-parker.js';
 import { defaultParker, type Parker } from '../ring/parker.js';
 import type { Ring } from '../ring/ring.js';
@@ -48,7 +48,7 @@ import {
   MSG_REPLY,
   SIDECAR_MSG_HEADER_SIZE,
 } from './layout.js';
-import { MAX_TIMEOUT_MS, resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
+import { resolveSidecarOptions, type ResolvedSidecarOptions, type SidecarMode, type SidecarOptions } from './options.js';
 import { PendingRequests, type PendingRequest } from './pending.js';
 import { planRecovery, type RecoveryPlan } from './recovery.js';
 import { PROCESS_PLUGIN_FD_PATH, ProcessRunner, ThreadRunner, type Runner, type RunnerExit } from './runner.js';

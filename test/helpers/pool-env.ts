@@ -3,7 +3,6 @@
  * builders for them, the identity a type 9 reply carries, waiting for a pool's 'member' changes, counting what reached
  * a plugin, and the unhandled-rejection guard every pool test file installs.
  */
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SidecarPool, MemberChange } from '../../src/index.js';
 import { testPlugin } from './sidecar-env.js';
@@ -105,18 +104,7 @@ export function deliveryCounter(): {
   };
 }
 
-/** Installs, for the calling test file, a check that no promise rejected unhandled during its tests. */
-export function guardUnhandledRejections(): void {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => {
-    unhandled.push(reason);
-  };
-  before(() => process.on('unhandledRejection', onUnhandled));
-  after(() => {
-    process.off('unhandledRejection', onUnhandled);
-    assert.deepEqual(unhandled, [], 'no promise rejected unhandled during these tests');
-  });
-}
+export { guardUnhandledRejections } from './guards.js';
 
 /** Asserts `error` is an error with `code` (and, when given, a message matching `message`); for assert.rejects. */
 export function hasCode(code: string, message?: RegExp): (error: unknown) => true {
