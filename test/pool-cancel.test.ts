@@ -90,6 +90,30 @@ describe('cancelling a running request in process mode', () => {
     }
   });
 
+  test('a cancel kill restarts the member at once even without a restart policy, and does not count as a crash restart', { timeout: 30_000 }, async () => {
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'process', size: 1, host: counter.host, restart: false });
+    try {
+      const pid = pool.stats().members[0]!.pid;
+      const restarted = nextMember(pool, (c) => c.what === 'restarted');
+      const started = counter.next('hang');
+      const controller = new AbortController();
+      const hung = pool.request('hang', { type: HANG, signal: controller.signal });
+      await started;
+      controller.abort();
+      await assert.rejects(hung, hasCode('ERR_ABORTED'));
+      const change = await restarted;
+      assert.equal(change.cause, 'cancel');
+      assert.equal(change.exit?.reason, 'cancelled');
+      assert.equal(decode(await pool.request('after')), 'after');
+      const stats = pool.stats();
+      assert.notEqual(stats.members[0]!.pid, pid);
+      assert.deepEqual([stats.cancelKills, stats.restarts, stats.replacements], [1, 0, 0]);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   for (const which of ['timeout', 'deadlineMs'] as const) {
     test(`a running request past its ${which} rejects with ERR_TIMEOUT and its member is restarted with cause 'cancel'`, async () => {
       const counter = deliveryCounter();
@@ -120,6 +144,30 @@ describe('cancelling a running request in process mode', () => {
 });
 
 describe('cancelling a running request in thread mode', () => {
+  test('a cancel kill restarts the member at once even without a restart policy, and does not count as a crash restart', { timeout: 30_000 }, async () => {
+    const counter = deliveryCounter();
+    const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'process', size: 1, host: counter.host, restart: false });
+    try {
+      const pid = pool.stats().members[0]!.pid;
+      const restarted = nextMember(pool, (c) => c.what === 'restarted');
+      const started = counter.next('hang');
+      const controller = new AbortController();
+      const hung = pool.request('hang', { type: HANG, signal: controller.signal });
+      await started;
+      controller.abort();
+      await assert.rejects(hung, hasCode('ERR_ABORTED'));
+      const change = await restarted;
+      assert.equal(change.cause, 'cancel');
+      assert.equal(change.exit?.reason, 'cancelled');
+      assert.equal(decode(await pool.request('after')), 'after');
+      const stats = pool.stats();
+      assert.notEqual(stats.members[0]!.pid, pid);
+      assert.deepEqual([stats.cancelKills, stats.restarts, stats.replacements], [1, 0, 0]);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   for (const which of ['timeout', 'deadlineMs'] as const) {
     test(`a running request past its ${which} rejects with ERR_TIMEOUT at once; the member stays busy until the native call returns and is not restarted`, async () => {
       const pool = await SidecarPool.start({ plugin: FAULTY, mode: 'thread', size: 1, concurrency: 1 });

@@ -708,7 +708,6 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
       fail(`it was running, so member ${slot.index}'s process (pid ${member.pid}) was killed to stop it and is being restarted; the requests queued behind it ${reroute ? 'were re-routed' : 'stay with it'}.`);
     } else if (outcome === 'withdrawn') fail(`its command was withdrawn from member ${slot.index} before the plugin started it and will not run.`);
     else fail(`member ${slot.index} had already settled it.`);
-    this.#fill(slot);
     this.#fillAll();
     this.#progress();
   }
@@ -752,7 +751,6 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
           void member.stop({ drain: false });
           return;
         }
-        this.#fill(slot);
         this.#fillAll();
         if (this.#queue.size > 0) this.#scaleUp(); // still more work than room: grow further
       },
@@ -794,7 +792,6 @@ export class SidecarPool extends EventEmitter<PoolEventMap> {
     const exit = slot.lastExit;
     slot.lastExit = undefined;
     this.emit('member', { member: slot.index, kind: member.kind, pid: member.pid, what: 'restarted', cause, ...(exit === undefined ? {} : { exit }) });
-    this.#fill(slot);
     this.#fillAll();
   }
 

@@ -446,16 +446,21 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
     const signal = requestSignal(options?.signal);
     if (!this.#accepting()) return Promise.reject(this.#notAccepting());
     if (signal?.aborted) return Promise.reject(new SidecarError('ERR_ABORTED', 'The request was aborted by its signal before it was sent.', { cause: signal.reason }));
+    return this.#submit(bytes, type, timeout, signal).promise;
+  }
+
+  /** Writes a checked request into the ring (or the backlog) and registers it; id 0 when it was refused. */
+  #submit(bytes: Uint8Array, type: number, timeout: number | undefined, signal: AbortSignal | undefined): IdentifiedRequest {
     // The pending entry is made only once the command is in the ring or the backlog: nothing to undo on a failure.
     const id = this.#pending.nextId();
     const ordinal = this.#backlog.length === 0 ? this.#writeCommand(type, id, bytes) : -1;
-    if (ordinal >= 0) return this.#pending.add(id, ordinal, timeout, signal);
+    if (ordinal >= 0) return { id, promise: this.#pending.add(id, ordinal, timeout, signal) };
     const full = this.#queueFull(bytes.byteLength);
-    if (full !== undefined) return Promise.reject(full);
+    if (full !== undefined) return { id: 0, promise: Promise.reject(full) };
     // Registered before it is queued: the flush may write it at once and then records its ordinal in the entry.
     const promise = this.#pending.add(id, -1, timeout, signal);
     this.#enqueue({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined, withdrawn: false });
-    return promise;
+    return { id, promise };
   }
 
   /**
@@ -499,14 +504,7 @@ export class Sidecar extends EventEmitter<SidecarEventMap> {
    */
   [requestWithId](bytes: Uint8Array, type: number): IdentifiedRequest {
     if (!this.#accepting()) return { id: 0, promise: Promise.reject(this.#notAccepting()) };
-    const id = this.#pending.nextId();
-    const ordinal = this.#backlog.length === 0 ? this.#writeCommand(type, id, bytes) : -1;
-    if (ordinal >= 0) return { id, promise: this.#pending.add(id, ordinal, undefined, undefined) };
-    const full = this.#queueFull(bytes.byteLength);
-    if (full !== undefined) return { id: 0, promise: Promise.reject(full) };
-    const promise = this.#pending.add(id, -1, undefined, undefined);
-    this.#enqueue({ type, id, bytes: bytes.slice(), resolve: undefined, reject: undefined, withdrawn: false });
-    return { id, promise };
+    return this.#submit(bytes, type, undefined, undefined);
   }
 
   /**
