@@ -28,7 +28,9 @@ export type ErrorCode =
   | 'ERR_PEER_REFUSED' // a region handover peer's uid (SO_PEERCRED) is not allowed, or it refused us
   | 'ERR_PLUGIN_UNSAFE' // the plugin file could be replaced by someone else (owner, group/world-writable, not a file)
   | 'ERR_SANDBOX_UNAVAILABLE' // a confinement layer the sandbox requires is missing from this kernel (docs/security.md)
-  | 'ERR_SCHEDULING_DENIED'; // the kernel refused a Sidecar's scheduling option (nice, policy/priority, CPUs); `errno` says why
+  | 'ERR_SCHEDULING_DENIED' // the kernel refused a Sidecar's scheduling option (nice, policy/priority, CPUs); `errno` says why
+  | 'ERR_BUFFER_INVALID' // a buffer pool or a handle into it failed validation (a peer forged it), or a buffer was used after it was sent or released
+  | 'ERR_POOL_EXHAUSTED'; // a buffer pool has no room for the buffer (its reserve or max_buffers is reached)
 
 /** The options of every error constructor. */
 export interface NativeSidecarErrorOptions {
@@ -73,6 +75,8 @@ export class RingError extends NativeSidecarError {}
 export class RegionError extends NativeSidecarError {}
 /** Errors of the Sidecar lifecycle and its requests. */
 export class SidecarError extends NativeSidecarError {}
+/** Errors of buffer pools and their handles (docs/wire-format.md §9). */
+export class BufferPoolError extends NativeSidecarError {}
 /** Errors of the interop showcase (callbacks, tables, cross-thread calls). */
 export class InteropError extends NativeSidecarError {}
 

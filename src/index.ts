@@ -3,10 +3,11 @@
  * layouts of the wire format. The interop showcase is `native-sidecar/showcase`; test peers and internal helpers
  * are not exported (test/public-surface.test.ts lists every name and fails on an accidental one).
  */
-export { NativeSidecarError, RingError, RegionError, SidecarError } from './errors.js';
+export { NativeSidecarError, RingError, RegionError, SidecarError, BufferPoolError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export * as ringLayout from './ring/layout.js';
 export * as regionLayout from './region/layout.js';
+export * as buffersLayout from './loans/layout.js';
 export { Ring } from './ring/ring.js';
 export type { RingRecord, RingCreateOptions, RingAttachOptions, RingWaitOptions, RingSalvage, SalvagedRecord } from './ring/ring.js';
 export { defaultParker, setDefaultParkerFactory } from './ring/parker.js';
@@ -21,3 +22,4 @@ export { EventfdParker } from './native/eventfd-parker.js';
 export { includeDir } from './include-dir.js';
 export * from './sidecar/index.js';
 export * from './pool/index.js';
+export * from './loans/index.js';

@@ -17,6 +17,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Values (runtime exports) of the main entry. */
 const ENTRY_VALUES = [
+  'BufferPoolError',
   'DEFAULT_SPIN_SLICE_MICROS',
   'DEFAULT_SPIN_THEN_PARK_MICROS',
   'DEFAULT_WAIT_POLICY',
@@ -24,6 +25,8 @@ const ENTRY_VALUES = [
   'MAX_SPIN_MICROS',
   'NativeParker',
   'NativeSidecarError',
+  'PoolOwner',
+  'PoolReader',
   'RegionError',
   'RegionServer',
   'Ring',
@@ -32,9 +35,13 @@ const ENTRY_VALUES = [
   'Sidecar',
   'SidecarError',
   'SidecarPool',
+  'buffersLayout',
+  'decodeHandle',
   'defaultParker',
+  'encodeHandle',
   'examplePluginPath',
   'includeDir',
+  'initBufferPool',
   'regionLayout',
   'ringLayout',
   'setDefaultParkerFactory',
@@ -43,6 +50,8 @@ const ENTRY_VALUES = [
 
 /** Types (and interfaces) the entry's declarations add to its values. */
 const ENTRY_TYPES = [
+  'BufferHandle',
+  'BufferPoolInit',
   'ErrorCode',
   'ExamplePlugin',
   'MemberChange',
@@ -53,6 +62,10 @@ const ENTRY_TYPES = [
   'Parker',
   'ParkerMechanism',
   'Percentiles',
+  'PoolLimits',
+  'PoolOwnerOptions',
+  'PoolOwnerStats',
+  'PoolReaderOptions',
   'PoolBroadcastOptions',
   'PoolEvent',
   'PoolEventMap',
