@@ -156,7 +156,7 @@ static void test_the_pool_grows_by_one_segment_and_the_reader_sees_it(void) {
 
 static void test_enospace_at_the_reserve_and_etoomany_at_max_buffers(void) {
   pool p;
-  ns_buffers_handle h;
+  ns_buffers_handle h, refused;
   int i;
   pool_open(&p, 16384, 3, 64, 4096, 4096); /* room for 4096 + 4096 + 4096 after the header */
   CHECK_EQ(ns_buffers_alloc(p.owner, 4096, &h, NULL), NS_BUFFERS_OK);
@@ -169,14 +169,15 @@ static void test_enospace_at_the_reserve_and_etoomany_at_max_buffers(void) {
   CHECK_EQ(ns_buffers_alloc(p.owner, 4096, &h, NULL), NS_BUFFERS_OK);
   CHECK_EQ(ns_buffers_alloc(p.owner, 1 << 21, &h, NULL), NS_BUFFERS_ENOSPACE); /* larger than the reserve left */
   CHECK_EQ(seg_count(&p), 1);
-  CHECK_EQ(ns_buffers_alloc(p.owner, 100, &h, NULL), NS_BUFFERS_OK); /* growth step capped by the reserve */
+  CHECK_EQ(ns_buffers_alloc(p.owner, 100, &h, NULL), NS_BUFFERS_OK); /* a failed growth published nothing; this one grows by the step */
   CHECK_EQ(hdr(&p)->segments[1].size, 65536);
   CHECK_EQ(ns_buffers_alloc(p.owner, 65536, &h, NULL), NS_BUFFERS_ENOSPACE); /* table full (max_segments 2) */
   pool_close(&p);
   pool_open(&p, 1 << 20, 1, 3, 65536, 4096);
   for (i = 0; i < 3; i++) CHECK_EQ(ns_buffers_alloc(p.owner, 64, &h, NULL), NS_BUFFERS_OK);
-  CHECK_EQ(ns_buffers_alloc(p.owner, 64, &h, NULL), NS_BUFFERS_ETOOMANY);
-  CHECK_EQ(ns_buffers_alloc(p.owner, 0, &h, NULL), NS_BUFFERS_EINVAL);
+  CHECK_EQ(ns_buffers_alloc(p.owner, 64, &refused, NULL), NS_BUFFERS_ETOOMANY);
+  CHECK_EQ(refused.generation, 0); /* a refused allocation leaves an all-zero handle */
+  CHECK_EQ(ns_buffers_alloc(p.owner, 0, &refused, NULL), NS_BUFFERS_EINVAL);
   CHECK_EQ(NS_ATOMIC_LOAD(&((ns_buffers_header *)p.base)->failures, NS_MO_RELAXED), 1);
   CHECK_EQ(ns_buffers_free(p.owner, &h, 0), NS_BUFFERS_OK);
   CHECK_EQ(ns_buffers_alloc(p.owner, 64, &h, NULL), NS_BUFFERS_OK);

@@ -478,7 +478,8 @@ static inline int ns_buffers_grow(ns_buffers_owner *o, uint64_t length) {
 }
 
 /* Allocates a buffer of `length` bytes (§9.3): first fit in the lowest segment with a fitting extent, else one new
- * segment. On OK, *h is its handle (state OWNED) and *data (if not NULL) its first byte. Returns NS_BUFFERS_EINVAL
+ * segment. On OK, *h is its handle (state OWNED) and *data (if not NULL) its first byte; on failure *h is all zero
+ * and *data NULL. Returns NS_BUFFERS_EINVAL
  * (length 0, NULL h), NS_BUFFERS_ETOOMANY (max_buffers live), NS_BUFFERS_ENOSPACE, NS_BUFFERS_ESYSTEM; ETOOMANY and
  * ENOSPACE count in failures. The owner's thread only. */
 static inline int ns_buffers_alloc(ns_buffers_owner *o, uint32_t length, ns_buffers_handle *h, uint8_t **data) {
@@ -486,6 +487,8 @@ static inline int ns_buffers_alloc(ns_buffers_owner *o, uint32_t length, ns_buff
   uint32_t s, k;
   ns_buffers_live *b;
   int rc;
+  if (h != NULL) memset(h, 0, sizeof *h); /* on every failure: an all-zero handle (generation 0: never valid) */
+  if (data != NULL) *data = NULL;
   if (o == NULL || h == NULL || length == 0) return NS_BUFFERS_EINVAL;
   if (o->live_count >= o->view.max_buffers) return ns_buffers_refuse_alloc(o, NS_BUFFERS_ETOOMANY);
   if (o->live_count == o->live_cap) {
