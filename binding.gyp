@@ -53,6 +53,24 @@
           "libraries": ["-lpthread"]
         },
         {
+          "target_name": "buffers_test",
+          "type": "executable",
+          "sources": ["native/test/buffers_test.c"],
+          "libraries": ["-lpthread"]
+        },
+        {
+          "target_name": "buffers_peer",
+          "type": "executable",
+          "sources": ["native/test/buffers_peer.c"],
+          "libraries": ["-lpthread"]
+        },
+        {
+          "target_name": "buffers_dump",
+          "type": "executable",
+          "sources": ["native/test/buffers_dump.c"],
+          "libraries": ["-lpthread"]
+        },
+        {
           "target_name": "ring_vectors",
           "type": "executable",
           "sources": ["native/test/ring_vectors.c"],
