@@ -108,7 +108,7 @@ function runTypeScript(c: Config, ops: Op[]): { lines: string[]; answers: string
 
 function runC(c: Config, lines: string[], file: string): string[] {
   const run = spawnSync(nativeProgram('buffers_peer'), ['create', file, String(c.reserve), String(c.maxSegments), String(c.maxBuffers), String(c.seg0), String(c.growth)], {
-    input: lines.join('\n') + '\n',
+    input: lines.length > 0 ? lines.join('\n') + '\n' : '',
     encoding: 'utf8',
     timeout: 60_000,
   });

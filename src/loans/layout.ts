@@ -65,3 +65,7 @@ export const BUFFERS_ETOOMANY = -11;
 export const BUFFERS_EINVAL = -12;
 export const BUFFERS_ENOTLIVE = -13;
 export const BUFFERS_ESYSTEM = -14;
+
+// who frees a buffer (buffers.h ns_buffers_free flags; PoolOwner.free() is FROM_OWNER, acceptReturn() FROM_PEER)
+export const BUFFERS_FROM_OWNER = 0;
+export const BUFFERS_FROM_PEER = 1;
