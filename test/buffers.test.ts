@@ -124,6 +124,7 @@ describe('buffer pool (§9): the owner', () => {
     owner.lend(h);
     assert.equal(code(() => owner.lend(h)), 'ERR_BUFFER_INVALID');
     assert.equal(code(() => owner.free(h)), 'ERR_BUFFER_INVALID', 'a lent buffer is the peer\'s until it comes back');
+    assert.equal(code(() => owner.bytes(h)), 'ERR_BUFFER_INVALID', 'the owner does not write a lent buffer');
     assert.equal(owner.stats().lentBuffers, 1);
   });
 

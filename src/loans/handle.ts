@@ -3,8 +3,7 @@
  * length, reserved}. Encoding and decoding only; the checks live with the reader (PoolReader.resolve) and the owner
  * (PoolOwner.acceptReturn), because what a handle may name depends on the pool.
  */
-import { invalidArg } from '../errors.js';
-import { BufferPoolError } from '../errors.js';
+import { BufferPoolError, invalidArg } from '../errors.js';
 import * as L from './layout.js';
 
 /** A buffer's name. `offset` is in its segment; every field is an unsigned integer (offset < 2^53 once checked). */

@@ -185,11 +185,8 @@ export class PoolOwner {
     if (options.extend !== undefined && typeof options.extend !== 'function') {
       throw invalidArg('options.extend', 'a function', options.extend, BufferPoolError);
     }
-    let fileSize = memory.byteLength;
     const extend = options.extend ?? ((size: number) => size <= memory.byteLength);
-    const readerOptions = options.fileSize !== undefined ? { fileSize: options.fileSize } : { fileSize: () => fileSize };
-    const reader = PoolReader.attach(memory, readerOptions);
-    fileSize = memory.byteLength;
+    const reader = PoolReader.attach(memory, options.fileSize !== undefined ? { fileSize: options.fileSize } : {});
     return new PoolOwner(memory, reader, growth, extend);
   }
 
@@ -242,10 +239,13 @@ export class PoolOwner {
     return { segment, generation, offset, length, reserved: 0 };
   }
 
-  /** A Uint8Array over a buffer this owner holds or lent (for writing it before it is sent). */
+  /**
+   * A Uint8Array over a buffer this owner holds (for writing it before it is lent). A lent buffer is the peer's
+   * until it comes back (§9.2), so asking for one throws ERR_BUFFER_INVALID.
+   */
   bytes(handle: BufferHandle): Uint8Array {
     const live = this.#match(handle);
-    if (live === undefined) throw bufferError(L.BUFFERS_ENOTLIVE, 'handle');
+    if (live === undefined || live.state !== OWNED) throw bufferError(L.BUFFERS_ENOTLIVE, 'handle');
     return new Uint8Array(this.#memory, this.#segOffset[live.segment]! + live.offset, live.length);
   }
 
